@@ -1,0 +1,15 @@
+//! The Connect data model: schemas, values, structs, logical types and headers.
+//!
+//! It mirrors Kafka's `org.apache.kafka.connect.data` package. A record's key and value are
+//! each a [`Value`] with an optional [`SchemaRef`]; `None` means schemaless data, where maps
+//! stand for JSON objects.
+
+mod headers;
+mod logical;
+mod schema;
+mod value;
+
+pub use headers::{Header, Headers};
+pub use logical::LogicalType;
+pub use schema::{Field, Schema, SchemaBuilder, SchemaRef, SchemaType};
+pub use value::{Decimal, SchemaAndValue, Struct, Value};

@@ -1,0 +1,386 @@
+//! Connect schemas: the type description that travels beside a value.
+
+use std::fmt;
+use std::sync::Arc;
+
+use super::Value;
+use crate::error::{ConnectError, Result};
+
+/// Shared, immutable schema handle. Records clone it cheaply.
+pub type SchemaRef = Arc<Schema>;
+
+/// The twelve Connect schema types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SchemaType {
+    /// 8-bit signed integer.
+    Int8,
+    /// 16-bit signed integer.
+    Int16,
+    /// 32-bit signed integer.
+    Int32,
+    /// 64-bit signed integer.
+    Int64,
+    /// 32-bit IEEE-754 float.
+    Float32,
+    /// 64-bit IEEE-754 float.
+    Float64,
+    /// Boolean.
+    Boolean,
+    /// UTF-8 string.
+    String,
+    /// Byte array.
+    Bytes,
+    /// Ordered list with one element schema.
+    Array,
+    /// Map with key and value schemas.
+    Map,
+    /// Ordered, named fields.
+    Struct,
+}
+
+impl SchemaType {
+    /// Kafka's upper-case name (`INT32`, `STRUCT`, ...), used in error messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            SchemaType::Int8 => "INT8",
+            SchemaType::Int16 => "INT16",
+            SchemaType::Int32 => "INT32",
+            SchemaType::Int64 => "INT64",
+            SchemaType::Float32 => "FLOAT32",
+            SchemaType::Float64 => "FLOAT64",
+            SchemaType::Boolean => "BOOLEAN",
+            SchemaType::String => "STRING",
+            SchemaType::Bytes => "BYTES",
+            SchemaType::Array => "ARRAY",
+            SchemaType::Map => "MAP",
+            SchemaType::Struct => "STRUCT",
+        }
+    }
+
+    /// True for every type except arrays, maps and structs.
+    pub fn is_primitive(self) -> bool {
+        !matches!(self, SchemaType::Array | SchemaType::Map | SchemaType::Struct)
+    }
+}
+
+impl fmt::Display for SchemaType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One named field of a struct schema.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    /// Field name, unique within the struct.
+    pub name: String,
+    /// Position of the field in the struct.
+    pub index: usize,
+    /// The field's schema.
+    pub schema: SchemaRef,
+}
+
+/// A Connect schema. Build one with [`SchemaBuilder`] or the constructors for primitives.
+///
+/// Schemas compare by value, including fields, defaults and parameters, as Kafka's do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schema {
+    /// The underlying type.
+    pub schema_type: SchemaType,
+    /// Whether null is an acceptable value.
+    pub optional: bool,
+    /// Value used when a null is given for this schema (validated against the schema).
+    pub default: Option<Value>,
+    /// Schema name; logical types are identified by it.
+    pub name: Option<String>,
+    /// Schema version.
+    pub version: Option<i32>,
+    /// Documentation.
+    pub doc: Option<String>,
+    /// Ordered string parameters (Decimal keeps its `scale` here).
+    pub parameters: Vec<(String, String)>,
+    /// Fields of a struct schema, in order.
+    pub fields: Vec<Field>,
+    /// Key schema of a map.
+    pub key_schema: Option<SchemaRef>,
+    /// Value schema of a map, element schema of an array.
+    pub value_schema: Option<SchemaRef>,
+}
+
+impl Schema {
+    /// A plain schema of `schema_type`, required, with no name.
+    pub const fn new(schema_type: SchemaType) -> Self {
+        Schema {
+            schema_type,
+            optional: false,
+            default: None,
+            name: None,
+            version: None,
+            doc: None,
+            parameters: Vec::new(),
+            fields: Vec::new(),
+            key_schema: None,
+            value_schema: None,
+        }
+    }
+
+    /// A required primitive schema as a shared handle.
+    pub fn required(schema_type: SchemaType) -> SchemaRef {
+        Arc::new(Schema::new(schema_type))
+    }
+
+    /// An optional primitive schema as a shared handle.
+    pub fn optional(schema_type: SchemaType) -> SchemaRef {
+        let mut s = Schema::new(schema_type);
+        s.optional = true;
+        Arc::new(s)
+    }
+
+    /// Looks up a struct field by name.
+    pub fn field(&self, name: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// Looks up a parameter by name.
+    pub fn parameter(&self, name: &str) -> Option<&str> {
+        self.parameters
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The logical type named by this schema, if it is one Connect knows.
+    pub fn logical_type(&self) -> Option<super::LogicalType> {
+        super::LogicalType::of(self)
+    }
+
+    /// Checks that `value` may be used with this schema (Kafka's `ConnectSchema.validateValue`).
+    pub fn validate_value(&self, value: &Value) -> Result<()> {
+        self.validate_value_named(None, value)
+    }
+
+    fn validate_value_named(&self, field: Option<&str>, value: &Value) -> Result<()> {
+        if value.is_null() {
+            if self.optional || self.default.is_some() {
+                return Ok(());
+            }
+            return Err(ConnectError::data(match field {
+                Some(f) => format!(
+                    "Invalid value: null used for required field: \"{f}\", schema type: {}",
+                    self.schema_type
+                ),
+                None => format!(
+                    "Invalid value: null used for required field, schema type: {}",
+                    self.schema_type
+                ),
+            }));
+        }
+        let ok = match (self.logical_type(), value) {
+            (Some(super::LogicalType::Decimal), Value::Decimal(_)) => true,
+            (Some(super::LogicalType::Date), Value::Date(_)) => true,
+            (Some(super::LogicalType::Time), Value::Time(_)) => true,
+            (Some(super::LogicalType::Timestamp), Value::Timestamp(_)) => true,
+            (Some(_), _) => false,
+            (None, v) => v.schema_type() == Some(self.schema_type),
+        };
+        if !ok {
+            return Err(ConnectError::data(format!(
+                "Invalid Java object for schema \"{}\" with type {}: {}{}",
+                self.name.as_deref().unwrap_or("null"),
+                self.schema_type,
+                value.type_name(),
+                field.map(|f| format!(" for field: \"{f}\"")).unwrap_or_default()
+            )));
+        }
+        match value {
+            Value::Array(items) => {
+                if let Some(es) = &self.value_schema {
+                    for item in items {
+                        es.validate_value_named(field, item)?;
+                    }
+                }
+            }
+            Value::Map(entries) => {
+                for (k, v) in entries {
+                    if let Some(ks) = &self.key_schema {
+                        ks.validate_value_named(field, k)?;
+                    }
+                    if let Some(vs) = &self.value_schema {
+                        vs.validate_value_named(field, v)?;
+                    }
+                }
+            }
+            Value::Struct(s) => {
+                if s.schema().as_ref() != self {
+                    return Err(ConnectError::data("Struct schemas do not match."));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// Builds schemas the way Kafka's `SchemaBuilder` does, checking each attribute once.
+#[derive(Debug, Clone)]
+pub struct SchemaBuilder {
+    schema: Schema,
+}
+
+impl SchemaBuilder {
+    /// Starts a schema of the given type.
+    pub fn new(schema_type: SchemaType) -> Self {
+        SchemaBuilder {
+            schema: Schema::new(schema_type),
+        }
+    }
+
+    /// Starts a struct schema.
+    pub fn struct_() -> Self {
+        Self::new(SchemaType::Struct)
+    }
+
+    /// Starts an array schema with the given element schema.
+    pub fn array(element: SchemaRef) -> Self {
+        let mut b = Self::new(SchemaType::Array);
+        b.schema.value_schema = Some(element);
+        b
+    }
+
+    /// Starts a map schema.
+    pub fn map(key: SchemaRef, value: SchemaRef) -> Self {
+        let mut b = Self::new(SchemaType::Map);
+        b.schema.key_schema = Some(key);
+        b.schema.value_schema = Some(value);
+        b
+    }
+
+    /// Starts from an existing schema, to change some attributes.
+    pub fn from_schema(schema: &Schema) -> Self {
+        SchemaBuilder {
+            schema: schema.clone(),
+        }
+    }
+
+    /// Marks the schema optional.
+    pub fn optional(mut self) -> Self {
+        self.schema.optional = true;
+        self
+    }
+
+    /// Marks the schema required.
+    pub fn required(mut self) -> Self {
+        self.schema.optional = false;
+        self
+    }
+
+    /// Sets the schema name.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.schema.name = Some(name.into());
+        self
+    }
+
+    /// Sets the schema version.
+    pub fn version(mut self, version: i32) -> Self {
+        self.schema.version = Some(version);
+        self
+    }
+
+    /// Sets the documentation.
+    pub fn doc(mut self, doc: impl Into<String>) -> Self {
+        self.schema.doc = Some(doc.into());
+        self
+    }
+
+    /// Adds (or replaces) a parameter, keeping insertion order.
+    pub fn parameter(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        let key = key.into();
+        let value = value.into();
+        match self.schema.parameters.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => self.schema.parameters.push((key, value)),
+        }
+        self
+    }
+
+    /// Sets the default value; it must be valid for the schema.
+    pub fn default_value(mut self, value: Value) -> Result<Self> {
+        self.schema
+            .validate_value(&value)
+            .map_err(|e| ConnectError::data(format!("Invalid default value: {e}")))?;
+        self.schema.default = Some(value);
+        Ok(self)
+    }
+
+    /// Appends a struct field. Fails on a duplicate name or a non-struct builder.
+    pub fn field(mut self, name: impl Into<String>, schema: SchemaRef) -> Result<Self> {
+        let name = name.into();
+        if self.schema.schema_type != SchemaType::Struct {
+            return Err(ConnectError::data(format!(
+                "Cannot create fields on type {}",
+                self.schema.schema_type
+            )));
+        }
+        if self.schema.field(&name).is_some() {
+            return Err(ConnectError::data(format!(
+                "Cannot create field because of field name duplication {name}"
+            )));
+        }
+        let index = self.schema.fields.len();
+        self.schema.fields.push(Field {
+            name,
+            index,
+            schema,
+        });
+        Ok(self)
+    }
+
+    /// Finishes the schema.
+    pub fn build(self) -> SchemaRef {
+        Arc::new(self.schema)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicate_field_is_rejected() {
+        let err = SchemaBuilder::struct_()
+            .field("a", Schema::required(SchemaType::Int32))
+            .unwrap()
+            .field("a", Schema::required(SchemaType::Int32))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Cannot create field because of field name duplication a"
+        );
+    }
+
+    #[test]
+    fn default_must_match_schema() {
+        let err = SchemaBuilder::new(SchemaType::Int32)
+            .default_value(Value::String("x".into()))
+            .unwrap_err();
+        assert!(err.to_string().starts_with("Invalid default value"));
+        let ok = SchemaBuilder::new(SchemaType::Int32)
+            .default_value(Value::Int32(3))
+            .unwrap()
+            .build();
+        assert_eq!(ok.default, Some(Value::Int32(3)));
+    }
+
+    #[test]
+    fn schemas_compare_by_value() {
+        let a = SchemaBuilder::struct_()
+            .field("x", Schema::optional(SchemaType::String))
+            .unwrap()
+            .build();
+        let b = SchemaBuilder::struct_()
+            .field("x", Schema::optional(SchemaType::String))
+            .unwrap()
+            .build();
+        assert_eq!(a, b);
+    }
+}
