@@ -181,7 +181,7 @@ impl Validator {
                 )),
             },
             Validator::NonEmptyString => match value.as_str() {
-                Some(s) if s.is_empty() => Err("String must be non-empty".into()),
+                Some("") => Err("String must be non-empty".into()),
                 _ => Ok(()),
             },
             Validator::NonEmptyStringWithoutControlChars => match value.as_str() {

@@ -30,7 +30,8 @@ impl ConverterType {
     }
 }
 
-/// Converts record keys or values.
+/// Converts record keys or values. Method names follow Kafka's `Converter`.
+#[allow(clippy::wrong_self_convention)]
 pub trait Converter: Send + Sync {
     /// Connect data to bytes; `None` is a null (for a value, a tombstone).
     fn from_connect_data(
@@ -44,7 +45,9 @@ pub trait Converter: Send + Sync {
     fn to_connect_data(&self, topic: &str, data: Option<Bytes>) -> Result<SchemaAndValue>;
 }
 
-/// Converts header values, one header at a time.
+/// Converts header values, one header at a time. Method names follow Kafka's
+/// `HeaderConverter`.
+#[allow(clippy::wrong_self_convention)]
 pub trait HeaderConverter: Send + Sync {
     /// Connect header value to bytes; `None` is a null header value.
     fn from_connect_header(
@@ -64,6 +67,12 @@ pub trait HeaderConverter: Send + Sync {
     ) -> Result<SchemaAndValue>;
 }
 
+/// Makes a key or value converter from its config (prefix stripped) and role.
+pub type ConverterFactory = fn(&ConfigMap, ConverterType) -> Result<Box<dyn Converter>>;
+
+/// Makes a header converter from its config (prefix stripped).
+pub type HeaderConverterFactory = fn(&ConfigMap) -> Result<Box<dyn HeaderConverter>>;
+
 /// A converter plugin as the registry knows it.
 #[derive(Clone, Copy)]
 pub struct ConverterPlugin {
@@ -73,7 +82,7 @@ pub struct ConverterPlugin {
     pub config_def: fn() -> ConfigDef,
     /// Makes a key or value converter from its config (prefix stripped); `None` when the
     /// plugin is only a header converter.
-    pub create: Option<fn(&ConfigMap, ConverterType) -> Result<Box<dyn Converter>>>,
+    pub create: Option<ConverterFactory>,
     /// Makes a header converter from its config; `None` when the plugin cannot convert headers.
-    pub create_header: Option<fn(&ConfigMap) -> Result<Box<dyn HeaderConverter>>>,
+    pub create_header: Option<HeaderConverterFactory>,
 }

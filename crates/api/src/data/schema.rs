@@ -210,10 +210,10 @@ impl Schema {
                     }
                 }
             }
-            Value::Struct(s) => {
-                if s.schema().as_ref() != self {
-                    return Err(ConnectError::data("Struct schemas do not match."));
-                }
+            Value::Struct(s)
+                if !std::ptr::eq(s.schema().as_ref(), self) && s.schema().as_ref() != self =>
+            {
+                return Err(ConnectError::data("Struct schemas do not match."));
             }
             _ => {}
         }

@@ -1,0 +1,422 @@
+//! The built-in data sets ("quickstarts") and how one record of each is made.
+//!
+//! | quickstart | key | value fields |
+//! | --- | --- | --- |
+//! | `orders` | `orderid` as text | `ordertime` (Timestamp), `orderid` (int64), `itemid` (string), `orderunits` (float64), `address` (struct: `city`, `state` strings, `zipcode` int64) |
+//! | `users` | `userid` | `registertime` (Timestamp), `userid`, `regionid`, `gender` (strings), `interests` (array of strings) |
+//! | `pageviews` | `pageid` | `viewtime` (int64 ms), `userid`, `pageid` (strings) |
+//!
+//! With value schemas enabled the value is a `Struct`; otherwise it is a map with the same
+//! field names, where Timestamp fields become plain int64 milliseconds (schemaless data has no
+//! logical types).
+
+use std::fmt;
+
+use sluice_api::data::{LogicalType, Schema, SchemaBuilder, SchemaRef, SchemaType, Struct, Value};
+use sluice_api::Result;
+
+use crate::rng::SplitMix64;
+
+/// One of the built-in data sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quickstart {
+    /// Purchase orders with a nested address.
+    Orders,
+    /// User profiles.
+    Users,
+    /// Page views by users.
+    Pageviews,
+}
+
+impl Quickstart {
+    /// Every quickstart name, as the `quickstart` key accepts them.
+    pub const NAMES: [&'static str; 3] = ["orders", "users", "pageviews"];
+
+    /// Parses a name, ignoring case.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name.to_ascii_lowercase().as_str() {
+            "orders" => Some(Quickstart::Orders),
+            "users" => Some(Quickstart::Users),
+            "pageviews" => Some(Quickstart::Pageviews),
+            _ => None,
+        }
+    }
+
+    /// The lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Quickstart::Orders => "orders",
+            Quickstart::Users => "users",
+            Quickstart::Pageviews => "pageviews",
+        }
+    }
+
+    /// The value schema of this data set.
+    pub fn value_schema(self) -> Result<SchemaRef> {
+        let string = || Schema::required(SchemaType::String);
+        let int64 = || Schema::required(SchemaType::Int64);
+        let builder = match self {
+            Quickstart::Orders => {
+                let address = SchemaBuilder::struct_()
+                    .name("io.sluice.datagen.address")
+                    .field("city", string())?
+                    .field("state", string())?
+                    .field("zipcode", int64())?
+                    .build();
+                SchemaBuilder::struct_()
+                    .name("io.sluice.datagen.orders")
+                    .field("ordertime", LogicalType::Timestamp.schema())?
+                    .field("orderid", int64())?
+                    .field("itemid", string())?
+                    .field("orderunits", Schema::required(SchemaType::Float64))?
+                    .field("address", address)?
+            }
+            Quickstart::Users => SchemaBuilder::struct_()
+                .name("io.sluice.datagen.users")
+                .field("registertime", LogicalType::Timestamp.schema())?
+                .field("userid", string())?
+                .field("regionid", string())?
+                .field("gender", string())?
+                .field("interests", SchemaBuilder::array(string()).build())?,
+            Quickstart::Pageviews => SchemaBuilder::struct_()
+                .name("io.sluice.datagen.pageviews")
+                .field("viewtime", int64())?
+                .field("userid", string())?
+                .field("pageid", string())?,
+        };
+        Ok(builder.build())
+    }
+}
+
+impl fmt::Display for Quickstart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// 2017-01-01T00:00:00Z, the earliest `registertime`.
+const REGISTER_FROM_MS: i64 = 1_483_228_800_000;
+/// 2024-01-01T00:00:00Z, the end of `registertime`s.
+const REGISTER_TO_MS: i64 = 1_704_067_200_000;
+const GENDERS: [&str; 3] = ["MALE", "FEMALE", "OTHER"];
+const INTERESTS: [&str; 8] = [
+    "News", "Movies", "Sports", "Travel", "Games", "Music", "Food", "Tech",
+];
+
+/// What a generated record holds before it becomes a `SourceRecord`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Generated {
+    /// The record key.
+    pub(crate) key: String,
+    /// The value: a Struct of the quickstart's schema, or a map when schemaless.
+    pub(crate) value: Value,
+}
+
+/// The fields of one record, in schema order, before they are packed as a Struct or a map.
+enum Field {
+    Timestamp(i64),
+    Int64(i64),
+    Float64(f64),
+    Text(String),
+    List(Vec<String>),
+    Nested(Vec<(&'static str, Field)>),
+}
+
+/// Pre-rendered names `<prefix><n>` for `n` in a range, so that a record copies a name
+/// instead of formatting one.
+#[derive(Debug)]
+struct Names {
+    names: Vec<String>,
+}
+
+impl Names {
+    fn new(prefix: &str, first: u32, last: u32) -> Self {
+        Names {
+            names: (first..=last).map(|n| format!("{prefix}{n}")).collect(),
+        }
+    }
+
+    /// A uniformly chosen name.
+    fn pick(&self, rng: &mut SplitMix64) -> String {
+        rng.pick(&self.names).clone()
+    }
+}
+
+/// The names the quickstarts draw from.
+#[derive(Debug)]
+struct NameTables {
+    items: Names,
+    cities: Names,
+    states: Names,
+    users: Names,
+    regions: Names,
+    pages: Names,
+}
+
+impl NameTables {
+    fn new() -> Self {
+        NameTables {
+            items: Names::new("Item_", 1, 999),
+            cities: Names::new("City_", 1, 99),
+            states: Names::new("State_", 1, 99),
+            users: Names::new("User_", 1, 9),
+            regions: Names::new("Region_", 1, 9),
+            pages: Names::new("Page_", 10, 99),
+        }
+    }
+}
+
+/// Makes records of one quickstart for one task.
+#[derive(Debug)]
+pub(crate) struct Generator {
+    quickstart: Quickstart,
+    names: NameTables,
+    /// `Some` when values carry schemas.
+    schema: Option<SchemaRef>,
+    seed: u64,
+    task: u64,
+    task_count: u64,
+}
+
+impl Generator {
+    /// A generator for task `task` of `task_count`.
+    pub(crate) fn new(
+        quickstart: Quickstart,
+        with_schema: bool,
+        seed: u64,
+        task: u64,
+        task_count: u64,
+    ) -> Result<Self> {
+        Ok(Generator {
+            quickstart,
+            schema: with_schema.then(|| quickstart.value_schema()).transpose()?,
+            names: NameTables::new(),
+            seed,
+            task,
+            task_count: task_count.max(1),
+        })
+    }
+
+    /// The value schema, `None` when schemaless.
+    pub(crate) fn schema(&self) -> Option<&SchemaRef> {
+        self.schema.as_ref()
+    }
+
+    /// Record number `iteration` of this task; `event_time` fills `ordertime`/`viewtime`.
+    pub(crate) fn generate(&self, iteration: u64, event_time: i64) -> Result<Generated> {
+        let mut rng = SplitMix64::for_record(self.seed, self.task, iteration);
+        let (key, fields) = match self.quickstart {
+            Quickstart::Orders => {
+                let orderid = iteration
+                    .wrapping_mul(self.task_count)
+                    .wrapping_add(self.task) as i64;
+                let units = rng.between(10, 1000) as f64 / 100.0;
+                let fields = vec![
+                    ("ordertime", Field::Timestamp(event_time)),
+                    ("orderid", Field::Int64(orderid)),
+                    ("itemid", Field::Text(self.names.items.pick(&mut rng))),
+                    ("orderunits", Field::Float64(units)),
+                    (
+                        "address",
+                        Field::Nested(vec![
+                            ("city", Field::Text(self.names.cities.pick(&mut rng))),
+                            ("state", Field::Text(self.names.states.pick(&mut rng))),
+                            ("zipcode", Field::Int64(rng.between(10_000, 99_999))),
+                        ]),
+                    ),
+                ];
+                (orderid.to_string(), fields)
+            }
+            Quickstart::Users => {
+                let userid = self.names.users.pick(&mut rng);
+                let registered = REGISTER_FROM_MS
+                    + (rng.unit() * (REGISTER_TO_MS - REGISTER_FROM_MS) as f64) as i64;
+                // One or two distinct interests.
+                let count = INTERESTS.len() as u64;
+                let first = rng.below(count);
+                let mut interests = vec![INTERESTS[first as usize].to_owned()];
+                if rng.below(2) == 1 {
+                    let second = (first + 1 + rng.below(count - 1)) % count;
+                    interests.push(INTERESTS[second as usize].to_owned());
+                }
+                let fields = vec![
+                    ("registertime", Field::Timestamp(registered)),
+                    ("userid", Field::Text(userid.clone())),
+                    ("regionid", Field::Text(self.names.regions.pick(&mut rng))),
+                    ("gender", Field::Text((*rng.pick(&GENDERS)).to_owned())),
+                    ("interests", Field::List(interests)),
+                ];
+                (userid, fields)
+            }
+            Quickstart::Pageviews => {
+                let pageid = self.names.pages.pick(&mut rng);
+                let fields = vec![
+                    ("viewtime", Field::Int64(event_time)),
+                    ("userid", Field::Text(self.names.users.pick(&mut rng))),
+                    ("pageid", Field::Text(pageid.clone())),
+                ];
+                (pageid, fields)
+            }
+        };
+        let value = match &self.schema {
+            Some(schema) => Value::Struct(to_struct(schema, fields)?),
+            None => to_map(fields),
+        };
+        Ok(Generated { key, value })
+    }
+}
+
+fn to_struct(schema: &SchemaRef, fields: Vec<(&'static str, Field)>) -> Result<Struct> {
+    let mut s = Struct::new(schema.clone())?;
+    for (name, field) in fields {
+        let value = match field {
+            Field::Nested(inner) => {
+                let inner_schema =
+                    schema
+                        .field(name)
+                        .map(|f| f.schema.clone())
+                        .ok_or_else(|| {
+                            sluice_api::ConnectError::data(format!(
+                                "{name} is not a valid field name"
+                            ))
+                        })?;
+                Value::Struct(to_struct(&inner_schema, inner)?)
+            }
+            Field::Timestamp(ms) => Value::Timestamp(ms),
+            other => plain(other),
+        };
+        s.put(name, value)?;
+    }
+    Ok(s)
+}
+
+fn to_map(fields: Vec<(&'static str, Field)>) -> Value {
+    Value::Map(
+        fields
+            .into_iter()
+            .map(|(name, field)| (Value::String(name.to_owned()), plain(field)))
+            .collect(),
+    )
+}
+
+/// The schemaless value of a field (timestamps as int64, nested records as maps).
+fn plain(field: Field) -> Value {
+    match field {
+        Field::Timestamp(ms) | Field::Int64(ms) => Value::Int64(ms),
+        Field::Float64(v) => Value::Float64(v),
+        Field::Text(s) => Value::String(s),
+        Field::List(items) => Value::Array(items.into_iter().map(Value::String).collect()),
+        Field::Nested(inner) => to_map(inner),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn generator(q: Quickstart, schema: bool) -> Generator {
+        Generator::new(q, schema, 99, 0, 1).unwrap()
+    }
+
+    #[test]
+    fn structs_match_their_schema() {
+        for q in [Quickstart::Orders, Quickstart::Users, Quickstart::Pageviews] {
+            let g = generator(q, true);
+            for i in 0..200 {
+                let rec = g.generate(i, 1_000).unwrap();
+                let Value::Struct(s) = &rec.value else {
+                    panic!("{q}: not a struct: {:?}", rec.value)
+                };
+                s.validate().unwrap();
+                g.schema().unwrap().validate_value(&rec.value).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn orders_have_documented_ranges_and_keys() {
+        let g = Generator::new(Quickstart::Orders, true, 1, 1, 3).unwrap();
+        for i in 0..500 {
+            let rec = g.generate(i, 42).unwrap();
+            let Value::Struct(s) = &rec.value else {
+                panic!("not a struct")
+            };
+            assert_eq!(s.get("orderid"), Some(&Value::Int64(i as i64 * 3 + 1)));
+            assert_eq!(rec.key, (i * 3 + 1).to_string());
+            assert_eq!(s.get("ordertime"), Some(&Value::Timestamp(42)));
+            let Some(Value::Float64(units)) = s.get("orderunits") else {
+                panic!("orderunits")
+            };
+            assert!((0.1..=10.0).contains(units), "{units}");
+            let Some(Value::String(item)) = s.get("itemid") else {
+                panic!("itemid")
+            };
+            assert!(item.starts_with("Item_"));
+            let Some(Value::Struct(address)) = s.get("address") else {
+                panic!("address")
+            };
+            let Some(Value::Int64(zip)) = address.get("zipcode") else {
+                panic!("zipcode")
+            };
+            assert!((10_000..=99_999).contains(zip));
+        }
+    }
+
+    #[test]
+    fn users_and_pageviews_keys() {
+        let users = generator(Quickstart::Users, true);
+        for i in 0..200 {
+            let rec = users.generate(i, 0).unwrap();
+            let Value::Struct(s) = &rec.value else {
+                panic!("not a struct")
+            };
+            assert_eq!(s.get("userid"), Some(&Value::String(rec.key.clone())));
+            let Some(Value::Timestamp(t)) = s.get("registertime") else {
+                panic!("registertime")
+            };
+            assert!((REGISTER_FROM_MS..REGISTER_TO_MS).contains(t));
+            let Some(Value::Array(interests)) = s.get("interests") else {
+                panic!("interests")
+            };
+            assert!((1..=2).contains(&interests.len()));
+            assert!(interests.first() != interests.get(1));
+        }
+        let views = generator(Quickstart::Pageviews, true);
+        let rec = views.generate(0, 7).unwrap();
+        let Value::Struct(s) = &rec.value else {
+            panic!("not a struct")
+        };
+        assert_eq!(s.get("pageid"), Some(&Value::String(rec.key.clone())));
+        assert_eq!(s.get("viewtime"), Some(&Value::Int64(7)));
+    }
+
+    #[test]
+    fn schemaless_values_are_maps_with_the_same_fields() {
+        let with = generator(Quickstart::Orders, true).generate(5, 10).unwrap();
+        let without = generator(Quickstart::Orders, false)
+            .generate(5, 10)
+            .unwrap();
+        assert_eq!(with.key, without.key);
+        assert_eq!(without.value.map_get("ordertime"), Some(&Value::Int64(10)));
+        let Value::Struct(s) = &with.value else {
+            panic!("not a struct")
+        };
+        assert_eq!(without.value.map_get("itemid"), s.get("itemid"));
+        let address = without.value.map_get("address").unwrap();
+        assert!(address.map_get("zipcode").is_some());
+        assert_eq!(generator(Quickstart::Users, false).schema(), None);
+    }
+
+    #[test]
+    fn names_parse_ignoring_case() {
+        assert_eq!(Quickstart::from_name("Orders"), Some(Quickstart::Orders));
+        assert_eq!(
+            Quickstart::from_name("PAGEVIEWS"),
+            Some(Quickstart::Pageviews)
+        );
+        assert_eq!(Quickstart::from_name("clicks"), None);
+        for name in Quickstart::NAMES {
+            assert_eq!(Quickstart::from_name(name).unwrap().name(), name);
+        }
+    }
+}
