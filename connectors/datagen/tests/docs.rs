@@ -3,18 +3,14 @@
 
 mod common;
 
-use common::{check_generated_section, render_key_table, workspace_root};
+use common::{check_generated_section, workspace_root};
 use sluice_api::prelude::*;
 use sluice_connector_datagen::{datagen_config_def, plugins, DatagenConnector, DATAGEN_CLASS};
 
 #[test]
 fn docs_key_table_matches_the_config_def() {
     let doc = workspace_root().join("docs/connectors/datagen.md");
-    check_generated_section(
-        &doc,
-        "datagen keys",
-        &render_key_table(&datagen_config_def()),
-    );
+    check_generated_section(&doc, "datagen keys", &datagen_config_def().markdown_table());
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{check_generated_section, read_properties, render_key_table, workspace_root};
+use common::{check_generated_section, read_properties, workspace_root};
 use sluice_api::prelude::*;
 use sluice_connector_file::{
     plugins, sink_config_def, source_config_def, FileStreamSinkConnector,
@@ -14,8 +14,8 @@ use sluice_connector_file::{
 #[test]
 fn docs_key_tables_match_the_config_defs() {
     let doc = workspace_root().join("docs/connectors/file.md");
-    check_generated_section(&doc, "source keys", &render_key_table(&source_config_def()));
-    check_generated_section(&doc, "sink keys", &render_key_table(&sink_config_def()));
+    check_generated_section(&doc, "source keys", &source_config_def().markdown_table());
+    check_generated_section(&doc, "sink keys", &sink_config_def().markdown_table());
 }
 
 fn errors(reports: Vec<sluice_api::config::ConfigValueReport>) -> Vec<String> {

@@ -646,19 +646,20 @@ pub fn parse_value(key: &ConfigKey, text: &str) -> Result<ConfigValue, String> {
             } else if t.eq_ignore_ascii_case("false") {
                 ConfigValue::Boolean(false)
             } else {
-                return Err(invalid(name, Some(t), "Expected value to be either true or false"));
+                return Err(invalid(
+                    name,
+                    Some(t),
+                    "Expected value to be either true or false",
+                ));
             }
         }
         ConfigType::String => ConfigValue::String(t.to_string()),
         ConfigType::Password => ConfigValue::Password(Password::new(t)),
         ConfigType::Class => ConfigValue::Class(t.to_string()),
-        ConfigType::Int => ConfigValue::Int(t.parse().map_err(|_| {
-            invalid(
-                name,
-                Some(t),
-                "Not a number of type INT",
-            )
-        })?),
+        ConfigType::Int => ConfigValue::Int(
+            t.parse()
+                .map_err(|_| invalid(name, Some(t), "Not a number of type INT"))?,
+        ),
         ConfigType::Short => ConfigValue::Short(
             t.parse()
                 .map_err(|_| invalid(name, Some(t), "Not a number of type SHORT"))?,
@@ -691,7 +692,9 @@ mod tests {
 
     fn def() -> ConfigDef {
         ConfigDef::new()
-            .define(ConfigKey::new("topic", ConfigType::String).validator(Validator::NonEmptyString))
+            .define(
+                ConfigKey::new("topic", ConfigType::String).validator(Validator::NonEmptyString),
+            )
             .define(
                 ConfigKey::new("batch.size", ConfigType::Int)
                     .default_value("2000")
@@ -746,7 +749,10 @@ mod tests {
     fn validate_hides_passwords_and_counts_errors() {
         let reports = def().validate(&map(&[("topic", ""), ("secret", "s3cr3t")]));
         let topic = reports.iter().find(|r| r.name == "topic").unwrap();
-        assert_eq!(topic.errors, ["Invalid value  for configuration topic: String must be non-empty"]);
+        assert_eq!(
+            topic.errors,
+            ["Invalid value  for configuration topic: String must be non-empty"]
+        );
         let secret = reports.iter().find(|r| r.name == "secret").unwrap();
         assert_eq!(secret.value.as_deref(), Some("[hidden]"));
         assert_eq!(format!("{:?}", Password::new("x")), "[hidden]");
@@ -759,6 +765,9 @@ mod tests {
             ("value.converter.schemas.enable", "false"),
             ("value.converterz", "y"),
         ]);
-        assert_eq!(strip_prefix(&m, "value.converter."), map(&[("schemas.enable", "false")]));
+        assert_eq!(
+            strip_prefix(&m, "value.converter."),
+            map(&[("schemas.enable", "false")])
+        );
     }
 }

@@ -18,6 +18,7 @@ pub mod config;
 pub mod connector;
 pub mod converter;
 pub mod data;
+pub mod docgen;
 pub mod error;
 pub mod record;
 pub mod transform;
@@ -32,8 +33,8 @@ pub mod prelude {
     };
     pub use crate::connector::{
         Connector, ConnectorContext, ConnectorFactory, ConnectorPlugin, ExactlyOnceSupport,
-        OffsetStorageReader, SinkConnector, SinkTask, SinkTaskContext, SourceConnector,
-        SourceTask, SourceTaskContext,
+        OffsetStorageReader, SinkConnector, SinkTask, SinkTaskContext, SourceConnector, SourceTask,
+        SourceTaskContext,
     };
     pub use crate::data::{
         Headers, LogicalType, Schema, SchemaBuilder, SchemaRef, SchemaType, Struct, Value,

@@ -114,7 +114,10 @@ mod tests {
         h.add_string("b", "2");
         h.add_string("a", "3");
         assert_eq!(h.all_with_name("a").count(), 2);
-        assert_eq!(h.last_with_name("a").unwrap().value, Value::String("3".into()));
+        assert_eq!(
+            h.last_with_name("a").unwrap().value,
+            Value::String("3".into())
+        );
         h.retain_latest();
         let keys: Vec<_> = h.iter().map(|x| x.key.as_str()).collect();
         assert_eq!(keys, ["b", "a"]);

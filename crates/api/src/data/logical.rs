@@ -1,6 +1,5 @@
 //! Connect's logical types: Decimal, Date, Time and Timestamp.
 
-
 use super::{Schema, SchemaBuilder, SchemaRef, SchemaType};
 
 /// One of Connect's four built-in logical types.
@@ -84,7 +83,6 @@ impl LogicalType {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,8 +93,14 @@ mod tests {
             LogicalType::decimal(2).logical_type(),
             Some(LogicalType::Decimal)
         );
-        assert_eq!(LogicalType::Date.schema().logical_type(), Some(LogicalType::Date));
-        assert_eq!(LogicalType::decimal_scale(&LogicalType::decimal(4)).unwrap(), 4);
+        assert_eq!(
+            LogicalType::Date.schema().logical_type(),
+            Some(LogicalType::Date)
+        );
+        assert_eq!(
+            LogicalType::decimal_scale(&LogicalType::decimal(4)).unwrap(),
+            4
+        );
         let wrong = SchemaBuilder::new(SchemaType::String)
             .name(LogicalType::DATE_NAME)
             .build();

@@ -59,7 +59,10 @@ impl SchemaType {
 
     /// True for every type except arrays, maps and structs.
     pub fn is_primitive(self) -> bool {
-        !matches!(self, SchemaType::Array | SchemaType::Map | SchemaType::Struct)
+        !matches!(
+            self,
+            SchemaType::Array | SchemaType::Map | SchemaType::Struct
+        )
     }
 }
 
@@ -189,7 +192,9 @@ impl Schema {
                 self.name.as_deref().unwrap_or("null"),
                 self.schema_type,
                 value.type_name(),
-                field.map(|f| format!(" for field: \"{f}\"")).unwrap_or_default()
+                field
+                    .map(|f| format!(" for field: \"{f}\""))
+                    .unwrap_or_default()
             )));
         }
         match value {
