@@ -22,6 +22,14 @@ pub enum LogError {
         /// Partition number asked for.
         partition: i32,
     },
+    /// The partition is not assigned to this consumer.
+    #[error("partition {topic}-{partition} is not assigned to this consumer")]
+    NotAssigned {
+        /// Topic name.
+        topic: String,
+        /// Partition.
+        partition: i32,
+    },
     /// A topic with this name exists already.
     #[error("topic '{topic}' already exists")]
     TopicExists {
@@ -37,7 +45,9 @@ pub enum LogError {
         message: String,
     },
     /// The offset is outside the partition's range.
-    #[error("offset {offset} is out of range for {topic}-{partition} (valid {earliest}..{latest})")]
+    #[error(
+        "offset {offset} is out of range for {topic}-{partition} (valid {earliest}..{latest})"
+    )]
     OffsetOutOfRange {
         /// Topic name.
         topic: String,
@@ -93,6 +103,13 @@ pub enum LogError {
     GroupNotEmpty {
         /// Group id.
         group: String,
+    },
+    /// The log was opened read-only (another process owns the directory) and the operation
+    /// would write.
+    #[error("data directory '{path}' is open read-only (another process owns it); this operation must run in the owning process")]
+    ReadOnly {
+        /// The data directory.
+        path: PathBuf,
     },
     /// The client or log was closed.
     #[error("the log client is closed")]

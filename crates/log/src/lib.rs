@@ -17,6 +17,7 @@
 //!
 //! Records cross this boundary as owned [`bytes::Bytes`]: no library lifetimes leak out.
 
+pub mod embedded;
 mod error;
 mod types;
 
@@ -61,11 +62,17 @@ pub trait LogAdmin: Send + Sync {
     /// Committed offsets of a group (next offset to read, per partition).
     async fn group_offsets(&self, group: &str) -> LogResult<Vec<(TopicPartition, i64)>>;
     /// Sets committed offsets of a group that has no active members.
-    async fn alter_group_offsets(&self, group: &str, offsets: &[(TopicPartition, i64)])
-        -> LogResult<()>;
+    async fn alter_group_offsets(
+        &self,
+        group: &str,
+        offsets: &[(TopicPartition, i64)],
+    ) -> LogResult<()>;
     /// Removes committed offsets of some partitions of a group with no active members.
-    async fn delete_group_offsets(&self, group: &str, partitions: &[TopicPartition])
-        -> LogResult<()>;
+    async fn delete_group_offsets(
+        &self,
+        group: &str,
+        partitions: &[TopicPartition],
+    ) -> LogResult<()>;
     /// Deletes a group and all its offsets; a missing group is not an error.
     async fn delete_group(&self, group: &str) -> LogResult<()>;
 }
@@ -102,8 +109,10 @@ pub trait LogProducer: Send + Sync {
 pub trait RebalanceListener: Send {
     /// Partitions are about to be taken away. Returns the offsets to commit for them; the
     /// consumer commits those before releasing the partitions.
-    async fn on_partitions_revoked(&mut self, partitions: &[TopicPartition])
-        -> Vec<(TopicPartition, i64)>;
+    async fn on_partitions_revoked(
+        &mut self,
+        partitions: &[TopicPartition],
+    ) -> Vec<(TopicPartition, i64)>;
     /// Partitions were given to this consumer; fetching starts at their committed offsets
     /// (or per `auto_offset_reset`).
     async fn on_partitions_assigned(&mut self, partitions: &[TopicPartition]);
@@ -148,13 +157,16 @@ pub trait LogConsumer: Send {
     /// Commits offsets (next offset to read) for the consumer's group and waits for it.
     async fn commit(&mut self, offsets: &[(TopicPartition, i64)]) -> LogResult<()>;
     /// The group's committed offsets of these partitions.
-    async fn committed(&self, partitions: &[TopicPartition])
-        -> LogResult<Vec<(TopicPartition, Option<i64>)>>;
+    async fn committed(
+        &self,
+        partitions: &[TopicPartition],
+    ) -> LogResult<Vec<(TopicPartition, Option<i64>)>>;
     /// Leaves the group (revoking through `listener`) and releases resources.
     async fn close(&mut self, listener: &mut dyn RebalanceListener) -> LogResult<()>;
 }
 
 // Fails to compile if a trait stops being object safe.
+#[allow(clippy::type_complexity)]
 const _: Option<(
     &dyn Log,
     &dyn LogAdmin,
