@@ -1,1 +1,52 @@
-//! Placeholder until implemented.
+//! # sluice-convert
+//!
+//! Sluice's built-in converters, byte-compatible with Kafka Connect's:
+//!
+//! | class | here | bytes |
+//! |---|---|---|
+//! | `org.apache.kafka.connect.json.JsonConverter` | [`json::JsonConverter`] | JSON, with or without the `{"schema":..,"payload":..}` envelope |
+//! | `org.apache.kafka.connect.storage.StringConverter` | [`string::StringConverter`] | the value's text in a charset |
+//! | `org.apache.kafka.connect.converters.ByteArrayConverter` | [`byte_array::ByteArrayConverter`] | raw bytes |
+//! | `org.apache.kafka.connect.converters.{Short,Integer,Long,Float,Double}Converter` | [`number::NumberConverter`] | big-endian fixed width |
+//! | `org.apache.kafka.connect.converters.BooleanConverter` | [`number::BooleanConverter`] | one byte |
+//! | `org.apache.kafka.connect.storage.SimpleHeaderConverter` | [`simple_header::SimpleHeaderConverter`] | header text with type inference |
+//!
+//! Every key/value converter also works as a header converter; SimpleHeaderConverter is a
+//! header converter only. The registry gets them all from [`plugins`]; the runtime may also
+//! build them directly (for offsets: `JsonConverter::new(JsonConverterConfig { schemas_enable:
+//! false, ..Default::default() })`).
+//!
+//! [`values`] holds Kafka's `Values` text forms (value to text, text to value with type
+//! inference) and Java's number and date renderings, for reuse by transformations.
+
+pub mod byte_array;
+pub mod config;
+pub mod json;
+pub mod number;
+pub mod simple_header;
+pub mod string;
+pub mod values;
+
+use sluice_api::converter::ConverterPlugin;
+
+pub use byte_array::ByteArrayConverter;
+pub use json::{DecimalFormat, JsonConverter, JsonConverterConfig};
+pub use number::{BooleanConverter, NumberConverter, NumberType};
+pub use simple_header::SimpleHeaderConverter;
+pub use string::{Encoding, StringConverter};
+
+/// Every built-in converter plugin, keyed by Kafka's class names.
+pub fn plugins() -> Vec<ConverterPlugin> {
+    vec![
+        json::PLUGIN,
+        string::PLUGIN,
+        byte_array::PLUGIN,
+        number::SHORT_PLUGIN,
+        number::INTEGER_PLUGIN,
+        number::LONG_PLUGIN,
+        number::FLOAT_PLUGIN,
+        number::DOUBLE_PLUGIN,
+        number::BOOLEAN_PLUGIN,
+        simple_header::PLUGIN,
+    ]
+}

@@ -1,0 +1,456 @@
+//! Connect data and schemas to JSON bytes, written straight into the output buffer.
+//!
+//! The output matches Jackson's compact form as Kafka's JsonConverter produces it: no spaces,
+//! members in schema order, strings escaped as Jackson escapes them (`"`, `\` and control
+//! characters, the latter as `\n`-style short escapes or `\u00XX` with upper-case hex),
+//! doubles and floats as Java prints them, NaN and the infinities as the strings `"NaN"`,
+//! `"Infinity"`, `"-Infinity"`.
+
+use std::fmt;
+
+use base64::Engine;
+use sluice_api::data::{Decimal, LogicalType, Schema, SchemaType, Value};
+use sluice_api::{ConnectError, Result};
+
+use super::{DecimalFormat, JsonConverterConfig};
+use crate::values::{write_f32, write_f64, MILLIS_PER_DAY};
+
+/// Writes JSON for one converter configuration.
+pub(crate) struct JsonWriter<'a> {
+    pub out: &'a mut Vec<u8>,
+    pub config: &'a JsonConverterConfig,
+}
+
+impl JsonWriter<'_> {
+    /// Kafka's `convertToJson`: the payload form of `value` under `schema` (or inferred from
+    /// the value when schemaless).
+    pub(crate) fn write_value(&mut self, schema: Option<&Schema>, value: &Value) -> Result<()> {
+        if value.is_null() {
+            let Some(schema) = schema else {
+                self.out.extend_from_slice(b"null");
+                return Ok(());
+            };
+            if let (Some(default), true) = (&schema.default, self.config.replace_null_with_default)
+            {
+                return self.write_value(Some(schema), default);
+            }
+            if schema.optional {
+                self.out.extend_from_slice(b"null");
+                return Ok(());
+            }
+            return Err(ConnectError::data(
+                "Conversion error: null value for field that is required and has no default value",
+            ));
+        }
+        if let Some(schema) = schema {
+            if let Some(logical) = schema.logical_type() {
+                return self.write_logical(schema, logical, value);
+            }
+        }
+        let schema_type = match schema {
+            Some(s) => s.schema_type,
+            None => match value {
+                Value::Decimal(_) | Value::Date(_) | Value::Time(_) | Value::Timestamp(_) => {
+                    return Err(ConnectError::data(format!(
+                        "Java class class {} does not have corresponding schema type.",
+                        value.type_name()
+                    )))
+                }
+                other => other.schema_type().unwrap_or(SchemaType::String),
+            },
+        };
+        match (schema_type, value) {
+            (SchemaType::Int8, Value::Int8(v)) => self.write_i64(i64::from(*v)),
+            (SchemaType::Int16, Value::Int16(v)) => self.write_i64(i64::from(*v)),
+            (SchemaType::Int32, Value::Int32(v)) => self.write_i64(i64::from(*v)),
+            (SchemaType::Int64, Value::Int64(v)) => self.write_i64(*v),
+            (SchemaType::Float32, Value::Float32(v)) => self.write_float(FloatKind::F32(*v)),
+            (SchemaType::Float64, Value::Float64(v)) => self.write_float(FloatKind::F64(*v)),
+            (SchemaType::Boolean, Value::Boolean(b)) => {
+                self.out
+                    .extend_from_slice(if *b { b"true" } else { b"false" });
+            }
+            (SchemaType::String, Value::String(s)) => self.write_str(s),
+            (SchemaType::Bytes, Value::Bytes(b)) => self.write_base64(b),
+            (SchemaType::Bytes, other) => {
+                return Err(ConnectError::data(format!(
+                    "Invalid type for bytes type: class {}",
+                    other.type_name()
+                )))
+            }
+            (SchemaType::Array, Value::Array(items)) => {
+                let element = schema.and_then(|s| s.value_schema.as_deref());
+                self.out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push(b',');
+                    }
+                    self.write_value(element, item)?;
+                }
+                self.out.push(b']');
+            }
+            (SchemaType::Map, Value::Map(entries)) => self.write_map(schema, entries)?,
+            (SchemaType::Struct, Value::Struct(st)) => {
+                let Some(schema) = schema.filter(|s| {
+                    std::ptr::eq(st.schema().as_ref(), *s) || st.schema().as_ref() == *s
+                }) else {
+                    return Err(ConnectError::data("Mismatching schema."));
+                };
+                self.out.push(b'{');
+                for (i, (field, v)) in schema.fields.iter().zip(st.values()).enumerate() {
+                    if i > 0 {
+                        self.out.push(b',');
+                    }
+                    self.write_str(&field.name);
+                    self.out.push(b':');
+                    self.write_value(Some(&field.schema), v)?;
+                }
+                self.out.push(b'}');
+            }
+            (t, other) => {
+                return Err(ConnectError::data(format!(
+                    "Invalid type for {t}: class {}",
+                    other.type_name()
+                )))
+            }
+        }
+        Ok(())
+    }
+
+    fn write_map(&mut self, schema: Option<&Schema>, entries: &[(Value, Value)]) -> Result<()> {
+        let key_schema = schema.and_then(|s| s.key_schema.as_deref());
+        let value_schema = schema.and_then(|s| s.value_schema.as_deref());
+        let object_mode = match (schema, key_schema) {
+            (Some(_), Some(k)) => k.schema_type == SchemaType::String,
+            _ => entries.iter().all(|(k, _)| matches!(k, Value::String(_))),
+        };
+        if object_mode {
+            self.out.push(b'{');
+            for (i, (k, v)) in entries.iter().enumerate() {
+                if i > 0 {
+                    self.out.push(b',');
+                }
+                self.write_object_key(key_schema, k)?;
+                self.out.push(b':');
+                self.write_value(value_schema, v)?;
+            }
+            self.out.push(b'}');
+        } else {
+            self.out.push(b'[');
+            for (i, (k, v)) in entries.iter().enumerate() {
+                if i > 0 {
+                    self.out.push(b',');
+                }
+                self.out.push(b'[');
+                self.write_value(key_schema, k)?;
+                self.out.push(b',');
+                self.write_value(value_schema, v)?;
+                self.out.push(b']');
+            }
+            self.out.push(b']');
+        }
+        Ok(())
+    }
+
+    /// A key of a map written as an object: the text of the key converted like a value.
+    fn write_object_key(&mut self, key_schema: Option<&Schema>, key: &Value) -> Result<()> {
+        match key {
+            Value::String(s) => {
+                self.write_str(s);
+                Ok(())
+            }
+            Value::Null => {
+                let mut text = Vec::new();
+                JsonWriter {
+                    out: &mut text,
+                    config: self.config,
+                }
+                .write_value(key_schema, key)?;
+                match text.as_slice() {
+                    b"null" => self.write_str("null"),
+                    [b'"', inner @ .., b'"'] => {
+                        self.out.push(b'"');
+                        self.out.extend_from_slice(inner);
+                        self.out.push(b'"');
+                    }
+                    other => {
+                        self.out.push(b'"');
+                        self.out.extend_from_slice(other);
+                        self.out.push(b'"');
+                    }
+                }
+                Ok(())
+            }
+            other => Err(ConnectError::data(format!(
+                "Invalid type for STRING: class {}",
+                other.type_name()
+            ))),
+        }
+    }
+
+    fn write_logical(
+        &mut self,
+        schema: &Schema,
+        logical: LogicalType,
+        value: &Value,
+    ) -> Result<()> {
+        let wrong = |expected: &str| {
+            ConnectError::data(format!(
+                "Invalid type for {}, expected {expected} but was class {}",
+                logical_name(logical),
+                value.type_name()
+            ))
+        };
+        match (logical, value) {
+            (LogicalType::Decimal, Value::Decimal(d)) => match self.config.decimal_format {
+                DecimalFormat::Numeric => {
+                    let text = crate::values::decimal_to_string(d);
+                    self.out.extend_from_slice(text.as_bytes());
+                }
+                DecimalFormat::Base64 => {
+                    let bytes = decimal_bytes(schema, d)?;
+                    self.write_base64(&bytes);
+                }
+            },
+            (LogicalType::Decimal, _) => return Err(wrong("BigDecimal")),
+            (LogicalType::Date, Value::Date(days)) => self.write_i64(i64::from(*days)),
+            (LogicalType::Time, Value::Time(ms)) => {
+                if !(0..=MILLIS_PER_DAY).contains(&i64::from(*ms)) {
+                    return Err(ConnectError::data(
+                        "Kafka Connect Time type should not have any date fields set to non-zero values.",
+                    ));
+                }
+                self.write_i64(i64::from(*ms));
+            }
+            (LogicalType::Timestamp, Value::Timestamp(ms)) => self.write_i64(*ms),
+            _ => return Err(wrong("Date")),
+        }
+        Ok(())
+    }
+
+    /// Kafka's `asJsonSchema`, written compactly in Kafka's member order.
+    pub(crate) fn write_schema(&mut self, schema: &Schema) -> Result<()> {
+        self.out.extend_from_slice(b"{\"type\":");
+        self.out.extend_from_slice(match schema.schema_type {
+            SchemaType::Boolean => b"\"boolean\"",
+            SchemaType::Int8 => b"\"int8\"",
+            SchemaType::Int16 => b"\"int16\"",
+            SchemaType::Int32 => b"\"int32\"",
+            SchemaType::Int64 => b"\"int64\"",
+            SchemaType::Float32 => b"\"float\"",
+            SchemaType::Float64 => b"\"double\"",
+            SchemaType::Bytes => b"\"bytes\"",
+            SchemaType::String => b"\"string\"",
+            SchemaType::Array => b"\"array\"",
+            SchemaType::Map => b"\"map\"",
+            SchemaType::Struct => b"\"struct\"",
+        });
+        match schema.schema_type {
+            SchemaType::Array => {
+                self.out.extend_from_slice(b",\"items\":");
+                self.write_optional_schema(schema.value_schema.as_deref())?;
+            }
+            SchemaType::Map => {
+                self.out.extend_from_slice(b",\"keys\":");
+                self.write_optional_schema(schema.key_schema.as_deref())?;
+                self.out.extend_from_slice(b",\"values\":");
+                self.write_optional_schema(schema.value_schema.as_deref())?;
+            }
+            SchemaType::Struct => {
+                self.out.extend_from_slice(b",\"fields\":[");
+                for (i, field) in schema.fields.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push(b',');
+                    }
+                    self.write_schema(&field.schema)?;
+                    // Reopen the field's object to append its name as the last member.
+                    self.out.pop();
+                    self.out.extend_from_slice(b",\"field\":");
+                    self.write_str(&field.name);
+                    self.out.push(b'}');
+                }
+                self.out.push(b']');
+            }
+            _ => {}
+        }
+        self.out.extend_from_slice(if schema.optional {
+            b",\"optional\":true"
+        } else {
+            b",\"optional\":false"
+        });
+        if let Some(name) = &schema.name {
+            self.out.extend_from_slice(b",\"name\":");
+            self.write_str(name);
+        }
+        if let Some(version) = schema.version {
+            self.out.extend_from_slice(b",\"version\":");
+            self.write_i64(i64::from(version));
+        }
+        if let Some(doc) = &schema.doc {
+            self.out.extend_from_slice(b",\"doc\":");
+            self.write_str(doc);
+        }
+        if !schema.parameters.is_empty() {
+            self.out.extend_from_slice(b",\"parameters\":{");
+            for (i, (k, v)) in schema.parameters.iter().enumerate() {
+                if i > 0 {
+                    self.out.push(b',');
+                }
+                self.write_str(k);
+                self.out.push(b':');
+                self.write_str(v);
+            }
+            self.out.push(b'}');
+        }
+        if let Some(default) = &schema.default {
+            self.out.extend_from_slice(b",\"default\":");
+            self.write_value(Some(schema), default)?;
+        }
+        self.out.push(b'}');
+        Ok(())
+    }
+
+    fn write_optional_schema(&mut self, schema: Option<&Schema>) -> Result<()> {
+        match schema {
+            Some(s) => self.write_schema(s),
+            None => {
+                self.out.extend_from_slice(b"null");
+                Ok(())
+            }
+        }
+    }
+
+    pub(crate) fn write_i64(&mut self, v: i64) {
+        let mut buf = [0u8; 20];
+        let mut i = buf.len();
+        let mut n = v.unsigned_abs();
+        loop {
+            i -= 1;
+            buf[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        if v < 0 {
+            self.out.push(b'-');
+        }
+        self.out.extend_from_slice(&buf[i..]);
+    }
+
+    fn write_float(&mut self, v: FloatKind) {
+        let finite = match v {
+            FloatKind::F32(f) => f.is_finite(),
+            FloatKind::F64(f) => f.is_finite(),
+        };
+        if !finite {
+            self.out.push(b'"');
+        }
+        let mut sink = VecSink(self.out);
+        // Writing into a Vec cannot fail.
+        let _ = match v {
+            FloatKind::F32(f) => write_f32(&mut sink, f),
+            FloatKind::F64(f) => write_f64(&mut sink, f),
+        };
+        if !finite {
+            self.out.push(b'"');
+        }
+    }
+
+    fn write_base64(&mut self, bytes: &[u8]) {
+        let engine = &base64::engine::general_purpose::STANDARD;
+        self.out.push(b'"');
+        let start = self.out.len();
+        self.out.resize(
+            start + base64::encoded_len(bytes.len(), true).unwrap_or(0),
+            0,
+        );
+        let written = engine
+            .encode_slice(bytes, &mut self.out[start..])
+            .unwrap_or(0);
+        self.out.truncate(start + written);
+        self.out.push(b'"');
+    }
+
+    /// A JSON string, escaped as Jackson does.
+    pub(crate) fn write_str(&mut self, s: &str) {
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+        let bytes = s.as_bytes();
+        self.out.reserve(bytes.len() + 2);
+        self.out.push(b'"');
+        let mut start = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            let escape = ESCAPE[usize::from(b)];
+            if escape == 0 {
+                continue;
+            }
+            self.out.extend_from_slice(&bytes[start..i]);
+            if escape == b'u' {
+                self.out.extend_from_slice(b"\\u00");
+                self.out.push(HEX[usize::from(b >> 4)]);
+                self.out.push(HEX[usize::from(b & 0xf)]);
+            } else {
+                self.out.extend_from_slice(&[b'\\', escape]);
+            }
+            start = i + 1;
+        }
+        self.out.extend_from_slice(&bytes[start..]);
+        self.out.push(b'"');
+    }
+}
+
+/// For each byte: 0 when it is written as is, else the letter after the backslash (`u` for a
+/// `\u00XX` escape).
+static ESCAPE: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        table[i] = b'u';
+        i += 1;
+    }
+    table[0x08] = b'b';
+    table[0x09] = b't';
+    table[0x0a] = b'n';
+    table[0x0c] = b'f';
+    table[0x0d] = b'r';
+    table[b'"' as usize] = b'"';
+    table[b'\\' as usize] = b'\\';
+    table
+};
+
+enum FloatKind {
+    F32(f32),
+    F64(f64),
+}
+
+/// Lets `fmt::Write` renderers append to a byte buffer.
+struct VecSink<'a>(&'a mut Vec<u8>);
+
+impl fmt::Write for VecSink<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
+fn logical_name(logical: LogicalType) -> &'static str {
+    match logical {
+        LogicalType::Decimal => "Decimal",
+        LogicalType::Date => "Date",
+        LogicalType::Time => "Time",
+        LogicalType::Timestamp => "Timestamp",
+    }
+}
+
+/// Kafka's `Decimal.fromLogical`: the unscaled bytes, after checking the value's scale
+/// against the schema's.
+fn decimal_bytes(schema: &Schema, d: &Decimal) -> Result<Vec<u8>> {
+    let scale = LogicalType::decimal_scale(schema)?;
+    if d.scale != scale {
+        return Err(ConnectError::data(format!(
+            "Decimal value has mismatching scale for given Decimal schema. Schema has scale {scale}, value has scale {}.",
+            d.scale
+        )));
+    }
+    Ok(d.to_bytes())
+}
