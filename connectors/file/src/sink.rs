@@ -186,6 +186,8 @@ impl SinkTask for FileStreamSinkTask {
         Ok(())
     }
 
+    /// Appends the batch's lines with one write per batch (more for very large batches), so
+    /// the file follows the topic closely; `flush` makes sure nothing is left behind.
     async fn put(&mut self, records: Vec<SinkRecord>) -> Result<()> {
         for record in &records {
             append_line(&mut self.pending, &record.record.value);
@@ -193,7 +195,7 @@ impl SinkTask for FileStreamSinkTask {
                 self.write_pending()?;
             }
         }
-        Ok(())
+        self.write_pending()
     }
 
     /// Hands every line given so far to the operating system.

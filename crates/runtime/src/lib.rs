@@ -1,1 +1,36 @@
-//! Placeholder until implemented.
+//! # sluice-runtime
+//!
+//! The Sluice worker: everything between a connector and the log.
+//!
+//! - [`properties`] and [`config_file`] read worker and connector files (Java `.properties`
+//!   or JSON);
+//! - [`worker_config`] and [`connector_config`] declare and validate the worker's and the
+//!   connectors' common keys, reporting every problem at once;
+//! - [`plugins`] finds connectors and converters by class name or alias;
+//! - [`offsets`] stores source offsets in Kafka Connect's formats;
+//! - [`worker`] runs connectors and their tasks on a log: a source task polls, converts and
+//!   sends in a pipeline, committing offsets of acknowledged records; a sink task consumes,
+//!   converts and puts, committing consumer offsets its task has flushed;
+//! - [`herder`] is the standalone herder: it validates connector configs, starts them on the
+//!   worker and keeps their status.
+//!
+//! The runtime never names a concrete connector or converter: the binary registers them in a
+//! [`plugins::PluginRegistry`].
+
+pub mod config_file;
+pub mod connector_config;
+pub mod converters;
+mod dedicated;
+pub mod error;
+pub mod herder;
+pub mod metrics;
+pub mod offsets;
+pub mod plugins;
+pub mod properties;
+mod sink_task;
+mod source_task;
+pub mod status;
+pub mod worker;
+pub mod worker_config;
+
+pub use error::{ConfigIssue, RuntimeError, RuntimeResult};

@@ -1,0 +1,66 @@
+//! The one place where the binary's plugins are registered, and `sluice plugins`.
+
+use sluice_runtime::plugins::PluginRegistry;
+
+/// Every connector and converter built into this binary. Transformations and predicates come
+/// in a later release; their lists are empty.
+pub fn registry() -> PluginRegistry {
+    let mut registry = PluginRegistry::new();
+    registry.add_connectors(sluice_connector_file::plugins());
+    registry.add_connectors(sluice_connector_datagen::plugins());
+    registry.add_converters(sluice_convert::plugins());
+    registry
+}
+
+/// Prints the registered plugins as a table or as JSON (shaped like `GET /connector-plugins`
+/// entries, plus aliases).
+pub fn print(registry: &PluginRegistry, json: bool) {
+    let version = env!("CARGO_PKG_VERSION");
+    let mut rows: Vec<(String, &str, Vec<&str>)> = Vec::new();
+    for c in registry.connectors() {
+        rows.push((
+            c.class_name.to_string(),
+            c.kind(),
+            registry.aliases_of(c.class_name),
+        ));
+    }
+    for c in registry.converters() {
+        if c.create.is_some() {
+            rows.push((
+                c.class_name.to_string(),
+                "converter",
+                registry.aliases_of(c.class_name),
+            ));
+        }
+        if c.create_header.is_some() {
+            rows.push((
+                c.class_name.to_string(),
+                "header_converter",
+                registry.aliases_of(c.class_name),
+            ));
+        }
+    }
+    if json {
+        let list: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(class, kind, aliases)| {
+                serde_json::json!({
+                    "class": class,
+                    "type": kind,
+                    "version": version,
+                    "aliases": aliases,
+                })
+            })
+            .collect();
+        crate::out(format_args!("{}", serde_json::Value::Array(list)));
+        return;
+    }
+    let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
+    crate::out(format_args!("{:<width$}  {:<16}  ALIASES", "CLASS", "TYPE"));
+    for (class, kind, aliases) in rows {
+        crate::out(format_args!(
+            "{class:<width$}  {kind:<16}  {}",
+            aliases.join(", ")
+        ));
+    }
+}

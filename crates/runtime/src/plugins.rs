@@ -1,0 +1,369 @@
+//! The plugin registry: every connector, converter, transformation and predicate the binary
+//! knows, looked up by class name or alias.
+//!
+//! Plugins are linked in and registered explicitly by the binary; the runtime never names a
+//! concrete plugin. Aliases follow Kafka Connect: a plugin can be named by its full class name,
+//! its simple name (`FileStreamSinkConnector`, `JsonConverter`), or its simple name without the
+//! type suffix (`FileStreamSink`, `Json`; `Simple` for `SimpleHeaderConverter`). An alias that
+//! would name two different plugins is not registered. For `connector.class`, a name that is
+//! no class name also matches connectors whose simple name is the name, with or without a
+//! trailing `Connector`; more than one match is an error asking for the full class name.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sluice_api::connector::ConnectorPlugin;
+use sluice_api::converter::ConverterPlugin;
+use sluice_api::transform::{PredicatePlugin, TransformationPlugin};
+
+/// Why a plugin lookup failed, with Kafka's wording.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PluginLookupError {
+    /// No connector matches.
+    #[error("Failed to find any class that implements Connector and which name matches {name}, available connectors are: {available}")]
+    NoConnector {
+        /// The name asked for.
+        name: String,
+        /// Class names of every registered connector, comma-separated.
+        available: String,
+    },
+    /// Several connectors match an alias.
+    #[error("More than one connector matches alias {name}. Please use full package and class name instead. Classes found: {found}")]
+    AmbiguousConnector {
+        /// The alias asked for.
+        name: String,
+        /// The matching class names, comma-separated.
+        found: String,
+    },
+    /// No plugin of the wanted kind has this class name or alias.
+    #[error("Class {name} could not be found.")]
+    ClassNotFound {
+        /// The name asked for.
+        name: String,
+    },
+}
+
+/// The plugins known to this binary.
+#[derive(Default)]
+pub struct PluginRegistry {
+    connectors: Vec<ConnectorPlugin>,
+    converters: Vec<ConverterPlugin>,
+    transformations: Vec<TransformationPlugin>,
+    predicates: Vec<PredicatePlugin>,
+    /// alias → class names it could mean (registered only when exactly one).
+    aliases: BTreeMap<String, BTreeSet<&'static str>>,
+}
+
+/// Java's simple name of a class name: after the last `.` and, for nested classes, the
+/// last `$`.
+pub fn simple_name(class_name: &str) -> &str {
+    let after_dot = class_name.rsplit('.').next().unwrap_or(class_name);
+    after_dot.rsplit('$').next().unwrap_or(after_dot)
+}
+
+impl PluginRegistry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        PluginRegistry::default()
+    }
+
+    /// Registers connectors.
+    pub fn add_connectors(&mut self, plugins: impl IntoIterator<Item = ConnectorPlugin>) {
+        for p in plugins {
+            let simple = simple_name(p.class_name);
+            self.alias(simple, p.class_name);
+            if let Some(pruned) = simple.strip_suffix("Connector").filter(|s| !s.is_empty()) {
+                self.alias(pruned, p.class_name);
+            }
+            self.connectors.push(p);
+        }
+    }
+
+    /// Registers converters and header converters.
+    pub fn add_converters(&mut self, plugins: impl IntoIterator<Item = ConverterPlugin>) {
+        for p in plugins {
+            let simple = simple_name(p.class_name);
+            self.alias(simple, p.class_name);
+            if p.create.is_some() {
+                if let Some(pruned) = simple.strip_suffix("Converter").filter(|s| !s.is_empty()) {
+                    self.alias(pruned, p.class_name);
+                }
+            }
+            if p.create_header.is_some() {
+                if let Some(pruned) = simple
+                    .strip_suffix("HeaderConverter")
+                    .filter(|s| !s.is_empty())
+                {
+                    self.alias(pruned, p.class_name);
+                }
+            }
+            self.converters.push(p);
+        }
+    }
+
+    /// Registers transformations.
+    pub fn add_transformations(&mut self, plugins: impl IntoIterator<Item = TransformationPlugin>) {
+        for p in plugins {
+            let simple = simple_name(p.class_name);
+            self.alias(simple, p.class_name);
+            if let Some(pruned) = simple
+                .strip_suffix("Transformation")
+                .filter(|s| !s.is_empty())
+            {
+                self.alias(pruned, p.class_name);
+            }
+            self.transformations.push(p);
+        }
+    }
+
+    /// Registers predicates.
+    pub fn add_predicates(&mut self, plugins: impl IntoIterator<Item = PredicatePlugin>) {
+        for p in plugins {
+            let simple = simple_name(p.class_name);
+            self.alias(simple, p.class_name);
+            if let Some(pruned) = simple.strip_suffix("Predicate").filter(|s| !s.is_empty()) {
+                self.alias(pruned, p.class_name);
+            }
+            self.predicates.push(p);
+        }
+    }
+
+    fn alias(&mut self, alias: &str, class_name: &'static str) {
+        if alias != class_name {
+            self.aliases
+                .entry(alias.to_string())
+                .or_default()
+                .insert(class_name);
+        }
+    }
+
+    /// The class a name stands for: itself, or the class of an unambiguous alias.
+    fn resolve<'a>(&'a self, name: &'a str) -> &'a str {
+        match self.aliases.get(name) {
+            Some(classes) if classes.len() == 1 => classes.iter().next().copied().unwrap_or(name),
+            _ => name,
+        }
+    }
+
+    /// The usable aliases of a class, shortest last.
+    pub fn aliases_of(&self, class_name: &str) -> Vec<&str> {
+        let mut out: Vec<&str> = self
+            .aliases
+            .iter()
+            .filter(|(_, classes)| classes.len() == 1 && classes.contains(class_name))
+            .map(|(alias, _)| alias.as_str())
+            .collect();
+        out.sort_by_key(|a| std::cmp::Reverse(a.len()));
+        out
+    }
+
+    /// Registered connectors, in registration order.
+    pub fn connectors(&self) -> &[ConnectorPlugin] {
+        &self.connectors
+    }
+
+    /// Registered converters, in registration order.
+    pub fn converters(&self) -> &[ConverterPlugin] {
+        &self.converters
+    }
+
+    /// Registered transformations.
+    pub fn transformations(&self) -> &[TransformationPlugin] {
+        &self.transformations
+    }
+
+    /// Registered predicates.
+    pub fn predicates(&self) -> &[PredicatePlugin] {
+        &self.predicates
+    }
+
+    /// Finds the connector for a `connector.class` value.
+    pub fn connector(&self, name: &str) -> Result<&ConnectorPlugin, PluginLookupError> {
+        let name = name.trim();
+        if let Some(p) = self.connectors.iter().find(|p| p.class_name == name) {
+            return Ok(p);
+        }
+        let with_suffix = format!("{name}Connector");
+        let matches: Vec<&ConnectorPlugin> = self
+            .connectors
+            .iter()
+            .filter(|p| {
+                let simple = simple_name(p.class_name);
+                simple == name || simple == with_suffix
+            })
+            .collect();
+        match matches.as_slice() {
+            [one] => Ok(one),
+            [] => Err(PluginLookupError::NoConnector {
+                name: name.to_string(),
+                available: join_classes(self.connectors.iter().map(|p| p.class_name)),
+            }),
+            many => Err(PluginLookupError::AmbiguousConnector {
+                name: name.to_string(),
+                found: join_classes(many.iter().map(|p| p.class_name)),
+            }),
+        }
+    }
+
+    /// Finds a key/value converter by class name or alias.
+    pub fn converter(&self, name: &str) -> Result<&ConverterPlugin, PluginLookupError> {
+        let class = self.resolve(name.trim());
+        self.converters
+            .iter()
+            .find(|p| p.class_name == class && p.create.is_some())
+            .ok_or_else(|| not_found(name))
+    }
+
+    /// Finds a header converter by class name or alias.
+    pub fn header_converter(&self, name: &str) -> Result<&ConverterPlugin, PluginLookupError> {
+        let class = self.resolve(name.trim());
+        self.converters
+            .iter()
+            .find(|p| p.class_name == class && p.create_header.is_some())
+            .ok_or_else(|| not_found(name))
+    }
+
+    /// Finds a transformation by class name or alias.
+    pub fn transformation(&self, name: &str) -> Result<&TransformationPlugin, PluginLookupError> {
+        let class = self.resolve(name.trim());
+        self.transformations
+            .iter()
+            .find(|p| p.class_name == class)
+            .ok_or_else(|| not_found(name))
+    }
+
+    /// Finds a predicate by class name or alias.
+    pub fn predicate(&self, name: &str) -> Result<&PredicatePlugin, PluginLookupError> {
+        let class = self.resolve(name.trim());
+        self.predicates
+            .iter()
+            .find(|p| p.class_name == class)
+            .ok_or_else(|| not_found(name))
+    }
+}
+
+fn not_found(name: &str) -> PluginLookupError {
+    PluginLookupError::ClassNotFound {
+        name: name.trim().to_string(),
+    }
+}
+
+fn join_classes<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    names.collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_api::config::ConfigDef;
+    use sluice_api::connector::{ConnectorFactory, SinkConnector, SourceConnector};
+
+    fn no_source() -> Box<dyn SourceConnector> {
+        unreachable!("the registry never instantiates")
+    }
+    fn no_sink() -> Box<dyn SinkConnector> {
+        unreachable!("the registry never instantiates")
+    }
+
+    fn registry() -> PluginRegistry {
+        let mut r = PluginRegistry::new();
+        r.add_connectors([
+            ConnectorPlugin {
+                class_name: "org.apache.kafka.connect.file.FileStreamSourceConnector",
+                factory: ConnectorFactory::Source(no_source),
+            },
+            ConnectorPlugin {
+                class_name: "org.apache.kafka.connect.file.FileStreamSinkConnector",
+                factory: ConnectorFactory::Sink(no_sink),
+            },
+            ConnectorPlugin {
+                class_name: "com.a.Twin",
+                factory: ConnectorFactory::Sink(no_sink),
+            },
+            ConnectorPlugin {
+                class_name: "com.b.TwinConnector",
+                factory: ConnectorFactory::Sink(no_sink),
+            },
+        ]);
+        r.add_converters([
+            ConverterPlugin {
+                class_name: "org.apache.kafka.connect.json.JsonConverter",
+                config_def: ConfigDef::new,
+                create: Some(|_, _| Err(sluice_api::ConnectError::connect("unused"))),
+                create_header: Some(|_| Err(sluice_api::ConnectError::connect("unused"))),
+            },
+            ConverterPlugin {
+                class_name: "org.apache.kafka.connect.storage.SimpleHeaderConverter",
+                config_def: ConfigDef::new,
+                create: None,
+                create_header: Some(|_| Err(sluice_api::ConnectError::connect("unused"))),
+            },
+        ]);
+        r
+    }
+
+    #[test]
+    fn connectors_by_class_simple_name_and_pruned_name() {
+        let r = registry();
+        for name in [
+            "org.apache.kafka.connect.file.FileStreamSinkConnector",
+            "FileStreamSinkConnector",
+            "FileStreamSink",
+            " FileStreamSink ",
+        ] {
+            assert_eq!(
+                r.connector(name).unwrap().class_name,
+                "org.apache.kafka.connect.file.FileStreamSinkConnector"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_connector_lists_the_available_ones() {
+        let err = registry().connector("Nope").err().unwrap().to_string();
+        assert_eq!(
+            err,
+            "Failed to find any class that implements Connector and which name matches Nope, \
+             available connectors are: org.apache.kafka.connect.file.FileStreamSourceConnector, \
+             org.apache.kafka.connect.file.FileStreamSinkConnector, com.a.Twin, com.b.TwinConnector"
+        );
+    }
+
+    #[test]
+    fn ambiguous_connector_alias_is_an_error() {
+        let err = registry().connector("Twin").err().unwrap().to_string();
+        assert_eq!(
+            err,
+            "More than one connector matches alias Twin. Please use full package and class name \
+             instead. Classes found: com.a.Twin, com.b.TwinConnector"
+        );
+        assert!(registry().connector("com.a.Twin").is_ok());
+    }
+
+    #[test]
+    fn converter_aliases() {
+        let r = registry();
+        assert!(r.converter("JsonConverter").is_ok());
+        assert!(r.converter("Json").is_ok());
+        assert!(r.header_converter("Json").is_ok());
+        assert!(r.header_converter("Simple").is_ok());
+        assert!(r.header_converter("SimpleHeaderConverter").is_ok());
+        // A header-only converter is not a key/value converter.
+        assert_eq!(
+            r.converter("SimpleHeaderConverter")
+                .err()
+                .unwrap()
+                .to_string(),
+            "Class SimpleHeaderConverter could not be found."
+        );
+        assert_eq!(
+            r.aliases_of("org.apache.kafka.connect.json.JsonConverter"),
+            ["JsonConverter", "Json"]
+        );
+    }
+
+    #[test]
+    fn simple_names() {
+        assert_eq!(simple_name("a.b.Cast$Value"), "Value");
+        assert_eq!(simple_name("Plain"), "Plain");
+    }
+}

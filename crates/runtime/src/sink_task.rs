@@ -1,0 +1,712 @@
+//! The sink task loop.
+//!
+//! Each sink task runs as two stages, so fetching and converting overlaps with `put` (the
+//! putter, which owns the task, has a thread of its own, see [`crate::dedicated`]):
+//!
+//! ```text
+//!  fetcher (owns the consumer and converters)      putter (owns the SinkTask)
+//!   poll → convert ──── Batch ─────────────────→   put → next offsets per partition
+//!   (nothing polled: an empty Batch, so idle tasks still get `put` calls)
+//!   rebalance: ──────── Revoked ───────────────→   pre_commit + close → offsets ─┐
+//!              ←─────────────────────────────────────────────────────────────────┘ commit
+//!   assign:   ──────── Assigned ──────────────→   open
+//!   commit    ←──────── Commit ─────────────────   every offset.flush.interval.ms or on
+//!                                                   request: pre_commit → offsets
+//!   seek/pause←──────── Seek / Resume ──────────   SinkTaskControl requests, retries
+//!             ──────── Repositioned ──────────→   stop discarding those partitions
+//! ```
+//!
+//! Messages to the putter travel on one ordered channel, so every record fetched before a
+//! revocation is put before the partitions are closed, and `open` precedes the records of a
+//! new partition. A rewind (`reset_offsets`, a pause, or a retriable `put` failure, which
+//! redelivers from the failed batch) seeks the consumer; records of those partitions already
+//! on their way are discarded until the fetcher confirms the seek.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sluice_api::config::ConfigMap;
+use sluice_api::connector::{ErrantRecordReporter, SinkTask, SinkTaskContext, SinkTaskControl};
+use sluice_api::data::Headers;
+use sluice_api::error::{RecordLocation, Stage};
+use sluice_api::{ConnectError, ConnectRecord, SinkRecord, TopicPartition};
+use sluice_log::{
+    ConsumedRecord, LogConsumer, RebalanceListener, SeekTo, Subscription, TimestampType,
+};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
+
+use crate::converters::Converters;
+use crate::metrics::TaskCounters;
+use crate::status::{ConnectorTaskId, State, StatusBoard};
+
+/// How long one consumer poll waits for records; bounds how quickly a stop is noticed.
+const POLL_TIMEOUT: Duration = Duration::from_millis(250);
+/// Converted batches waiting for `put`.
+const BATCH_QUEUE: usize = 2;
+/// First wait before redelivering a batch whose `put` failed with a retriable error.
+const RETRY_BACKOFF_START: Duration = Duration::from_millis(300);
+/// Longest wait between redeliveries.
+const RETRY_BACKOFF_MAX: Duration = Duration::from_secs(10);
+
+/// Everything a sink task needs to run.
+pub(crate) struct SinkTaskRun {
+    pub id: ConnectorTaskId,
+    pub task: Box<dyn SinkTask>,
+    pub config: ConfigMap,
+    pub converters: Converters,
+    pub consumer: Box<dyn LogConsumer>,
+    pub subscription: Subscription,
+    pub flush_interval: Duration,
+    pub flush_timeout: Duration,
+    pub counters: Arc<TaskCounters>,
+    pub status: StatusBoard,
+    pub stop: watch::Receiver<bool>,
+}
+
+/// Offsets of one partition in a batch: first offset and next offset after the last record.
+type Range = (TopicPartition, i64, i64);
+type Offsets = Vec<(TopicPartition, i64)>;
+
+enum ToPutter {
+    Batch {
+        records: Vec<SinkRecord>,
+        ranges: Vec<Range>,
+    },
+    Assigned(Vec<(TopicPartition, Option<i64>)>),
+    Revoked {
+        partitions: Vec<TopicPartition>,
+        reply: oneshot::Sender<Offsets>,
+    },
+    Repositioned(Vec<TopicPartition>),
+    Shutdown(oneshot::Sender<Offsets>),
+}
+
+enum ToFetcher {
+    Commit(Offsets),
+    Seek { targets: Offsets, pause: bool },
+    Resume(Vec<TopicPartition>),
+}
+
+/// A request a task made through its context, applied in order after `put`.
+enum ControlOp {
+    Pause(Vec<TopicPartition>),
+    Resume(Vec<TopicPartition>),
+    Reset(Offsets),
+}
+
+/// The task's handle on the runtime ([`SinkTaskControl`]).
+#[derive(Default)]
+struct Control {
+    ops: Mutex<Vec<ControlOp>>,
+    pending: AtomicBool,
+    commit_requested: AtomicBool,
+    assignment: Mutex<Vec<TopicPartition>>,
+}
+
+impl Control {
+    fn push(&self, op: ControlOp) {
+        lock(&self.ops).push(op);
+        self.pending.store(true, Ordering::Release);
+    }
+
+    fn take(&self) -> Vec<ControlOp> {
+        if !self.pending.swap(false, Ordering::AcqRel) {
+            return Vec::new();
+        }
+        std::mem::take(&mut *lock(&self.ops))
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl SinkTaskControl for Control {
+    fn pause(&self, partitions: &[TopicPartition]) {
+        self.push(ControlOp::Pause(partitions.to_vec()));
+    }
+
+    fn resume(&self, partitions: &[TopicPartition]) {
+        self.push(ControlOp::Resume(partitions.to_vec()));
+    }
+
+    fn request_commit(&self) {
+        self.commit_requested.store(true, Ordering::Release);
+    }
+
+    fn reset_offsets(&self, offsets: &HashMap<TopicPartition, i64>) {
+        self.push(ControlOp::Reset(
+            offsets.iter().map(|(tp, o)| (tp.clone(), *o)).collect(),
+        ));
+    }
+
+    fn assignment(&self) -> Vec<TopicPartition> {
+        lock(&self.assignment).clone()
+    }
+
+    fn errant_record_reporter(&self) -> Option<Arc<dyn ErrantRecordReporter>> {
+        None
+    }
+}
+
+impl SinkTaskRun {
+    /// Runs the task until stopped (`Ok`) or failed (`Err`).
+    pub(crate) async fn run(self) -> Result<(), ConnectError> {
+        let SinkTaskRun {
+            id,
+            mut task,
+            config,
+            converters,
+            mut consumer,
+            subscription,
+            flush_interval,
+            flush_timeout,
+            counters,
+            status,
+            stop,
+        } = self;
+        let control = Arc::new(Control::default());
+        let context = SinkTaskContext {
+            connector: id.connector.to_string(),
+            task_id: id.task,
+            control: control.clone(),
+        };
+        task.start(&config, context).await?;
+        if let Err(e) = consumer.subscribe(subscription).await {
+            let _ = task.stop().await;
+            return Err(e.into());
+        }
+        status.set_task(&id, State::Running, None);
+
+        let (data_tx, data_rx) = mpsc::channel(BATCH_QUEUE);
+        let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+        let putter = Putter {
+            id: id.clone(),
+            task,
+            control,
+            current: HashMap::new(),
+            assigned: Vec::new(),
+            discarding: HashSet::new(),
+            cmd_tx,
+            counters: counters.clone(),
+            flush_interval,
+            backoff: RETRY_BACKOFF_START,
+        };
+        let putter =
+            crate::dedicated::spawn(format!("sluice-sink-{}", id.task), putter.run(data_rx))?;
+        let fetcher = Fetcher {
+            id,
+            consumer,
+            converters,
+            data_tx,
+            cmd_rx,
+            counters,
+            flush_timeout,
+            stop,
+        };
+        let fetched = fetcher.run().await;
+        let put = putter.join().await.unwrap_or_else(|| {
+            Err(ConnectError::connect(
+                "the sink task's put loop stopped unexpectedly (it panicked)",
+            ))
+        });
+        // A failed put loop makes the fetcher stop too; report the root cause first.
+        put.and(fetched)
+    }
+}
+
+struct Fetcher {
+    id: ConnectorTaskId,
+    consumer: Box<dyn LogConsumer>,
+    converters: Converters,
+    data_tx: mpsc::Sender<ToPutter>,
+    cmd_rx: mpsc::UnboundedReceiver<ToFetcher>,
+    counters: Arc<TaskCounters>,
+    flush_timeout: Duration,
+    stop: watch::Receiver<bool>,
+}
+
+/// Forwards rebalances to the putter and waits for its answer.
+struct Listener<'a> {
+    data_tx: &'a mpsc::Sender<ToPutter>,
+    assigned: Vec<TopicPartition>,
+}
+
+#[async_trait]
+impl RebalanceListener for Listener<'_> {
+    async fn on_partitions_revoked(&mut self, partitions: &[TopicPartition]) -> Offsets {
+        self.assigned.retain(|tp| !partitions.contains(tp));
+        let (reply, answer) = oneshot::channel();
+        let msg = ToPutter::Revoked {
+            partitions: partitions.to_vec(),
+            reply,
+        };
+        if self.data_tx.send(msg).await.is_err() {
+            return Vec::new(); // the putter failed; nothing safe to commit
+        }
+        answer.await.unwrap_or_default()
+    }
+
+    async fn on_partitions_assigned(&mut self, partitions: &[TopicPartition]) {
+        self.assigned.extend_from_slice(partitions);
+    }
+}
+
+impl Fetcher {
+    async fn run(mut self) -> Result<(), ConnectError> {
+        let result = self.fetch_loop().await;
+        let closing = self.close(result.is_ok()).await;
+        result.and(closing)
+    }
+
+    async fn fetch_loop(&mut self) -> Result<(), ConnectError> {
+        // A closed channel means the putter failed.
+        while !*self.stop.borrow() && !self.data_tx.is_closed() {
+            if !self.apply_commands().await {
+                return Ok(());
+            }
+            let mut listener = Listener {
+                data_tx: &self.data_tx,
+                assigned: Vec::new(),
+            };
+            let records = match self.consumer.poll(POLL_TIMEOUT, &mut listener).await {
+                Ok(r) => r,
+                Err(e) if e.is_retriable() => {
+                    tracing::warn!(task = %self.id, error = %e, "Retriable error from the consumer; polling again.");
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let newly_assigned = std::mem::take(&mut listener.assigned);
+            if !newly_assigned.is_empty() {
+                let starts = newly_assigned
+                    .into_iter()
+                    .map(|tp| {
+                        let first = records
+                            .iter()
+                            .find(|r| r.partition == tp.partition && r.topic == tp.topic)
+                            .map(|r| r.offset);
+                        let start = first.or_else(|| self.consumer.position(&tp));
+                        (tp, start)
+                    })
+                    .collect();
+                if self.data_tx.send(ToPutter::Assigned(starts)).await.is_err() {
+                    return Ok(());
+                }
+            }
+            if records.is_empty() {
+                // Like Kafka Connect, hand an empty batch to `put` when nothing arrived, so
+                // connectors can do time-based work (flush buffers, roll files) while idle.
+                // Skipped when the putter is still busy.
+                let _ = self.data_tx.try_send(ToPutter::Batch {
+                    records: Vec::new(),
+                    ranges: Vec::new(),
+                });
+                continue;
+            }
+            TaskCounters::add(&self.counters.polled, records.len());
+            let (records, ranges) = self.convert(records)?;
+            if self
+                .data_tx
+                .send(ToPutter::Batch { records, ranges })
+                .await
+                .is_err()
+            {
+                return Ok(()); // the putter failed; its error is reported by the caller
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies the putter's requests; false when the putter is gone.
+    async fn apply_commands(&mut self) -> bool {
+        while let Ok(cmd) = self.cmd_rx.try_recv() {
+            match cmd {
+                ToFetcher::Commit(offsets) => self.commit(&offsets).await,
+                ToFetcher::Seek { targets, pause } => {
+                    let partitions: Vec<TopicPartition> =
+                        targets.iter().map(|(tp, _)| tp.clone()).collect();
+                    for (tp, offset) in &targets {
+                        if let Err(e) = self.consumer.seek(tp, SeekTo::Offset(*offset)) {
+                            tracing::warn!(task = %self.id, partition = %tp, error = %e, "Cannot move the consumer position.");
+                        }
+                    }
+                    if pause {
+                        self.consumer.pause(&partitions);
+                    }
+                    if self
+                        .data_tx
+                        .send(ToPutter::Repositioned(partitions))
+                        .await
+                        .is_err()
+                    {
+                        return false;
+                    }
+                }
+                ToFetcher::Resume(partitions) => self.consumer.resume(&partitions),
+            }
+        }
+        true
+    }
+
+    async fn commit(&mut self, offsets: &[(TopicPartition, i64)]) {
+        if offsets.is_empty() {
+            return;
+        }
+        match tokio::time::timeout(self.flush_timeout, self.consumer.commit(offsets)).await {
+            Ok(Ok(())) => {
+                TaskCounters::add(&self.counters.commits, 1);
+                tracing::debug!(task = %self.id, partitions = offsets.len(), "Committed consumer offsets.");
+            }
+            Ok(Err(e)) => tracing::error!(
+                task = %self.id,
+                error = %e,
+                "Failed to commit consumer offsets; will retry at the next interval."
+            ),
+            Err(_) => tracing::error!(
+                task = %self.id,
+                timeout_ms = self.flush_timeout.as_millis() as u64,
+                "Timed out committing consumer offsets; will retry at the next interval."
+            ),
+        }
+    }
+
+    /// Final commit (when stopping normally), then leaves the group.
+    async fn close(&mut self, graceful: bool) -> Result<(), ConnectError> {
+        if graceful {
+            self.apply_commands().await;
+            let (reply, answer) = oneshot::channel();
+            if self.data_tx.send(ToPutter::Shutdown(reply)).await.is_ok() {
+                if let Ok(offsets) = answer.await {
+                    self.commit(&offsets).await;
+                }
+            }
+        }
+        let mut listener = Listener {
+            data_tx: &self.data_tx,
+            assigned: Vec::new(),
+        };
+        let closed = self.consumer.close(&mut listener).await;
+        // Closing the channel ends the putter, which then stops the task.
+        let (closed_tx, _) = mpsc::channel(1);
+        drop(std::mem::replace(&mut self.data_tx, closed_tx));
+        closed.map_err(ConnectError::from)
+    }
+
+    fn convert(
+        &mut self,
+        consumed: Vec<ConsumedRecord>,
+    ) -> Result<(Vec<SinkRecord>, Vec<Range>), ConnectError> {
+        let mut out = Vec::with_capacity(consumed.len());
+        let mut ranges: Vec<Range> = Vec::new();
+        for rec in consumed {
+            match ranges.last_mut() {
+                Some((tp, _, next))
+                    if tp.partition == rec.partition && Arc::ptr_eq(&tp.topic, &rec.topic) =>
+                {
+                    *next = rec.offset + 1;
+                }
+                _ => match ranges
+                    .iter_mut()
+                    .find(|(tp, _, _)| tp.partition == rec.partition && tp.topic == rec.topic)
+                {
+                    Some((_, _, next)) => *next = rec.offset + 1,
+                    None => ranges.push((
+                        TopicPartition::new(rec.topic.clone(), rec.partition),
+                        rec.offset,
+                        rec.offset + 1,
+                    )),
+                },
+            }
+            out.push(self.convert_one(rec)?);
+        }
+        Ok((out, ranges))
+    }
+
+    fn convert_one(&self, rec: ConsumedRecord) -> Result<SinkRecord, ConnectError> {
+        let topic: &str = &rec.topic;
+        let at = |stage: Stage| {
+            let location = RecordLocation {
+                topic: topic.to_string(),
+                partition: Some(rec.partition),
+                offset: Some(rec.offset),
+            };
+            move |e: ConnectError| e.at(stage, location)
+        };
+        let key = self
+            .converters
+            .key
+            .to_connect_data(topic, rec.key)
+            .map_err(at(Stage::KeyConverter))?;
+        let value = self
+            .converters
+            .value
+            .to_connect_data(topic, rec.value)
+            .map_err(at(Stage::ValueConverter))?;
+        let mut headers = Headers::new();
+        for h in rec.headers {
+            let v = self
+                .converters
+                .header
+                .to_connect_header(topic, &h.key, h.value)
+                .map_err(at(Stage::HeaderConverter))?;
+            headers.add(h.key, v.schema, v.value);
+        }
+        let timestamp = (rec.timestamp_type != TimestampType::NoTimestamp).then_some(rec.timestamp);
+        Ok(SinkRecord {
+            record: ConnectRecord {
+                topic: topic.to_string(),
+                kafka_partition: Some(rec.partition),
+                key_schema: key.schema,
+                key: key.value,
+                value_schema: value.schema,
+                value: value.value,
+                timestamp,
+                headers,
+                kafka_offset: Some(rec.offset),
+                timestamp_type: rec.timestamp_type,
+            },
+            original_topic: rec.topic,
+            original_partition: rec.partition,
+            original_offset: rec.offset,
+        })
+    }
+}
+
+struct Putter {
+    id: ConnectorTaskId,
+    task: Box<dyn SinkTask>,
+    control: Arc<Control>,
+    /// Next offset to commit per assigned partition (after the last record put).
+    current: HashMap<TopicPartition, i64>,
+    assigned: Vec<TopicPartition>,
+    /// Partitions being repositioned: their records are dropped until the seek is confirmed.
+    discarding: HashSet<TopicPartition>,
+    cmd_tx: mpsc::UnboundedSender<ToFetcher>,
+    counters: Arc<TaskCounters>,
+    flush_interval: Duration,
+    backoff: Duration,
+}
+
+impl Putter {
+    async fn run(mut self, rx: mpsc::Receiver<ToPutter>) -> Result<(), ConnectError> {
+        let result = self.put_loop(rx).await;
+        let stopped = self.task.stop().await;
+        result.and(stopped)
+    }
+
+    async fn put_loop(&mut self, mut rx: mpsc::Receiver<ToPutter>) -> Result<(), ConnectError> {
+        let mut next_commit = Instant::now() + self.flush_interval;
+        loop {
+            tokio::select! {
+                biased;
+                msg = rx.recv() => match msg {
+                    None => return Ok(()),
+                    Some(msg) => self.handle(msg).await?,
+                },
+                _ = tokio::time::sleep_until(next_commit) => {
+                    self.commit().await;
+                    next_commit = Instant::now() + self.flush_interval;
+                }
+            }
+            if self.control.commit_requested.swap(false, Ordering::AcqRel) {
+                self.commit().await;
+                next_commit = Instant::now() + self.flush_interval;
+            }
+            self.apply_control();
+        }
+    }
+
+    async fn handle(&mut self, msg: ToPutter) -> Result<(), ConnectError> {
+        match msg {
+            ToPutter::Batch { records, ranges } => self.put(records, ranges).await?,
+            ToPutter::Assigned(partitions) => {
+                let tps: Vec<TopicPartition> =
+                    partitions.iter().map(|(tp, _)| tp.clone()).collect();
+                for (tp, start) in partitions {
+                    if let Some(start) = start {
+                        self.current.insert(tp.clone(), start);
+                    }
+                    if !self.assigned.contains(&tp) {
+                        self.assigned.push(tp);
+                    }
+                }
+                *lock(&self.control.assignment) = self.assigned.clone();
+                tracing::info!(task = %self.id, partitions = %list(&tps), "Partitions assigned.");
+                self.task.open(&tps).await?;
+            }
+            ToPutter::Revoked { partitions, reply } => {
+                let owned: Vec<TopicPartition> = partitions
+                    .into_iter()
+                    .filter(|tp| self.assigned.contains(tp))
+                    .collect();
+                let offsets = self.release(&owned).await?;
+                if !owned.is_empty() {
+                    tracing::info!(task = %self.id, partitions = %list(&owned), "Partitions revoked.");
+                }
+                let _ = reply.send(offsets);
+            }
+            ToPutter::Repositioned(partitions) => {
+                for tp in &partitions {
+                    self.discarding.remove(tp);
+                }
+            }
+            ToPutter::Shutdown(reply) => {
+                let all = self.assigned.clone();
+                let offsets = self.release(&all).await?;
+                let _ = reply.send(offsets);
+            }
+        }
+        Ok(())
+    }
+
+    /// pre_commit and close for partitions being given up; returns what to commit.
+    async fn release(&mut self, partitions: &[TopicPartition]) -> Result<Offsets, ConnectError> {
+        if partitions.is_empty() {
+            return Ok(Vec::new());
+        }
+        let offsets = self.pre_commit(partitions).await;
+        self.task.close(partitions).await?;
+        for tp in partitions {
+            self.current.remove(tp);
+            self.discarding.remove(tp);
+        }
+        self.assigned.retain(|tp| !partitions.contains(tp));
+        *lock(&self.control.assignment) = self.assigned.clone();
+        Ok(offsets)
+    }
+
+    async fn put(
+        &mut self,
+        mut records: Vec<SinkRecord>,
+        mut ranges: Vec<Range>,
+    ) -> Result<(), ConnectError> {
+        if !self.discarding.is_empty() && !records.is_empty() {
+            let skip = |topic: &Arc<str>, partition: i32| {
+                self.discarding
+                    .iter()
+                    .any(|tp| tp.partition == partition && tp.topic == *topic)
+            };
+            records.retain(|r| !skip(&r.original_topic, r.original_partition));
+            ranges.retain(|(tp, _, _)| !skip(&tp.topic, tp.partition));
+            if records.is_empty() {
+                return Ok(());
+            }
+        }
+        let n = records.len();
+        match self.task.put(records).await {
+            Ok(()) => {
+                for (tp, _, next) in ranges {
+                    self.current.insert(tp, next);
+                }
+                TaskCounters::add(&self.counters.put, n);
+                self.backoff = RETRY_BACKOFF_START;
+                Ok(())
+            }
+            Err(e) if e.is_retriable() => {
+                tracing::warn!(
+                    task = %self.id,
+                    error = %e,
+                    backoff_ms = self.backoff.as_millis() as u64,
+                    "SinkTask.put asked for a retry; the batch will be delivered again."
+                );
+                let targets: Offsets = ranges
+                    .into_iter()
+                    .map(|(tp, first, _)| (tp, first))
+                    .collect();
+                self.reposition(targets, false);
+                tokio::time::sleep(self.backoff).await;
+                self.backoff = (self.backoff * 2).min(RETRY_BACKOFF_MAX);
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Asks the fetcher to seek (and maybe pause), dropping records in between.
+    fn reposition(&mut self, targets: Offsets, pause: bool) {
+        if targets.is_empty() {
+            return;
+        }
+        for (tp, _) in &targets {
+            self.discarding.insert(tp.clone());
+        }
+        let _ = self.cmd_tx.send(ToFetcher::Seek { targets, pause });
+    }
+
+    fn apply_control(&mut self) {
+        for op in self.control.take() {
+            match op {
+                ControlOp::Pause(partitions) => {
+                    let targets: Offsets = partitions
+                        .into_iter()
+                        .filter_map(|tp| self.current.get(&tp).map(|o| (tp, *o)))
+                        .collect();
+                    self.reposition(targets, true);
+                }
+                ControlOp::Resume(partitions) => {
+                    let _ = self.cmd_tx.send(ToFetcher::Resume(partitions));
+                }
+                ControlOp::Reset(offsets) => {
+                    let targets: Offsets = offsets
+                        .into_iter()
+                        .filter(|(tp, _)| self.assigned.contains(tp))
+                        .collect();
+                    for (tp, offset) in &targets {
+                        self.current.insert(tp.clone(), *offset);
+                    }
+                    self.reposition(targets, false);
+                }
+            }
+        }
+    }
+
+    /// Calls pre_commit with the current offsets of `partitions` and returns what the task
+    /// says is safe to commit, limited to those partitions.
+    async fn pre_commit(&mut self, partitions: &[TopicPartition]) -> Offsets {
+        let offsets: HashMap<TopicPartition, i64> = partitions
+            .iter()
+            .filter_map(|tp| self.current.get(tp).map(|o| (tp.clone(), *o)))
+            .collect();
+        if offsets.is_empty() {
+            return Vec::new();
+        }
+        match self.task.pre_commit(offsets).await {
+            Ok(safe) => {
+                let mut out = Vec::with_capacity(safe.len());
+                for (tp, offset) in safe {
+                    if partitions.contains(&tp) {
+                        out.push((tp, offset));
+                    } else {
+                        tracing::warn!(task = %self.id, partition = %tp, "Ignoring an offset returned by pre_commit for a partition the task does not own.");
+                    }
+                }
+                out
+            }
+            Err(e) => {
+                tracing::error!(task = %self.id, error = %e, "SinkTask.pre_commit failed; skipping this offset commit.");
+                Vec::new()
+            }
+        }
+    }
+
+    async fn commit(&mut self) {
+        let all = self.assigned.clone();
+        let offsets = self.pre_commit(&all).await;
+        if !offsets.is_empty() {
+            let _ = self.cmd_tx.send(ToFetcher::Commit(offsets));
+        }
+    }
+}
+
+fn list(partitions: &[TopicPartition]) -> String {
+    partitions
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}

@@ -1,0 +1,469 @@
+//! The source task loop.
+//!
+//! Each source task runs as two stages joined by a small bounded channel, so the connector's
+//! `poll` overlaps with conversion and sending (the sender has a thread of its own, see
+//! [`crate::dedicated`]):
+//!
+//! ```text
+//!  driver:  start → poll → poll → poll → ...              (owns the SourceTask)
+//!                     │ batch
+//!  sender:            └→ convert → LogProducer::send ──┐  (owns converters and producer)
+//!                        in flight: ≤ 8 sends, ≤ 32 MiB │
+//!                        ack (in send order) ←──────────┘
+//!                        → offsets of acknowledged records become committable
+//!                        → every offset.flush.interval.ms: write them, then task.commit()
+//! ```
+//!
+//! Acknowledgements are handled in send order, so an offset becomes committable only when
+//! its record and every earlier record of the task are in the log. On stop the driver stops
+//! polling, the sender drains what is in flight and commits the final offsets, and then the
+//! task is stopped.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sluice_api::config::ConfigMap;
+use sluice_api::connector::{SourceTask, SourceTaskContext};
+use sluice_api::error::{RecordLocation, Stage};
+use sluice_api::{ConnectError, OffsetMap, SourceRecord};
+use sluice_log::{
+    DeliveryFuture, LogHeader, LogProducer, LogResult, ProduceRecord, RecordMetadata,
+};
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+use crate::converters::Converters;
+use crate::metrics::TaskCounters;
+use crate::offsets::{codec, ConnectorOffsetReader, OffsetStore};
+use crate::status::{ConnectorTaskId, State, StatusBoard};
+
+/// Most sends awaiting acknowledgement per task.
+const MAX_IN_FLIGHT_SENDS: usize = 8;
+/// Most payload bytes awaiting acknowledgement per task.
+const MAX_IN_FLIGHT_BYTES: usize = 32 << 20;
+/// Polled batches waiting for the sender.
+const BATCH_QUEUE: usize = 2;
+/// Queued batches are merged into one send up to this many records.
+const MAX_SEND_RECORDS: usize = 16_384;
+
+/// Everything a source task needs to run.
+pub(crate) struct SourceTaskRun {
+    pub id: ConnectorTaskId,
+    pub task: Box<dyn SourceTask>,
+    pub config: ConfigMap,
+    pub converters: Converters,
+    pub producer: Arc<dyn LogProducer>,
+    pub offsets: Arc<dyn OffsetStore>,
+    pub flush_interval: Duration,
+    pub flush_timeout: Duration,
+    pub counters: Arc<TaskCounters>,
+    pub status: StatusBoard,
+    pub stop: watch::Receiver<bool>,
+}
+
+type AckedRecords = (Vec<SourceRecord>, Vec<RecordMetadata>);
+
+impl SourceTaskRun {
+    /// Runs the task until stopped (`Ok`) or failed (`Err`).
+    pub(crate) async fn run(self) -> Result<(), ConnectError> {
+        let SourceTaskRun {
+            id,
+            mut task,
+            config,
+            converters,
+            producer,
+            offsets,
+            flush_interval,
+            flush_timeout,
+            counters,
+            status,
+            stop,
+        } = self;
+        let context = SourceTaskContext {
+            connector: id.connector.to_string(),
+            task_id: id.task,
+            offsets: Arc::new(ConnectorOffsetReader::new(&*id.connector, offsets.clone())),
+        };
+        task.start(&config, context).await?;
+        status.set_task(&id, State::Running, None);
+
+        let wants_acks = task.wants_record_acks();
+        let (batch_tx, batch_rx) = mpsc::channel(BATCH_QUEUE);
+        let (ack_tx, mut ack_rx) = mpsc::unbounded_channel::<AckedRecords>();
+        let committed = Arc::new(AtomicBool::new(false));
+        let sender = Sender {
+            connector: id.connector.clone(),
+            converters,
+            producer,
+            store: offsets,
+            flush_interval,
+            flush_timeout,
+            counters: counters.clone(),
+            ack_tx: wants_acks.then_some(ack_tx),
+            committed: committed.clone(),
+            in_flight: VecDeque::new(),
+            in_flight_bytes: 0,
+            committable: HashMap::new(),
+            last_key: None,
+            last_topic: None,
+            rx: batch_rx,
+        };
+        let sender = match crate::dedicated::spawn(format!("sluice-src-{}", id.task), sender.run())
+        {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = task.stop().await;
+                return Err(e);
+            }
+        };
+
+        let mut result = Ok(());
+        // A finished sender means it failed (it runs until the channel closes).
+        while !*stop.borrow() && !sender.is_finished() {
+            deliver_acks(task.as_mut(), &mut ack_rx);
+            if committed.swap(false, Ordering::AcqRel) {
+                commit_task(&id, task.as_mut()).await;
+            }
+            match task.poll().await {
+                Ok(batch) if batch.is_empty() => {
+                    // Nothing ready; poll should have waited, so avoid spinning.
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+                Ok(batch) => {
+                    TaskCounters::add(&counters.polled, batch.len());
+                    if batch_tx.send(batch).await.is_err() {
+                        break; // the sender failed; its error is collected below
+                    }
+                }
+                Err(e) if e.is_retriable() => {
+                    tracing::warn!(task = %id, error = %e, "Retriable error from poll; polling again.");
+                }
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        drop(batch_tx);
+        let sent = sender.join().await.unwrap_or_else(|| {
+            Err(ConnectError::connect(
+                "the task's sender stopped unexpectedly (it panicked)",
+            ))
+        });
+        deliver_acks(task.as_mut(), &mut ack_rx);
+        if committed.swap(false, Ordering::AcqRel) {
+            commit_task(&id, task.as_mut()).await;
+        }
+        let stopped = task.stop().await;
+        result.and(sent).and(stopped)
+    }
+}
+
+fn deliver_acks(task: &mut dyn SourceTask, acks: &mut mpsc::UnboundedReceiver<AckedRecords>) {
+    while let Ok((records, metadata)) = acks.try_recv() {
+        for (record, meta) in records.iter().zip(&metadata) {
+            task.commit_record(record, Some((meta.partition, meta.offset)));
+        }
+    }
+}
+
+async fn commit_task(id: &ConnectorTaskId, task: &mut dyn SourceTask) {
+    if let Err(e) = task.commit().await {
+        tracing::warn!(task = %id, error = %e, "SourceTask.commit failed.");
+    }
+}
+
+/// One send awaiting acknowledgement.
+struct InFlight {
+    ack: DeliveryFuture,
+    records: usize,
+    bytes: usize,
+    /// The last offset of each source partition in the send, in order.
+    offsets: Vec<(Arc<OffsetMap>, OffsetMap)>,
+    /// The records, kept only for tasks that want per-record acknowledgements.
+    kept: Option<Vec<SourceRecord>>,
+}
+
+struct Sender {
+    connector: Arc<str>,
+    converters: Converters,
+    producer: Arc<dyn LogProducer>,
+    store: Arc<dyn OffsetStore>,
+    flush_interval: Duration,
+    flush_timeout: Duration,
+    counters: Arc<TaskCounters>,
+    ack_tx: Option<mpsc::UnboundedSender<AckedRecords>>,
+    committed: Arc<AtomicBool>,
+    in_flight: VecDeque<InFlight>,
+    in_flight_bytes: usize,
+    /// Acknowledged offsets not yet written: stored key → offset.
+    committable: HashMap<Vec<u8>, OffsetMap>,
+    /// The stored key of the last source partition seen (usually the same `Arc`).
+    last_key: Option<(Arc<OffsetMap>, Vec<u8>)>,
+    last_topic: Option<Arc<str>>,
+    rx: mpsc::Receiver<Vec<SourceRecord>>,
+}
+
+async fn front_ack(queue: &mut VecDeque<InFlight>) -> LogResult<Vec<RecordMetadata>> {
+    match queue.front_mut() {
+        Some(f) => f.ack.as_mut().await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Sender {
+    async fn run(mut self) -> Result<(), ConnectError> {
+        let mut next_flush = Instant::now() + self.flush_interval;
+        loop {
+            let room = self.in_flight.len() < MAX_IN_FLIGHT_SENDS
+                && self.in_flight_bytes < MAX_IN_FLIGHT_BYTES;
+            tokio::select! {
+                biased;
+                ack = front_ack(&mut self.in_flight), if !self.in_flight.is_empty() => {
+                    self.acknowledged(ack)?;
+                }
+                _ = tokio::time::sleep_until(next_flush) => {
+                    self.flush_offsets().await;
+                    next_flush = Instant::now() + self.flush_interval;
+                }
+                batch = self.rx.recv(), if room => match batch {
+                    Some(batch) => self.send(batch)?,
+                    None => break,
+                },
+            }
+        }
+        while !self.in_flight.is_empty() {
+            let ack = front_ack(&mut self.in_flight).await;
+            self.acknowledged(ack)?;
+        }
+        self.flush_offsets().await;
+        Ok(())
+    }
+
+    /// Converts a polled batch (merged with any others already queued) and sends it.
+    fn send(&mut self, mut batch: Vec<SourceRecord>) -> Result<(), ConnectError> {
+        while batch.len() < MAX_SEND_RECORDS {
+            match self.rx.try_recv() {
+                Ok(more) => batch.extend(more),
+                Err(_) => break,
+            }
+        }
+        let mut out = Vec::with_capacity(batch.len());
+        let mut bytes = 0;
+        for record in &batch {
+            let produced = self.convert(record)?;
+            bytes += produced.key.as_ref().map_or(0, |k| k.len())
+                + produced.value.as_ref().map_or(0, |v| v.len());
+            out.push(produced);
+        }
+        let records = out.len();
+        let keep = self.ack_tx.is_some();
+        let offsets = last_offsets(&mut batch, keep);
+        let ack = self.producer.send(out);
+        self.in_flight.push_back(InFlight {
+            ack,
+            records,
+            bytes,
+            offsets,
+            kept: keep.then_some(batch),
+        });
+        self.in_flight_bytes += bytes;
+        Ok(())
+    }
+
+    fn convert(&mut self, source: &SourceRecord) -> Result<ProduceRecord, ConnectError> {
+        let r = &source.record;
+        let fail = |stage: Stage, e: ConnectError| {
+            let e = match e {
+                ConnectError::Data { message } => ConnectError::Data {
+                    message: format!(
+                        "{message} (a source record has no offset before it is written; \
+                         its source partition is {})",
+                        String::from_utf8_lossy(&codec::offset_value(&source.source_partition))
+                    ),
+                },
+                other => other,
+            };
+            e.at(
+                stage,
+                RecordLocation {
+                    topic: r.topic.clone(),
+                    partition: r.kafka_partition,
+                    offset: None,
+                },
+            )
+        };
+        let key = self
+            .converters
+            .key
+            .from_connect_data(&r.topic, r.key_schema.as_ref(), &r.key)
+            .map_err(|e| fail(Stage::KeyConverter, e))?;
+        let value = self
+            .converters
+            .value
+            .from_connect_data(&r.topic, r.value_schema.as_ref(), &r.value)
+            .map_err(|e| fail(Stage::ValueConverter, e))?;
+        let mut headers = Vec::with_capacity(r.headers.len());
+        for h in &r.headers {
+            let value = self
+                .converters
+                .header
+                .from_connect_header(&r.topic, &h.key, h.schema.as_ref(), &h.value)
+                .map_err(|e| fail(Stage::HeaderConverter, e))?;
+            headers.push(LogHeader {
+                key: h.key.clone(),
+                value,
+            });
+        }
+        let topic = match &self.last_topic {
+            Some(t) if **t == *r.topic => t.clone(),
+            _ => {
+                let t: Arc<str> = Arc::from(r.topic.as_str());
+                self.last_topic = Some(t.clone());
+                t
+            }
+        };
+        Ok(ProduceRecord {
+            topic,
+            partition: r.kafka_partition,
+            key,
+            value,
+            headers,
+            timestamp: r.timestamp,
+        })
+    }
+
+    /// Handles the acknowledgement of the oldest send.
+    fn acknowledged(&mut self, ack: LogResult<Vec<RecordMetadata>>) -> Result<(), ConnectError> {
+        let Some(done) = self.in_flight.pop_front() else {
+            return Ok(());
+        };
+        self.in_flight_bytes -= done.bytes;
+        let metadata = ack.map_err(|e| ConnectError::Connect {
+            message: format!(
+                "the log failed to write {} records of connector '{}'",
+                done.records, self.connector
+            ),
+            source: Some(Box::new(e)),
+        })?;
+        TaskCounters::add(&self.counters.written, done.records);
+        for (partition, offset) in done.offsets {
+            let key = match &self.last_key {
+                Some((p, key)) if Arc::ptr_eq(p, &partition) || **p == *partition => key.clone(),
+                _ => {
+                    let key = codec::offset_key(&self.connector, &partition);
+                    self.last_key = Some((partition, key.clone()));
+                    key
+                }
+            };
+            self.committable.insert(key, offset);
+        }
+        if let (Some(tx), Some(records)) = (&self.ack_tx, done.kept) {
+            // The driver may be gone when the task is failing; nothing to acknowledge then.
+            let _ = tx.send((records, metadata));
+        }
+        Ok(())
+    }
+
+    /// Writes the committable offsets; on failure they are kept for the next attempt.
+    async fn flush_offsets(&mut self) {
+        if self.committable.is_empty() {
+            return;
+        }
+        let writes: Vec<_> = self
+            .committable
+            .iter()
+            .map(|(k, v)| (k.clone(), Some(codec::offset_value(v))))
+            .collect();
+        let count = writes.len();
+        match tokio::time::timeout(self.flush_timeout, self.store.set(writes)).await {
+            Ok(Ok(())) => {
+                self.committable.clear();
+                TaskCounters::add(&self.counters.commits, 1);
+                self.committed.store(true, Ordering::Release);
+                tracing::debug!(connector = %self.connector, partitions = count, "Committed source offsets.");
+            }
+            Ok(Err(e)) => tracing::error!(
+                connector = %self.connector,
+                error = %e,
+                "Failed to commit source offsets; will retry at the next interval."
+            ),
+            Err(_) => tracing::error!(
+                connector = %self.connector,
+                timeout_ms = self.flush_timeout.as_millis() as u64,
+                "Timed out committing source offsets; will retry at the next interval."
+            ),
+        }
+    }
+}
+
+/// The last offset of each source partition in a batch, in first-seen order. Offsets are
+/// moved out of the records unless the records are kept.
+fn last_offsets(batch: &mut [SourceRecord], keep: bool) -> Vec<(Arc<OffsetMap>, OffsetMap)> {
+    let mut out: Vec<(Arc<OffsetMap>, OffsetMap)> = Vec::new();
+    for record in batch.iter_mut() {
+        if record.source_partition.is_empty() && record.source_offset.is_empty() {
+            continue;
+        }
+        let offset = if keep {
+            record.source_offset.clone()
+        } else {
+            std::mem::take(&mut record.source_offset)
+        };
+        let slot = match out.last_mut() {
+            Some(last) if Arc::ptr_eq(&last.0, &record.source_partition) => Some(last),
+            _ => out
+                .iter_mut()
+                .find(|(p, _)| **p == *record.source_partition),
+        };
+        match slot {
+            Some(slot) => slot.1 = offset,
+            None => out.push((record.source_partition.clone(), offset)),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_api::ConnectRecord;
+
+    fn rec(partition: &Arc<OffsetMap>, pos: i64) -> SourceRecord {
+        SourceRecord {
+            source_partition: partition.clone(),
+            source_offset: OffsetMap::new().with("position", pos),
+            record: ConnectRecord::default(),
+        }
+    }
+
+    #[test]
+    fn last_offsets_keeps_the_latest_per_partition() {
+        let a = Arc::new(OffsetMap::new().with("f", "a"));
+        let b = Arc::new(OffsetMap::new().with("f", "b"));
+        let a2 = Arc::new(OffsetMap::new().with("f", "a")); // equal, not the same Arc
+        let mut batch = vec![
+            rec(&a, 1),
+            rec(&b, 10),
+            rec(&a, 2),
+            rec(&a2, 3),
+            rec(&b, 11),
+        ];
+        let out = last_offsets(&mut batch, false);
+        assert_eq!(out.len(), 2);
+        assert_eq!(
+            out[0].1.get("position"),
+            Some(&sluice_api::data::Value::Int64(3))
+        );
+        assert_eq!(
+            out[1].1.get("position"),
+            Some(&sluice_api::data::Value::Int64(11))
+        );
+        assert!(batch[0].source_offset.is_empty(), "moved out");
+        let mut batch = vec![rec(&a, 1)];
+        let _ = last_offsets(&mut batch, true);
+        assert!(!batch[0].source_offset.is_empty(), "kept");
+    }
+}

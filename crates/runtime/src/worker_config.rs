@@ -1,0 +1,402 @@
+//! The standalone worker's configuration, declared once in [`worker_config_def`].
+//!
+//! Keys keep Kafka Connect's names and defaults where they mean something here. The log is
+//! the embedded one, configured by Sluice's own `embedded.log.*` keys; `bootstrap.servers`
+//! would select a Kafka cluster, which this build cannot talk to yet, so setting it is an
+//! error rather than being ignored. Unknown keys are accepted silently, as Kafka does (they
+//! may be meant for clients or plugins); keys Kafka removed are accepted with a warning.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use sluice_api::config::{ConfigDef, ConfigKey, ConfigMap, ConfigType, Importance, Validator};
+use sluice_api::converter::ConverterType;
+
+use crate::error::ConfigIssue;
+use crate::plugins::PluginRegistry;
+
+/// Worker key: the Kafka cluster; must be unset in this build.
+pub const BOOTSTRAP_SERVERS: &str = "bootstrap.servers";
+/// Worker key: default key converter.
+pub const KEY_CONVERTER: &str = "key.converter";
+/// Worker key: default value converter.
+pub const VALUE_CONVERTER: &str = "value.converter";
+/// Worker key: default header converter.
+pub const HEADER_CONVERTER: &str = "header.converter";
+/// Worker key: the standalone offsets file.
+pub const OFFSET_FILE: &str = "offset.storage.file.filename";
+/// Worker key: interval between offset commits.
+pub const OFFSET_FLUSH_INTERVAL_MS: &str = "offset.flush.interval.ms";
+/// Worker key: longest wait for one offset commit.
+pub const OFFSET_FLUSH_TIMEOUT_MS: &str = "offset.flush.timeout.ms";
+/// Worker key: total time tasks get to stop.
+pub const TASK_SHUTDOWN_TIMEOUT_MS: &str = "task.shutdown.graceful.timeout.ms";
+/// Worker key: plugin directories (unused: plugins are built in).
+pub const PLUGIN_PATH: &str = "plugin.path";
+/// Worker key: data directory of the embedded log.
+pub const EMBEDDED_LOG_DIR: &str = "embedded.log.dir";
+/// Worker key: fsync after this many appended messages.
+pub const EMBEDDED_FLUSH_MESSAGES: &str = "embedded.log.flush.interval.messages";
+/// Worker key: fsync at least this often.
+pub const EMBEDDED_FLUSH_MS: &str = "embedded.log.flush.interval.ms";
+/// Worker key: partitions of auto-created topics.
+pub const EMBEDDED_NUM_PARTITIONS: &str = "embedded.log.num.partitions";
+/// Worker key: default topic retention time.
+pub const EMBEDDED_RETENTION_MS: &str = "embedded.log.retention.ms";
+/// Worker key: default topic retention size per partition.
+pub const EMBEDDED_RETENTION_BYTES: &str = "embedded.log.retention.bytes";
+/// Worker key: segment file size.
+pub const EMBEDDED_SEGMENT_BYTES: &str = "embedded.log.segment.bytes";
+/// The default data directory of the embedded log.
+pub const DEFAULT_DATA_DIR: &str = "./sluice-data";
+
+/// Keys Kafka removed; still found in old files, so they are accepted with a warning.
+const REMOVED_KEYS: &[(&str, &str)] = &[
+    ("rest.host.name", "removed in Kafka 3.0; use 'listeners'"),
+    ("rest.port", "removed in Kafka 3.0; use 'listeners'"),
+    (
+        "rest.advertised.host.name",
+        "the REST API is not available in this build yet",
+    ),
+    (
+        "internal.key.converter",
+        "removed in Kafka 3.0; internal data always uses JSON",
+    ),
+    (
+        "internal.value.converter",
+        "removed in Kafka 3.0; internal data always uses JSON",
+    ),
+];
+
+/// The declaration of every worker key.
+pub fn worker_config_def() -> ConfigDef {
+    let converter_doc = |role: &str| {
+        format!(
+            "Converter class (or alias) for record {role}s of connectors that do not set their own; \
+             its settings are the worker keys prefixed with '{role}.converter.'."
+        )
+    };
+    ConfigDef::new()
+        .define(
+            ConfigKey::new(BOOTSTRAP_SERVERS, ConfigType::List)
+                .default_null()
+                .importance(Importance::High)
+                .doc("Kafka brokers to use instead of the embedded log. Not available in this build: leave it unset to use the embedded log in 'embedded.log.dir'."),
+        )
+        .define(
+            ConfigKey::new(KEY_CONVERTER, ConfigType::Class)
+                .importance(Importance::High)
+                .doc(converter_doc("key")),
+        )
+        .define(
+            ConfigKey::new(VALUE_CONVERTER, ConfigType::Class)
+                .importance(Importance::High)
+                .doc(converter_doc("value")),
+        )
+        .define(
+            ConfigKey::new(HEADER_CONVERTER, ConfigType::Class)
+                .default_value("org.apache.kafka.connect.storage.SimpleHeaderConverter")
+                .importance(Importance::Low)
+                .doc(converter_doc("header")),
+        )
+        .define(
+            ConfigKey::new(OFFSET_FILE, ConfigType::String)
+                .importance(Importance::High)
+                .validator(Validator::NonEmptyString)
+                .doc("File that holds source connector offsets, in Kafka Connect's standalone format (a file written by Kafka's connect-standalone can be used as is)."),
+        )
+        .define(
+            ConfigKey::new(OFFSET_FLUSH_INTERVAL_MS, ConfigType::Long)
+                .default_value("60000")
+                .validator(Validator::AtLeast(1))
+                .importance(Importance::Low)
+                .doc("Interval in milliseconds between offset commits of source and sink tasks."),
+        )
+        .define(
+            ConfigKey::new(OFFSET_FLUSH_TIMEOUT_MS, ConfigType::Long)
+                .default_value("5000")
+                .validator(Validator::AtLeast(0))
+                .importance(Importance::Low)
+                .doc("Longest wait in milliseconds for one offset commit; a commit that takes longer is abandoned and retried at the next interval."),
+        )
+        .define(
+            ConfigKey::new(TASK_SHUTDOWN_TIMEOUT_MS, ConfigType::Long)
+                .default_value("5000")
+                .validator(Validator::AtLeast(0))
+                .importance(Importance::Low)
+                .doc("Total time in milliseconds all tasks get to stop gracefully."),
+        )
+        .define(
+            ConfigKey::new(PLUGIN_PATH, ConfigType::List)
+                .default_null()
+                .importance(Importance::Low)
+                .doc("Accepted for compatibility and unused: plugins are built into the binary (see 'sluice plugins')."),
+        )
+        .define(
+            ConfigKey::new(EMBEDDED_LOG_DIR, ConfigType::String)
+                .default_value(DEFAULT_DATA_DIR)
+                .validator(Validator::NonEmptyString)
+                .importance(Importance::High)
+                .doc("Data directory of the embedded log (topics and consumer group offsets). One process at a time owns it."),
+        )
+        .define(
+            ConfigKey::new(EMBEDDED_FLUSH_MESSAGES, ConfigType::Long)
+                .default_null()
+                .validator(Validator::AtLeast(1))
+                .importance(Importance::Medium)
+                .doc("Fsync a partition after this many appended messages (unset: the log's default)."),
+        )
+        .define(
+            ConfigKey::new(EMBEDDED_FLUSH_MS, ConfigType::Long)
+                .default_null()
+                .validator(Validator::AtLeast(0))
+                .importance(Importance::Medium)
+                .doc("Fsync appended messages at least this often, in milliseconds (unset: the log's default)."),
+        )
+        .define(
+            ConfigKey::new(EMBEDDED_NUM_PARTITIONS, ConfigType::Int)
+                .default_value("1")
+                .validator(Validator::AtLeast(1))
+                .importance(Importance::Medium)
+                .doc("Number of partitions of topics the embedded log creates automatically."),
+        )
+        .define(
+            ConfigKey::new(EMBEDDED_RETENTION_MS, ConfigType::Long)
+                .default_null()
+                .validator(Validator::AtLeast(-1))
+                .importance(Importance::Medium)
+                .doc("Default retention time of topics in milliseconds; -1 keeps data forever (unset: the log's default)."),
+        )
+        .define(
+            ConfigKey::new(EMBEDDED_RETENTION_BYTES, ConfigType::Long)
+                .default_null()
+                .validator(Validator::AtLeast(-1))
+                .importance(Importance::Medium)
+                .doc("Default retention size per partition in bytes; -1 means no limit (unset: the log's default)."),
+        )
+        .define(
+            ConfigKey::new(EMBEDDED_SEGMENT_BYTES, ConfigType::Long)
+                .default_null()
+                .validator(Validator::AtLeast(1024))
+                .importance(Importance::Low)
+                .doc("Size in bytes at which a partition's segment file is rolled (unset: the log's default)."),
+        )
+}
+
+/// Settings of the embedded log, from the `embedded.log.*` keys; `None` leaves the log's
+/// own default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmbeddedLogSettings {
+    /// Data directory.
+    pub dir: PathBuf,
+    /// Fsync after this many messages.
+    pub flush_interval_messages: Option<u64>,
+    /// Fsync at least this often.
+    pub flush_interval_ms: Option<u64>,
+    /// Partitions of auto-created topics.
+    pub num_partitions: i32,
+    /// Default retention time (-1: forever).
+    pub retention_ms: Option<i64>,
+    /// Default retention size (-1: unlimited).
+    pub retention_bytes: Option<i64>,
+    /// Segment size.
+    pub segment_bytes: Option<u64>,
+}
+
+impl EmbeddedLogSettings {
+    /// Reads only the `embedded.log.*` keys (for tools that need the data directory without
+    /// a full worker config).
+    pub fn from_map(props: &ConfigMap) -> Result<Self, Vec<ConfigIssue>> {
+        let def = ConfigDef::new();
+        let def = worker_config_def()
+            .keys()
+            .iter()
+            .filter(|k| k.name.starts_with("embedded.log."))
+            .fold(def, |d, k| d.define(k.clone()));
+        let parsed = def.parse(props).map_err(issues_from)?;
+        let unsigned = |key: &str| parsed.long(key).map(|v| v.max(0) as u64);
+        Ok(EmbeddedLogSettings {
+            dir: PathBuf::from(parsed.string(EMBEDDED_LOG_DIR).unwrap_or(DEFAULT_DATA_DIR)),
+            flush_interval_messages: unsigned(EMBEDDED_FLUSH_MESSAGES),
+            flush_interval_ms: unsigned(EMBEDDED_FLUSH_MS),
+            num_partitions: parsed.int(EMBEDDED_NUM_PARTITIONS).unwrap_or(1),
+            retention_ms: parsed.long(EMBEDDED_RETENTION_MS),
+            retention_bytes: parsed.long(EMBEDDED_RETENTION_BYTES),
+            segment_bytes: unsigned(EMBEDDED_SEGMENT_BYTES),
+        })
+    }
+}
+
+/// A converter as configured: its class name (as given) and its own settings (prefix
+/// stripped).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConverterSpec {
+    /// Class name or alias.
+    pub class: String,
+    /// Settings after the `<role>.converter.` prefix.
+    pub config: ConfigMap,
+}
+
+/// A validated worker config.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Every key as given.
+    pub originals: ConfigMap,
+    /// Default key converter.
+    pub key_converter: ConverterSpec,
+    /// Default value converter.
+    pub value_converter: ConverterSpec,
+    /// Default header converter.
+    pub header_converter: ConverterSpec,
+    /// The standalone offsets file.
+    pub offset_file: PathBuf,
+    /// Interval between offset commits.
+    pub offset_flush_interval: Duration,
+    /// Longest wait for one offset commit.
+    pub offset_flush_timeout: Duration,
+    /// Total time tasks get to stop.
+    pub task_shutdown_timeout: Duration,
+    /// `producer.*` keys, prefix stripped.
+    pub producer: BTreeMap<String, String>,
+    /// `consumer.*` keys, prefix stripped.
+    pub consumer: BTreeMap<String, String>,
+    /// Most records one sink consumer poll returns (`consumer.max.poll.records`).
+    pub max_poll_records: usize,
+    /// Embedded log settings.
+    pub embedded_log: EmbeddedLogSettings,
+    /// Things the user should know about the config (unused or removed keys).
+    pub warnings: Vec<String>,
+}
+
+/// Kafka's default of `max.poll.records`.
+pub const DEFAULT_MAX_POLL_RECORDS: usize = 500;
+
+impl WorkerConfig {
+    /// Validates a worker config, reporting every problem at once. Converter classes are
+    /// looked up in `plugins`.
+    pub fn parse(props: &ConfigMap, plugins: &PluginRegistry) -> Result<Self, Vec<ConfigIssue>> {
+        let mut issues = Vec::new();
+        let parsed = match worker_config_def().parse(props) {
+            Ok(p) => Some(p),
+            Err(errors) => {
+                issues.extend(issues_from(errors));
+                None
+            }
+        };
+        if props
+            .get(BOOTSTRAP_SERVERS)
+            .is_some_and(|v| !v.trim().is_empty())
+        {
+            issues.push(ConfigIssue::new(
+                BOOTSTRAP_SERVERS,
+                "the Kafka backend is not available in this build yet; remove 'bootstrap.servers' \
+                 to use the embedded log (stored in 'embedded.log.dir')",
+            ));
+        }
+        let consumer = sluice_api::config::strip_prefix(props, "consumer.");
+        let max_poll_records = match consumer.get("max.poll.records") {
+            None => DEFAULT_MAX_POLL_RECORDS,
+            Some(v) => match v.trim().parse::<usize>() {
+                Ok(n) if n >= 1 => n,
+                _ => {
+                    issues.push(ConfigIssue::new(
+                        "consumer.max.poll.records",
+                        format!(
+                            "Invalid value {} for configuration max.poll.records: Value must be at least 1",
+                            v.trim()
+                        ),
+                    ));
+                    DEFAULT_MAX_POLL_RECORDS
+                }
+            },
+        };
+        let spec = |key: &str| ConverterSpec {
+            class: parsed
+                .as_ref()
+                .and_then(|p| p.string(key))
+                .or_else(|| props.get(key).map(String::as_str))
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
+            config: sluice_api::config::strip_prefix(props, &format!("{key}.")),
+        };
+        let (key_converter, value_converter, header_converter) = (
+            spec(KEY_CONVERTER),
+            spec(VALUE_CONVERTER),
+            spec(HEADER_CONVERTER),
+        );
+        {
+            for (key, spec, role) in [
+                (KEY_CONVERTER, &key_converter, ConverterType::Key),
+                (VALUE_CONVERTER, &value_converter, ConverterType::Value),
+                (HEADER_CONVERTER, &header_converter, ConverterType::Header),
+            ] {
+                // A missing class is already reported by the parse above.
+                if spec.class.is_empty() {
+                    continue;
+                }
+                if let Err(e) = crate::connector_config::check_converter(
+                    plugins,
+                    key,
+                    &spec.class,
+                    role,
+                    &spec.config,
+                ) {
+                    issues.extend(e);
+                }
+            }
+        }
+        // Already reported by the full parse above when it fails.
+        let embedded_log = EmbeddedLogSettings::from_map(props).ok();
+        let (Some(parsed), Some(embedded_log), true) = (parsed, embedded_log, issues.is_empty())
+        else {
+            return Err(issues);
+        };
+        let mut warnings = Vec::new();
+        if props.contains_key(PLUGIN_PATH) {
+            warnings.push(format!(
+                "'{PLUGIN_PATH}' is ignored: plugins are built into this binary (see 'sluice plugins')"
+            ));
+        }
+        for (key, why) in REMOVED_KEYS {
+            if props.contains_key(*key) {
+                warnings.push(format!("'{key}' is ignored: {why}"));
+            }
+        }
+        for key in props.keys() {
+            if key.starts_with("internal.key.converter.")
+                || key.starts_with("internal.value.converter.")
+            {
+                warnings.push(format!("'{key}' is ignored: removed in Kafka 3.0"));
+            }
+        }
+        let ms = |key: &str| Duration::from_millis(parsed.long(key).unwrap_or(0).max(0) as u64);
+        Ok(WorkerConfig {
+            key_converter,
+            value_converter,
+            header_converter,
+            offset_file: PathBuf::from(parsed.string(OFFSET_FILE).unwrap_or_default()),
+            offset_flush_interval: ms(OFFSET_FLUSH_INTERVAL_MS),
+            offset_flush_timeout: ms(OFFSET_FLUSH_TIMEOUT_MS),
+            task_shutdown_timeout: ms(TASK_SHUTDOWN_TIMEOUT_MS),
+            producer: sluice_api::config::strip_prefix(props, "producer."),
+            consumer,
+            max_poll_records,
+            embedded_log,
+            warnings,
+            originals: props.clone(),
+        })
+    }
+}
+
+/// Turns `ConfigDef::parse` errors into issues.
+pub(crate) fn issues_from(errors: Vec<sluice_api::ConnectError>) -> Vec<ConfigIssue> {
+    errors
+        .into_iter()
+        .map(|e| match e {
+            sluice_api::ConnectError::Config { key, message } => ConfigIssue { key, message },
+            other => ConfigIssue::new("", other.to_string()),
+        })
+        .collect()
+}
