@@ -429,13 +429,19 @@ impl Fetcher {
 
     fn convert_one(&self, rec: ConsumedRecord) -> Result<SinkRecord, ConnectError> {
         let topic: &str = &rec.topic;
+        // The location is built only when a conversion fails: no allocation per record.
+        let (partition, offset) = (rec.partition, rec.offset);
         let at = |stage: Stage| {
-            let location = RecordLocation {
-                topic: topic.to_string(),
-                partition: Some(rec.partition),
-                offset: Some(rec.offset),
-            };
-            move |e: ConnectError| e.at(stage, location)
+            move |e: ConnectError| {
+                e.at(
+                    stage,
+                    RecordLocation {
+                        topic: topic.to_string(),
+                        partition: Some(partition),
+                        offset: Some(offset),
+                    },
+                )
+            }
         };
         let key = self
             .converters
