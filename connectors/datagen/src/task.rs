@@ -30,7 +30,7 @@ pub const ITERATION_FIELD: &str = "iteration";
 
 /// A running datagen task's state.
 struct Running {
-    topic: String,
+    topic: Arc<str>,
     generator: Generator,
     key_schema: SchemaRef,
     partition: Arc<OffsetMap>,
@@ -176,7 +176,7 @@ impl SourceTask for DatagenTask {
             config.task_count,
         )?;
         let mut running = Running {
-            topic: config.topic,
+            topic: Arc::from(config.topic),
             generator,
             key_schema: Schema::required(SchemaType::String),
             partition: Arc::new(partition),

@@ -45,7 +45,7 @@ async fn unthrottled_batches_stop_at_the_iteration_count() {
         for r in &records {
             assert_eq!(iteration(r), expected);
             assert_eq!(*r.source_partition, OffsetMap::new().with(TASK_FIELD, 0i64));
-            assert_eq!(r.record.topic, "orders");
+            assert_eq!(&*r.record.topic, "orders");
             assert_eq!(
                 r.record.key_schema.as_deref(),
                 Some(&Schema::new(SchemaType::String))

@@ -60,7 +60,7 @@ enum Input {
 pub struct FileStreamSourceTask {
     /// `None` reads standard input.
     file: Option<String>,
-    topic: String,
+    topic: Arc<str>,
     batch_size: usize,
     partition: Arc<OffsetMap>,
     value_schema: SchemaRef,
@@ -83,7 +83,7 @@ impl FileStreamSourceTask {
     pub fn new() -> Self {
         FileStreamSourceTask {
             file: None,
-            topic: String::new(),
+            topic: Arc::from(""),
             batch_size: 1,
             partition: Arc::new(OffsetMap::new()),
             value_schema: Schema::required(SchemaType::String),
@@ -269,7 +269,7 @@ impl SourceTask for FileStreamSourceTask {
             }
         };
         self.file = config.file;
-        self.topic = config.topic;
+        self.topic = Arc::from(config.topic);
         self.batch_size = config.batch_size;
         self.partition = Arc::new(partition);
         self.input = Input::Closed;

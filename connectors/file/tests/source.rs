@@ -71,7 +71,7 @@ async fn terminators_and_positions_follow_kafka() {
         r.source_offset,
         OffsetMap::new().with(POSITION_FIELD, 22i64)
     );
-    assert_eq!(r.record.topic, "lines");
+    assert_eq!(&*r.record.topic, "lines");
     assert_eq!(r.record.kafka_partition, None);
     assert_eq!(r.record.key, Value::Null);
     assert_eq!(r.record.key_schema, None);

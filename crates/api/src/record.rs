@@ -47,8 +47,9 @@ pub enum TimestampType {
 /// The parts every record has, whichever direction it travels.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ConnectRecord {
-    /// Topic the record goes to (source) or came from (sink).
-    pub topic: String,
+    /// Topic the record goes to (source) or came from (sink). Shared, since a task usually
+    /// writes or reads many records of one topic.
+    pub topic: Arc<str>,
     /// Partition, if chosen; `None` lets the producer's partitioner pick by key.
     pub kafka_partition: Option<i32>,
     /// Key schema, `None` for schemaless keys.
@@ -72,7 +73,7 @@ pub struct ConnectRecord {
 
 impl ConnectRecord {
     /// A record for `topic` with a schema'd or schemaless value and nothing else set.
-    pub fn new(topic: impl Into<String>, value_schema: Option<SchemaRef>, value: Value) -> Self {
+    pub fn new(topic: impl Into<Arc<str>>, value_schema: Option<SchemaRef>, value: Value) -> Self {
         ConnectRecord {
             topic: topic.into(),
             value_schema,

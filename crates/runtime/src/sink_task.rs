@@ -465,7 +465,7 @@ impl Fetcher {
         let timestamp = (rec.timestamp_type != TimestampType::NoTimestamp).then_some(rec.timestamp);
         Ok(SinkRecord {
             record: ConnectRecord {
-                topic: topic.to_string(),
+                topic: Arc::clone(&rec.topic),
                 kafka_partition: Some(rec.partition),
                 key_schema: key.schema,
                 key: key.value,

@@ -107,7 +107,6 @@ impl SourceTaskRun {
             in_flight_bytes: 0,
             committable: HashMap::new(),
             last_key: None,
-            last_topic: None,
             rx: batch_rx,
         };
         let sender = match crate::dedicated::spawn(format!("sluice-src-{}", id.task), sender.run())
@@ -202,7 +201,6 @@ struct Sender {
     committable: HashMap<Vec<u8>, OffsetMap>,
     /// The stored key of the last source partition seen (usually the same `Arc`).
     last_key: Option<(Arc<OffsetMap>, Vec<u8>)>,
-    last_topic: Option<Arc<str>>,
     rx: mpsc::Receiver<Vec<SourceRecord>>,
 }
 
@@ -289,7 +287,7 @@ impl Sender {
             e.at(
                 stage,
                 RecordLocation {
-                    topic: r.topic.clone(),
+                    topic: r.topic.to_string(),
                     partition: r.kafka_partition,
                     offset: None,
                 },
@@ -317,16 +315,8 @@ impl Sender {
                 value,
             });
         }
-        let topic = match &self.last_topic {
-            Some(t) if **t == *r.topic => t.clone(),
-            _ => {
-                let t: Arc<str> = Arc::from(r.topic.as_str());
-                self.last_topic = Some(t.clone());
-                t
-            }
-        };
         Ok(ProduceRecord {
-            topic,
+            topic: r.topic.clone(),
             partition: r.kafka_partition,
             key,
             value,

@@ -156,7 +156,7 @@ impl SourceTask for TestSourceTask {
                 SourceRecord {
                     source_partition: self.partition.clone(),
                     source_offset: OffsetMap::new().with("seq", seq + 1),
-                    record: ConnectRecord::new(&self.topic, Some(schema.clone()), value),
+                    record: ConnectRecord::new(self.topic.as_str(), Some(schema.clone()), value),
                 }
             })
             .collect();
@@ -250,7 +250,7 @@ impl SinkTask for TestSinkTask {
                 };
                 s.records.push((
                     self.task,
-                    r.record.topic.clone(),
+                    r.record.topic.to_string(),
                     r.original_partition,
                     r.kafka_offset(),
                     value,
