@@ -27,7 +27,6 @@
 //! millisecond and avoids a thread hand-off per call. Standard input, whose reads can block
 //! indefinitely, is read by a background thread.
 
-mod java_text;
 mod lines;
 mod sink;
 mod source;

@@ -7,9 +7,9 @@ use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::sync::Arc;
 
+use sluice_api::data::java_text::{BytesText, JavaText};
 use sluice_api::prelude::*;
 
-use crate::java_text::JavaText;
 use crate::{configured_file, parse_config, FILE_CONFIG};
 
 /// Gathered bytes that trigger a write.
@@ -82,7 +82,8 @@ impl SinkConnector for FileStreamSinkConnector {
 ///
 /// A string is written as is, a bytes value as its raw bytes, and anything else as Java's
 /// `String.valueOf` would render it (`null`, `42`, `1.0E10`, `Struct{a=1,b=x}`, `{k=v}`,
-/// `[a, b]`; see `java_text`). Keys and headers are not written.
+/// `[a, b]`, bytes inside a container as their signed values `[1, -2]`; see
+/// `sluice_api::data::java_text`). Keys and headers are not written.
 ///
 /// ## Buffering and durability
 ///
@@ -153,7 +154,7 @@ fn append_line(out: &mut Vec<u8>, value: &Value) {
         Value::Bytes(b) => out.extend_from_slice(b),
         other => {
             // Writing into a Vec cannot fail.
-            let _ = write!(out, "{}", JavaText(other));
+            let _ = write!(out, "{}", JavaText::new(other, BytesText::SignedList));
         }
     }
     out.push(b'\n');

@@ -7,10 +7,10 @@
 //!   (and Cast to string): strings as they are, lists `[1,2]`, maps `{"a":1}` with embedded
 //!   strings quoted and `\`/`"` escaped, structs `{"f1":v1}`, bytes as Base64, Date/Time/
 //!   Timestamp in the ISO-8601 forms of [`format_connect_date`].
-//! - [`to_java_string`] is Java's `Object.toString` of a Connect value, used by StringConverter
-//!   (and FileStreamSink): `Struct{a=1,b=x}`, maps `{k=v, k2=v2}`, lists `[a, b]`, dates as
-//!   `java.util.Date.toString`. Java prints byte arrays by identity (`[B@1b6d3586`); Sluice
-//!   prints them as Base64, like `Values` does, so the text is stable.
+//! - [`to_java_string`] is Java's `Object.toString` of a Connect value, used by StringConverter:
+//!   `Struct{a=1,b=x}`, maps `{k=v, k2=v2}`, lists `[a, b]`, dates as `java.util.Date.toString`
+//!   (the shared [`JavaText`] rendering). Java prints byte arrays by identity (`[B@1b6d3586`);
+//!   Sluice prints them as Base64, like `Values` does, so the text is stable.
 //! - [`parse_string`] is Kafka's `Values.parseString`: text to a (schema, value) with type
 //!   inference, including Kafka's quirks (`12:30:00` reads as int8 `12`, `[foo]` stays a string).
 //!
@@ -22,25 +22,17 @@ mod parse;
 mod temporal;
 
 use base64::Engine;
+use sluice_api::data::java_text::{BytesText, JavaText};
 use sluice_api::data::Value;
 
+pub use format::format_connect_date;
 pub(crate) use format::MILLIS_PER_DAY;
-pub use format::{
-    decimal_to_string, f32_to_string, f64_to_string, format_connect_date, java_date_to_string,
-    write_f32, write_f64,
-};
 pub use parse::parse_string;
 pub(crate) use parse::{decimal_low_i64, low_i64};
-
-/// The epoch milliseconds of a Date, Time or Timestamp value (Java's `Date.getTime()`).
-pub fn temporal_millis(value: &Value) -> Option<i64> {
-    match value {
-        Value::Date(days) => Some(i64::from(*days) * MILLIS_PER_DAY),
-        Value::Time(ms) => Some(i64::from(*ms)),
-        Value::Timestamp(ms) => Some(*ms),
-        _ => None,
-    }
-}
+pub use sluice_api::data::java_text::{
+    decimal_to_string, f32_to_string, f64_to_string, java_date_to_string, temporal_millis,
+    write_decimal, write_f32, write_f64,
+};
 
 /// Kafka's `Values.convertToString`: the text form of a value, `None` for null.
 pub fn convert_to_string(value: &Value) -> Option<String> {
@@ -69,7 +61,9 @@ fn append(out: &mut String, value: &Value, embedded: bool) {
         Value::Float64(v) => {
             let _ = write_f64(out, *v);
         }
-        Value::Decimal(d) => out.push_str(&decimal_to_string(d)),
+        Value::Decimal(d) => {
+            let _ = write_decimal(out, d);
+        }
         Value::String(s) => {
             if embedded {
                 out.push('"');
@@ -135,79 +129,12 @@ fn append(out: &mut String, value: &Value, embedded: bool) {
     }
 }
 
-/// Java's `toString()` of a Connect value, as StringConverter writes it (`null` for null).
+/// Java's `toString()` of a Connect value, as StringConverter writes it (`null` for null,
+/// bytes as Base64).
 pub fn to_java_string(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
-        other => {
-            let mut out = String::new();
-            push_java_string(&mut out, other);
-            out
-        }
-    }
-}
-
-fn push_java_string(out: &mut String, value: &Value) {
-    match value {
-        Value::Null => out.push_str("null"),
-        Value::Boolean(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int8(v) => out.push_str(&v.to_string()),
-        Value::Int16(v) => out.push_str(&v.to_string()),
-        Value::Int32(v) => out.push_str(&v.to_string()),
-        Value::Int64(v) => out.push_str(&v.to_string()),
-        Value::Float32(v) => {
-            let _ = write_f32(out, *v);
-        }
-        Value::Float64(v) => {
-            let _ = write_f64(out, *v);
-        }
-        Value::Decimal(d) => out.push_str(&decimal_to_string(d)),
-        Value::String(s) => out.push_str(s),
-        Value::Bytes(b) => base64::engine::general_purpose::STANDARD.encode_string(b, out),
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                push_java_string(out, item);
-            }
-            out.push(']');
-        }
-        Value::Map(entries) => {
-            out.push('{');
-            for (i, (k, v)) in entries.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                push_java_string(out, k);
-                out.push('=');
-                push_java_string(out, v);
-            }
-            out.push('}');
-        }
-        Value::Struct(s) => {
-            out.push_str("Struct{");
-            let mut first = true;
-            for (field, v) in s.schema().fields.iter().zip(s.values()) {
-                if v.is_null() {
-                    continue;
-                }
-                if !first {
-                    out.push(',');
-                }
-                first = false;
-                out.push_str(&field.name);
-                out.push('=');
-                push_java_string(out, v);
-            }
-            out.push('}');
-        }
-        Value::Date(_) | Value::Time(_) | Value::Timestamp(_) => {
-            if let Some(ms) = temporal_millis(value) {
-                out.push_str(&java_date_to_string(ms));
-            }
-        }
+        other => JavaText::new(other, BytesText::Base64).to_string(),
     }
 }
 

@@ -5,6 +5,7 @@
 //! stand for JSON objects.
 
 mod headers;
+pub mod java_text;
 mod logical;
 mod schema;
 mod value;

@@ -1,0 +1,555 @@
+//! Java's `toString` text of Connect values, as Kafka Connect writes it.
+//!
+//! Kafka Connect turns values into text with Java's `toString` in several user-visible places
+//! (StringConverter, FileStreamSink, SimpleHeaderConverter, Cast to string). This module holds
+//! the one implementation of those renderings, so every plugin writes the same text:
+//!
+//! | value | text |
+//! | --- | --- |
+//! | null | `null` |
+//! | string | as is |
+//! | integers, booleans | decimal, `true`/`false` |
+//! | float32/float64 | `Float`/`Double.toString` (JDK 19 and later): plain with at least one fraction digit in `[1e-3, 1e7)` (`1.0`, `0.001`), scientific otherwise (`1.0E7`, `4.9E-324`); `NaN`, `Infinity` |
+//! | decimal | `BigDecimal.toString`: `1.50`, `1E+3`, `1.5E-7` |
+//! | date, time, timestamp | `java.util.Date.toString` in UTC: `Thu Jan 01 00:00:00 UTC 1970` |
+//! | array | `[a, b]` |
+//! | map | `{k=v, k2=v2}` in entry order |
+//! | struct | `Struct{a=1,b=x}`, null fields left out |
+//! | bytes | chosen by [`BytesText`]: Base64 or the signed list `[1, -2, 3]` |
+//!
+//! Deliberate deviations from Java: dates are always rendered in UTC with the proleptic
+//! Gregorian calendar (Java uses the JVM's time zone and the Julian calendar before 1582; a
+//! worker run with `TZ=UTC` writes the same text for modern dates), maps keep their entry order
+//! (Java's `HashMap` order is unspecified), and bytes are never rendered as Java's identity text
+//! `[B@1b6d3586`.
+
+use std::fmt::{self, Display, Formatter, Write};
+
+use base64::display::Base64Display;
+use base64::engine::general_purpose::STANDARD;
+
+use super::{Decimal, LogicalType, Value};
+
+const MILLIS_PER_DAY: i64 = LogicalType::MILLIS_PER_DAY;
+
+/// How a BYTES value is shown by [`JavaText`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BytesText {
+    /// Standard Base64 with padding (`aGk=`), as Kafka's `Values` renders bytes.
+    Base64,
+    /// The signed byte values, as Java's `Arrays.toString(byte[])` (`[1, -2, 3]`).
+    SignedList,
+}
+
+/// Displays a value as Java's `String.valueOf` would, with bytes shown as chosen.
+#[derive(Debug, Clone, Copy)]
+pub struct JavaText<'a> {
+    value: &'a Value,
+    bytes: BytesText,
+}
+
+impl<'a> JavaText<'a> {
+    /// The Java text of `value`, rendering BYTES values (at any depth) as `bytes` says.
+    pub fn new(value: &'a Value, bytes: BytesText) -> Self {
+        JavaText { value, bytes }
+    }
+
+    fn of(&self, value: &'a Value) -> Self {
+        JavaText::new(value, self.bytes)
+    }
+}
+
+impl Display for JavaText<'_> {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self.value {
+            Value::Null => f.write_str("null"),
+            Value::Boolean(b) => write!(f, "{b}"),
+            Value::Int8(v) => write!(f, "{v}"),
+            Value::Int16(v) => write!(f, "{v}"),
+            Value::Int32(v) => write!(f, "{v}"),
+            Value::Int64(v) => write!(f, "{v}"),
+            Value::Float32(v) => write_f32(f, *v),
+            Value::Float64(v) => write_f64(f, *v),
+            Value::Decimal(d) => write_decimal(f, d),
+            Value::String(s) => f.write_str(s),
+            Value::Bytes(bytes) => match self.bytes {
+                BytesText::Base64 => Base64Display::new(bytes, &STANDARD).fmt(f),
+                BytesText::SignedList => {
+                    f.write_char('[')?;
+                    for (i, b) in bytes.iter().enumerate() {
+                        if i > 0 {
+                            f.write_str(", ")?;
+                        }
+                        // Java bytes are signed.
+                        write!(f, "{}", i8::from_ne_bytes([*b]))?;
+                    }
+                    f.write_char(']')
+                }
+            },
+            Value::Array(items) => {
+                f.write_char('[')?;
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    self.of(item).fmt(f)?;
+                }
+                f.write_char(']')
+            }
+            Value::Map(entries) => {
+                f.write_char('{')?;
+                for (i, (k, v)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{}={}", self.of(k), self.of(v))?;
+                }
+                f.write_char('}')
+            }
+            Value::Struct(s) => {
+                f.write_str("Struct{")?;
+                let mut first = true;
+                for (field, value) in s.schema().fields.iter().zip(s.values()) {
+                    if value.is_null() {
+                        continue;
+                    }
+                    if !first {
+                        f.write_char(',')?;
+                    }
+                    first = false;
+                    write!(f, "{}={}", field.name, self.of(value))?;
+                }
+                f.write_char('}')
+            }
+            Value::Date(_) | Value::Time(_) | Value::Timestamp(_) => {
+                match temporal_millis(self.value) {
+                    Some(ms) => write_java_date(f, ms),
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+}
+
+/// The epoch milliseconds of a Date, Time or Timestamp value (Java's `Date.getTime()`).
+pub fn temporal_millis(value: &Value) -> Option<i64> {
+    match value {
+        Value::Date(days) => Some(i64::from(*days) * MILLIS_PER_DAY),
+        Value::Time(ms) => Some(i64::from(*ms)),
+        Value::Timestamp(ms) => Some(*ms),
+        _ => None,
+    }
+}
+
+/// Writes `v` as Java's `Double.toString` does.
+pub fn write_f64<W: Write + ?Sized>(out: &mut W, v: f64) -> fmt::Result {
+    if v.is_nan() {
+        return out.write_str("NaN");
+    }
+    if v.is_infinite() {
+        return out.write_str(if v > 0.0 { "Infinity" } else { "-Infinity" });
+    }
+    if v == 0.0 {
+        return out.write_str(if v.is_sign_negative() { "-0.0" } else { "0.0" });
+    }
+    let abs = v.abs();
+    let scientific = !(1e-3..1e7).contains(&abs);
+    let mut buf = StackText::new();
+    if !scientific {
+        // In this range Rust's shortest plain rendering is Java's, less a missing `.0`.
+        write!(buf, "{v}")?;
+        out.write_str(buf.as_str())?;
+        if !buf.as_str().contains('.') {
+            out.write_str(".0")?;
+        }
+        return Ok(());
+    }
+    write!(buf, "{abs:e}")?;
+    if single_digit(buf.as_str()) {
+        // Java prints at least two significant digits and picks the closest two-digit
+        // decimal (Double.MIN_VALUE is `4.9E-324`, not `5.0E-324`).
+        buf.clear();
+        write!(buf, "{abs:.1e}")?;
+    }
+    if v < 0.0 {
+        out.write_char('-')?;
+    }
+    layout(out, buf.as_str())
+}
+
+/// Writes `v` as Java's `Float.toString` does.
+pub fn write_f32<W: Write + ?Sized>(out: &mut W, v: f32) -> fmt::Result {
+    if v.is_nan() {
+        return out.write_str("NaN");
+    }
+    if v.is_infinite() {
+        return out.write_str(if v > 0.0 { "Infinity" } else { "-Infinity" });
+    }
+    if v == 0.0 {
+        return out.write_str(if v.is_sign_negative() { "-0.0" } else { "0.0" });
+    }
+    let abs = v.abs();
+    let scientific = !(1e-3..1e7).contains(&abs);
+    let mut buf = StackText::new();
+    if !scientific {
+        write!(buf, "{v}")?;
+        out.write_str(buf.as_str())?;
+        if !buf.as_str().contains('.') {
+            out.write_str(".0")?;
+        }
+        return Ok(());
+    }
+    write!(buf, "{abs:e}")?;
+    if single_digit(buf.as_str()) {
+        buf.clear();
+        write!(buf, "{abs:.1e}")?;
+    }
+    if v < 0.0 {
+        out.write_char('-')?;
+    }
+    layout(out, buf.as_str())
+}
+
+/// Java's `Double.toString(v)`.
+pub fn f64_to_string(v: f64) -> String {
+    let mut s = String::new();
+    // Writing to a String cannot fail.
+    let _ = write_f64(&mut s, v);
+    s
+}
+
+/// Java's `Float.toString(v)`.
+pub fn f32_to_string(v: f32) -> String {
+    let mut s = String::new();
+    let _ = write_f32(&mut s, v);
+    s
+}
+
+/// True when Rust's shortest `{:e}` form has a single significant digit (`1e10`).
+fn single_digit(exp_form: &str) -> bool {
+    exp_form.find('e').is_some_and(|i| i == 1)
+}
+
+/// Lays out the digits of Rust's `{:e}` rendering (`d.ddde±x`) in Java's computerized
+/// scientific notation (`d.dddE±x`, at least one fraction digit).
+fn layout<W: Write + ?Sized>(out: &mut W, exp_form: &str) -> fmt::Result {
+    let (mantissa, exponent) = exp_form.split_once('e').unwrap_or((exp_form, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    let mut digits = StackText::new();
+    for c in mantissa.chars().filter(char::is_ascii_digit) {
+        digits.write_char(c)?;
+    }
+    let digits = digits.as_str();
+    out.write_str(&digits[..1])?;
+    out.write_char('.')?;
+    out.write_str(if digits.len() > 1 { &digits[1..] } else { "0" })?;
+    write!(out, "E{exponent}")
+}
+
+/// Writes `d` as Java's `BigDecimal.toString()` does: plain for non-negative scales unless the
+/// adjusted exponent is below -6, scientific (`1E+3`, `1.5E-7`) otherwise.
+pub fn write_decimal<W: Write + ?Sized>(out: &mut W, d: &Decimal) -> fmt::Result {
+    let coeff = d.unscaled.magnitude().to_string();
+    if d.unscaled.sign() == num_bigint::Sign::Minus {
+        out.write_char('-')?;
+    }
+    let scale = i64::from(d.scale);
+    if scale == 0 {
+        return out.write_str(&coeff);
+    }
+    let adjusted = -scale + (coeff.len() as i64 - 1);
+    if scale > 0 && adjusted >= -6 {
+        let scale = scale as usize;
+        if coeff.len() > scale {
+            let (int, frac) = coeff.split_at(coeff.len() - scale);
+            return write!(out, "{int}.{frac}");
+        }
+        out.write_str("0.")?;
+        for _ in coeff.len()..scale {
+            out.write_char('0')?;
+        }
+        return out.write_str(&coeff);
+    }
+    out.write_str(&coeff[..1])?;
+    if coeff.len() > 1 {
+        write!(out, ".{}", &coeff[1..])?;
+    }
+    let plus = if adjusted > 0 { "+" } else { "" };
+    write!(out, "E{plus}{adjusted}")
+}
+
+/// Java's `BigDecimal.toString()` of `d`.
+pub fn decimal_to_string(d: &Decimal) -> String {
+    let mut s = String::new();
+    let _ = write_decimal(&mut s, d);
+    s
+}
+
+/// A civil date in the proleptic Gregorian calendar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Civil {
+    /// The year; 0 is 1 BC.
+    pub year: i64,
+    /// The month, 1 to 12.
+    pub month: u32,
+    /// The day of the month, 1 to 31.
+    pub day: u32,
+}
+
+/// The civil date of a day count since 1970-01-01 (Howard Hinnant's `civil_from_days`).
+pub fn civil_from_days(days: i64) -> Civil {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    Civil { year, month, day }
+}
+
+/// Writes an instant in epoch milliseconds as `java.util.Date.toString()` does, in UTC:
+/// `EEE MMM dd HH:mm:ss zzz yyyy`, e.g. `Thu Jan 01 00:00:00 UTC 1970`.
+pub fn write_java_date<W: Write + ?Sized>(out: &mut W, millis: i64) -> fmt::Result {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = millis.div_euclid(MILLIS_PER_DAY);
+    let civil = civil_from_days(days);
+    let tod = millis.rem_euclid(MILLIS_PER_DAY);
+    // 1970-01-01 was a Thursday.
+    write!(
+        out,
+        "{} {} {:02} {:02}:{:02}:{:02} UTC {}",
+        DAYS[days.rem_euclid(7) as usize],
+        MONTHS[(civil.month - 1) as usize],
+        civil.day,
+        tod / 3_600_000,
+        tod / 60_000 % 60,
+        tod / 1000 % 60,
+        civil.year
+    )
+}
+
+/// `java.util.Date.toString()` in UTC of an instant in epoch milliseconds.
+pub fn java_date_to_string(millis: i64) -> String {
+    let mut s = String::with_capacity(28);
+    let _ = write_java_date(&mut s, millis);
+    s
+}
+
+/// A small fixed buffer for number renderings, so formatting does not allocate.
+struct StackText {
+    buf: [u8; 64],
+    len: usize,
+}
+
+impl StackText {
+    fn new() -> Self {
+        StackText {
+            buf: [0; 64],
+            len: 0,
+        }
+    }
+
+    fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    fn as_str(&self) -> &str {
+        // Only ASCII is ever written (see `write_str`).
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+}
+
+impl Write for StackText {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len + s.len();
+        if end > self.buf.len() || !s.is_ascii() {
+            return Err(fmt::Error);
+        }
+        self.buf[self.len..end].copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{Schema, SchemaBuilder, SchemaType, Struct};
+    use bytes::Bytes;
+
+    fn text(v: Value) -> String {
+        JavaText::new(&v, BytesText::SignedList).to_string()
+    }
+
+    #[test]
+    fn primitives_render_like_java() {
+        assert_eq!(text(Value::Null), "null");
+        assert_eq!(text(Value::Boolean(true)), "true");
+        assert_eq!(text(Value::Int8(-5)), "-5");
+        assert_eq!(text(Value::Int64(1234567890123)), "1234567890123");
+        assert_eq!(text(Value::String("héllo".into())), "héllo");
+    }
+
+    #[test]
+    fn doubles_render_like_java() {
+        let cases: &[(f64, &str)] = &[
+            (1.0, "1.0"),
+            (12.34, "12.34"),
+            (1e10, "1.0E10"),
+            (1.0e7, "1.0E7"),
+            (9_999_999.0, "9999999.0"),
+            (0.001, "0.001"),
+            (0.0001, "1.0E-4"),
+            (1.25e-5, "1.25E-5"),
+            (1234.5678, "1234.5678"),
+            (123_456_789.0, "1.23456789E8"),
+            (-1.5, "-1.5"),
+            (100.0, "100.0"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (f64::MIN_POSITIVE, "2.2250738585072014E-308"),
+            (5e-324, "4.9E-324"),
+            (f64::MAX, "1.7976931348623157E308"),
+            (0.0, "0.0"),
+            (-0.0, "-0.0"),
+            (f64::NAN, "NaN"),
+            (f64::NEG_INFINITY, "-Infinity"),
+        ];
+        for (v, want) in cases {
+            assert_eq!(f64_to_string(*v), *want, "{v:e}");
+            assert_eq!(text(Value::Float64(*v)), *want, "{v:e}");
+        }
+    }
+
+    #[test]
+    fn floats_render_like_java() {
+        assert_eq!(f32_to_string(12.34), "12.34");
+        assert_eq!(f32_to_string(1.1), "1.1");
+        assert_eq!(f32_to_string(1e10), "1.0E10");
+        assert_eq!(f32_to_string("1.123456789".parse().unwrap()), "1.1234568");
+        assert_eq!(f32_to_string(f32::from_bits(1)), "1.4E-45");
+        assert_eq!(f32_to_string(3.0), "3.0");
+        assert_eq!(text(Value::Float32(0.1)), "0.1");
+        assert_eq!(text(Value::Float32(1.0e8)), "1.0E8");
+    }
+
+    #[test]
+    fn decimals_render_like_big_decimal() {
+        let cases: &[(i64, i32, &str)] = &[
+            (156, 2, "1.56"),
+            (150, 2, "1.50"),
+            (15600, 4, "1.5600"),
+            (1, -3, "1E+3"),
+            (12, -1, "1.2E+2"),
+            (12, -3, "1.2E+4"),
+            (15, 8, "1.5E-7"),
+            (-5, 3, "-0.005"),
+            (5, 7, "5E-7"),
+            (1, 7, "1E-7"),
+            (5, 6, "0.000005"),
+            (0, -2, "0E+2"),
+            (42, 0, "42"),
+        ];
+        for (unscaled, scale, want) in cases {
+            let d = Decimal::new(*unscaled, *scale);
+            assert_eq!(decimal_to_string(&d), *want);
+            assert_eq!(text(Value::Decimal(d)), *want);
+        }
+    }
+
+    #[test]
+    fn civil_dates_follow_the_gregorian_calendar() {
+        let civil = |year, month, day| Civil { year, month, day };
+        assert_eq!(civil_from_days(0), civil(1970, 1, 1));
+        assert_eq!(civil_from_days(-1), civil(1969, 12, 31));
+        assert_eq!(civil_from_days(19_724), civil(2024, 1, 2));
+        assert_eq!(civil_from_days(19_782), civil(2024, 2, 29));
+        assert_eq!(civil_from_days(-719_468), civil(0, 3, 1));
+    }
+
+    #[test]
+    fn dates_render_in_utc() {
+        assert_eq!(java_date_to_string(0), "Thu Jan 01 00:00:00 UTC 1970");
+        assert_eq!(
+            java_date_to_string(19_724 * MILLIS_PER_DAY + 3_723_000),
+            "Tue Jan 02 01:02:03 UTC 2024"
+        );
+        assert_eq!(text(Value::Timestamp(0)), "Thu Jan 01 00:00:00 UTC 1970");
+        assert_eq!(
+            text(Value::Timestamp(1_700_000_000_123)),
+            "Tue Nov 14 22:13:20 UTC 2023"
+        );
+        assert_eq!(text(Value::Date(19_782)), "Thu Feb 29 00:00:00 UTC 2024");
+        assert_eq!(text(Value::Time(3_723_000)), "Thu Jan 01 01:02:03 UTC 1970");
+        assert_eq!(text(Value::Timestamp(-1)), "Wed Dec 31 23:59:59 UTC 1969");
+    }
+
+    #[test]
+    fn temporal_millis_of_logical_values() {
+        assert_eq!(temporal_millis(&Value::Date(2)), Some(2 * MILLIS_PER_DAY));
+        assert_eq!(temporal_millis(&Value::Time(5)), Some(5));
+        assert_eq!(temporal_millis(&Value::Timestamp(-7)), Some(-7));
+        assert_eq!(temporal_millis(&Value::Int64(7)), None);
+    }
+
+    #[test]
+    fn containers_render_like_java_collections() {
+        let list = Value::Array(vec![
+            Value::Int32(1),
+            Value::String("b".into()),
+            Value::Null,
+        ]);
+        assert_eq!(text(list), "[1, b, null]");
+        let map = Value::Map(vec![
+            (Value::String("k".into()), Value::Int32(1)),
+            (Value::String("k2".into()), Value::Array(vec![])),
+        ]);
+        assert_eq!(text(map), "{k=1, k2=[]}");
+    }
+
+    #[test]
+    fn bytes_render_as_chosen() {
+        let nested = Value::Array(vec![Value::Bytes(Bytes::from_static(&[1u8, 0xfe]))]);
+        assert_eq!(text(nested.clone()), "[[1, -2]]");
+        assert_eq!(
+            JavaText::new(&nested, BytesText::Base64).to_string(),
+            "[Af4=]"
+        );
+        let hi = Value::Bytes(Bytes::from_static(b"hi"));
+        assert_eq!(JavaText::new(&hi, BytesText::Base64).to_string(), "aGk=");
+        assert_eq!(text(hi), "[104, 105]");
+    }
+
+    #[test]
+    fn structs_skip_null_fields() {
+        let inner = SchemaBuilder::struct_()
+            .field("z", Schema::required(SchemaType::Int64))
+            .unwrap()
+            .build();
+        let schema = SchemaBuilder::struct_()
+            .field("a", Schema::required(SchemaType::Int32))
+            .unwrap()
+            .field("b", Schema::optional(SchemaType::String))
+            .unwrap()
+            .field("c", Schema::optional(SchemaType::Float64))
+            .unwrap()
+            .field("d", inner.clone())
+            .unwrap()
+            .build();
+        let nested = Struct::new(inner).unwrap().with("z", 9i64).unwrap();
+        let s = Struct::new(schema)
+            .unwrap()
+            .with("a", 1)
+            .unwrap()
+            .with("c", 2.5)
+            .unwrap()
+            .with("d", Value::Struct(nested))
+            .unwrap();
+        assert_eq!(text(Value::Struct(s)), "Struct{a=1,c=2.5,d=Struct{z=9}}");
+    }
+}
