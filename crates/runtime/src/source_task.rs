@@ -46,7 +46,7 @@ const MAX_IN_FLIGHT_BYTES: usize = 32 << 20;
 /// Polled batches waiting for the sender.
 const BATCH_QUEUE: usize = 2;
 /// Queued batches are merged into one send up to this many records.
-const MAX_SEND_RECORDS: usize = 16_384;
+const MAX_SEND_RECORDS: usize = 4_096;
 
 /// Everything a source task needs to run.
 pub(crate) struct SourceTaskRun {

@@ -25,6 +25,9 @@ use crate::types::{
 };
 use crate::{LogConsumer, RebalanceListener};
 
+/// Records of one poll whose room is reserved before reading; more grow the vector.
+const MAX_PREALLOCATED_RECORDS: usize = 8_192;
+
 const DEFAULT_MAX_POLL_RECORDS: usize = 500;
 const DEFAULT_FETCH_BYTES: usize = 1 << 20;
 
@@ -197,7 +200,9 @@ impl EmbeddedConsumer {
     /// Gathers up to `max_records` ready records, round-robin over partitions.
     fn collect(&mut self) -> LogResult<Vec<ConsumedRecord>> {
         let n = self.parts.len();
-        let mut out = Vec::new();
+        // Sized up front: growing a vector of thousands of records by doubling copies it
+        // several times and churns large allocations.
+        let mut out = Vec::with_capacity(self.max_records.min(MAX_PREALLOCATED_RECORDS));
         if n == 0 {
             return Ok(out);
         }
