@@ -311,6 +311,43 @@ impl Struct {
         &self.values
     }
 
+    /// Takes the stored values out, in field order (to rebuild a struct without copying them).
+    pub fn into_values(self) -> Vec<Value> {
+        self.values
+    }
+
+    /// A struct from one value per field, in field order. Each value is checked against its
+    /// field schema exactly as [`Struct::put`] checks it (so a null in a required field is
+    /// rejected with the same message).
+    pub fn from_values(schema: SchemaRef, values: Vec<Value>) -> Result<Self> {
+        if schema.schema_type != SchemaType::Struct {
+            return Err(ConnectError::data(format!(
+                "Not a struct schema: {:?}",
+                schema.schema_type
+            )));
+        }
+        if values.len() != schema.fields.len() {
+            return Err(ConnectError::data(format!(
+                "Struct schema has {} fields but {} values were given",
+                schema.fields.len(),
+                values.len()
+            )));
+        }
+        for (f, v) in schema.fields.iter().zip(&values) {
+            if v.is_null() {
+                if !f.schema.optional {
+                    return Err(ConnectError::data(format!(
+                        "Invalid value: null used for required field: \"{}\", schema type: {}",
+                        f.name, f.schema.schema_type
+                    )));
+                }
+            } else {
+                validate_field_value(&f.schema, &f.name, v)?;
+            }
+        }
+        Ok(Struct { schema, values })
+    }
+
     /// Checks that every required field without a default is set.
     pub fn validate(&self) -> Result<()> {
         for f in &self.schema.fields {
