@@ -18,6 +18,7 @@
 //! [`plugins::PluginRegistry`].
 
 pub mod config_file;
+pub mod config_providers;
 pub mod connector_config;
 pub mod converters;
 mod dedicated;

@@ -8,11 +8,13 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sluice_api::config::{ConfigDef, ConfigKey, ConfigMap, ConfigType, Importance, Validator};
 use sluice_api::converter::ConverterType;
 
+use crate::config_providers::{ConfigProviders, CONFIG_PROVIDERS};
 use crate::error::ConfigIssue;
 use crate::plugins::PluginRegistry;
 
@@ -126,6 +128,12 @@ pub fn worker_config_def() -> ConfigDef {
                 .validator(Validator::AtLeast(0))
                 .importance(Importance::Low)
                 .doc("Total time in milliseconds all tasks get to stop gracefully."),
+        )
+        .define(
+            ConfigKey::new(CONFIG_PROVIDERS, ConfigType::List)
+                .default_value("")
+                .importance(Importance::Low)
+                .doc("Names of config providers that resolve ${name:path:key} placeholders in connector configs when a connector starts, so secrets stay out of stored configs, REST answers and logs. Declare each with config.providers.<name>.class (FileConfigProvider, DirectoryConfigProvider or EnvVarConfigProvider) and optional config.providers.<name>.param.<key> settings (allowed.paths, allowlist.pattern)."),
         )
         .define(
             ConfigKey::new(PLUGIN_PATH, ConfigType::List)
@@ -265,6 +273,9 @@ pub struct WorkerConfig {
     pub max_poll_records: usize,
     /// Embedded log settings.
     pub embedded_log: EmbeddedLogSettings,
+    /// The `config.providers` that resolve `${provider:path:key}` placeholders in connector
+    /// configs when connectors and tasks start.
+    pub config_providers: Arc<ConfigProviders>,
     /// Things the user should know about the config (unused or removed keys).
     pub warnings: Vec<String>,
 }
@@ -347,10 +358,21 @@ impl WorkerConfig {
                 }
             }
         }
+        let config_providers = match ConfigProviders::from_worker_config(props) {
+            Ok(p) => Some(Arc::new(p)),
+            Err(e) => {
+                issues.extend(e);
+                None
+            }
+        };
         // Already reported by the full parse above when it fails.
         let embedded_log = EmbeddedLogSettings::from_map(props).ok();
-        let (Some(parsed), Some(embedded_log), true) = (parsed, embedded_log, issues.is_empty())
-        else {
+        let (Some(parsed), Some(embedded_log), Some(config_providers), true) = (
+            parsed,
+            embedded_log,
+            config_providers,
+            issues.is_empty(),
+        ) else {
             return Err(issues);
         };
         let mut warnings = Vec::new();
@@ -384,6 +406,7 @@ impl WorkerConfig {
             consumer,
             max_poll_records,
             embedded_log,
+            config_providers,
             warnings,
             originals: props.clone(),
         })
