@@ -1,15 +1,17 @@
 //! The `sluice` command.
 
+mod connectors;
+mod dlq;
+mod logging;
 mod plugins;
 mod standalone;
 mod topics;
+mod transform;
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use tracing_subscriber::EnvFilter;
 
 /// mimalloc instead of the system allocator: records are allocated on one thread and freed
 /// on another, a pattern glibc's malloc handles slowly (it was about 40% of the pipeline's
@@ -83,6 +85,10 @@ with code 130.
 Source offsets are kept in offset.storage.file.filename in Kafka Connect's own file format, so
 an offsets file of Kafka's connect-standalone can be used to continue where it stopped.
 
+The worker serves Kafka Connect's REST API on 'listeners' (default http://127.0.0.1:8083, so
+only this machine can reach it; set listeners=http://0.0.0.0:8083 to open it). Connectors can
+be created, changed, paused, stopped and deleted there while it runs; see 'sluice connectors'.
+
 Example:
   sluice standalone worker.properties file-source.properties file-sink.json")]
     Standalone {
@@ -115,9 +121,47 @@ Examples:
         #[command(subcommand)]
         command: topics::TopicsCommand,
     },
-    /// List the connector and converter classes built into this binary, with their aliases.
+    /// Manage the connectors of a running worker through its REST API.
+    #[command(long_about = connectors::LONG_ABOUT)]
+    Connectors {
+        #[command(flatten)]
+        client: connectors::ClientArgs,
+        #[command(subcommand)]
+        command: connectors::ConnectorsCommand,
+    },
+    /// Inspect a dead-letter queue and replay its records once their cause is fixed.
     #[command(long_about = "\
-List the connector and converter classes built into this binary, with their aliases.
+Inspect a dead-letter queue and replay its records once their cause is fixed.
+
+Sink connectors with errors.tolerance=all and errors.deadletterqueue.topic.name write records
+they could not convert, transform or put to that topic, with __connect.errors.* headers naming
+the stage, the original topic/partition/offset and the error. 'inspect' prints them readably
+(it works while a worker runs). 'replay' sends them back to their original topic, or --to
+another one, exactly once: progress is committed with each transaction, so an interrupted
+replay continues where it stopped when run again. Replay needs the worker to be stopped.
+
+Examples:
+  sluice dlq inspect orders-dlq
+  sluice dlq inspect orders-dlq --filter stage=VALUE_CONVERTER --max-messages 5
+  sluice dlq replay --from orders-dlq
+  sluice dlq --worker-config worker.properties replay --from orders-dlq --to orders-fixed")]
+    Dlq {
+        #[command(flatten)]
+        location: topics::LogLocation,
+        #[command(subcommand)]
+        command: dlq::DlqCommand,
+    },
+    /// Run records (JSON Lines on stdin) through a connector's transformations.
+    #[command(long_about = transform::LONG_ABOUT)]
+    Transform {
+        #[command(flatten)]
+        args: transform::TransformArgs,
+    },
+    /// List the connectors, converters, transformations and predicates built into this
+    /// binary, with their aliases.
+    #[command(long_about = "\
+List the connectors, converters, transformations and predicates built into this binary, with
+their aliases.
 
 A class can be named in configs by its full name, its simple name, or its simple name without
 the type suffix (e.g. org.apache.kafka.connect.file.FileStreamSinkConnector,
@@ -138,29 +182,13 @@ fn out(line: std::fmt::Arguments<'_>) {
     let _ = writeln!(std::io::stdout().lock(), "{line}");
 }
 
-fn init_logging(level: Option<&str>, default: &str) {
-    let filter = match level {
-        Some(l) => EnvFilter::try_new(l),
-        None => EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new(default)),
-    };
-    let filter = filter.unwrap_or_else(|e| {
-        eprintln!("warning: invalid log filter ({e}); using '{default}'");
-        EnvFilter::new(default)
-    });
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let default_level = match cli.command {
         Command::Standalone { .. } => "info",
         _ => "warn",
     };
-    init_logging(cli.log_level.as_deref(), default_level);
+    let loggers = logging::init(cli.log_level.as_deref(), default_level);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cli.threads.max(1))
         .enable_all()
@@ -174,7 +202,10 @@ fn main() -> ExitCode {
     };
     runtime.block_on(async move {
         match cli.command {
-            Command::Standalone { worker, connectors } => standalone::run(worker, connectors).await,
+            Command::Standalone { worker, connectors } => {
+                standalone::run(worker, connectors, loggers).await
+            }
+            Command::Connectors { client, command } => connectors::run(&client, command).await,
             Command::Topics { location, command } => match topics::run(&location, command).await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
@@ -182,6 +213,14 @@ fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             },
+            Command::Dlq { location, command } => match dlq::run(&location, command).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::FAILURE
+                }
+            },
+            Command::Transform { args } => transform::run(&args),
             Command::Plugins { json } => {
                 plugins::print(&plugins::registry(), json);
                 ExitCode::SUCCESS

@@ -2,13 +2,14 @@
 
 use sluice_runtime::plugins::PluginRegistry;
 
-/// Every connector and converter built into this binary. Transformations and predicates come
-/// in a later release; their lists are empty.
+/// Every connector, converter, transformation and predicate built into this binary.
 pub fn registry() -> PluginRegistry {
     let mut registry = PluginRegistry::new();
     registry.add_connectors(sluice_connector_file::plugins());
     registry.add_connectors(sluice_connector_datagen::plugins());
     registry.add_converters(sluice_convert::plugins());
+    registry.add_transformations(sluice_transforms::transformations());
+    registry.add_predicates(sluice_transforms::predicates());
     registry
 }
 
@@ -39,6 +40,20 @@ pub fn print(registry: &PluginRegistry, json: bool) {
                 registry.aliases_of(c.class_name),
             ));
         }
+    }
+    for t in registry.transformations() {
+        rows.push((
+            t.class_name.to_string(),
+            "transformation",
+            registry.aliases_of(t.class_name),
+        ));
+    }
+    for p in registry.predicates() {
+        rows.push((
+            p.class_name.to_string(),
+            "predicate",
+            registry.aliases_of(p.class_name),
+        ));
     }
     if json {
         let list: Vec<serde_json::Value> = rows

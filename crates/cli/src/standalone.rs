@@ -5,14 +5,19 @@
 //! reason) and the command exits with code 2. Then the offsets file and the log are opened,
 //! the connectors started, and the worker runs until SIGINT or SIGTERM, which stops it
 //! gracefully (exit 0). A second signal exits at once with code 130.
+//!
+//! The REST API listens on the worker's `listeners` (bound before the log opens, so a busy
+//! port stops startup at once); the log says where ("REST API listening on http://...").
+//! On a stop signal it closes first, then the connectors stop.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use sluice_log::embedded::{EmbeddedLog, EmbeddedLogOptions};
 use sluice_runtime::herder::{StandaloneHerder, StandaloneSetup};
 use sluice_runtime::offsets::FileOffsetStore;
+use sluice_runtime::rest::{Loggers, RestServer, RestState};
 use sluice_runtime::worker::Worker;
 use sluice_runtime::worker_config::EmbeddedLogSettings;
 
@@ -43,8 +48,26 @@ pub fn log_options(settings: &EmbeddedLogSettings) -> EmbeddedLogOptions {
     }
 }
 
+/// The id reported as `kafka_cluster_id` for an embedded log: stable for one data
+/// directory (a hash of its absolute path).
+fn cluster_id(dir: &Path) -> String {
+    let path = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    // FNV-1a, 64 bits.
+    let hash = path
+        .to_string_lossy()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    format!("sluice-embedded-{hash:016x}")
+}
+
 /// Runs the standalone worker until a signal stops it.
-pub async fn run(worker_file: PathBuf, connector_files: Vec<PathBuf>) -> ExitCode {
+pub async fn run(
+    worker_file: PathBuf,
+    connector_files: Vec<PathBuf>,
+    loggers: Arc<Loggers>,
+) -> ExitCode {
     let started = std::time::Instant::now();
     let registry = Arc::new(crate::plugins::registry());
     let setup = match StandaloneSetup::load(&worker_file, &connector_files, &registry) {
@@ -65,6 +88,14 @@ pub async fn run(worker_file: PathBuf, connector_files: Vec<PathBuf>) -> ExitCod
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let rest = match RestServer::bind(&setup.worker.rest).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            eprintln!("Set 'listeners' in the worker config to a free address (port 0 picks one).");
+            return ExitCode::FAILURE;
         }
     };
     let settings = setup.worker.embedded_log.clone();
@@ -97,15 +128,26 @@ pub async fn run(worker_file: PathBuf, connector_files: Vec<PathBuf>) -> ExitCod
         log.clone(),
         offsets,
     ));
-    let herder = StandaloneHerder::new(worker, registry);
+    let herder = Arc::new(StandaloneHerder::new(
+        worker,
+        registry,
+        rest.worker_id(),
+        cluster_id(&settings.dir),
+    ));
     for (file, config) in setup.connectors {
         let name = config.name.clone();
         if let Err(e) = herder.start_connector(config).await {
             tracing::error!(connector = %name, file = %file.display(), error = %e, "Connector did not start.");
         }
     }
+    let advertised = rest.advertised_url();
+    let server = rest.start(RestState {
+        herder: herder.clone(),
+        loggers,
+    });
     tracing::info!(
         startup_ms = started.elapsed().as_millis() as u64,
+        url = %advertised,
         "Worker started; press Ctrl-C to stop."
     );
 
@@ -116,6 +158,7 @@ pub async fn run(worker_file: PathBuf, connector_files: Vec<PathBuf>) -> ExitCod
         eprintln!("Second signal: exiting immediately.");
         std::process::exit(EXIT_INTERRUPTED);
     });
+    server.stop().await;
     herder.stop().await;
     if let Err(e) = log.close().await {
         tracing::error!(error = %e, "Closing the embedded log failed.");

@@ -138,7 +138,7 @@ fn parse_pair(s: &str) -> Result<(String, String), String> {
 }
 
 /// Resolves the data directory and log options.
-fn locate(location: &LogLocation) -> Result<(PathBuf, EmbeddedLogOptions)> {
+pub(crate) fn locate(location: &LogLocation) -> Result<(PathBuf, EmbeddedLogOptions)> {
     if let Some(file) = &location.worker_config {
         let props = load_properties(file)?;
         let settings = EmbeddedLogSettings::from_map(&props).map_err(|issues| {
@@ -160,7 +160,7 @@ fn locate(location: &LogLocation) -> Result<(PathBuf, EmbeddedLogOptions)> {
     Ok((dir, EmbeddedLogOptions::default()))
 }
 
-fn open_read_only(dir: &Path) -> Result<Arc<EmbeddedLog>> {
+pub(crate) fn open_read_only(dir: &Path) -> Result<Arc<EmbeddedLog>> {
     if !dir.exists() {
         bail!(
             "no embedded log at '{}' (use --data-dir or --worker-config to point at one)",
@@ -171,7 +171,7 @@ fn open_read_only(dir: &Path) -> Result<Arc<EmbeddedLog>> {
         .with_context(|| format!("cannot open the embedded log at '{}'", dir.display()))
 }
 
-fn open_writable(dir: &Path, options: EmbeddedLogOptions) -> Result<Arc<EmbeddedLog>> {
+pub(crate) fn open_writable(dir: &Path, options: EmbeddedLogOptions) -> Result<Arc<EmbeddedLog>> {
     match EmbeddedLog::open(dir, options) {
         Ok(log) => Ok(log),
         Err(e @ LogError::Locked { .. }) => Err(anyhow::Error::new(e).context(

@@ -39,6 +39,7 @@ fn worker_file(dir: &Path) -> std::path::PathBuf {
              value.converter=StringConverter\n\
              offset.storage.file.filename={}\n\
              offset.flush.interval.ms=100\n\
+             listeners=http://127.0.0.1:0\n\
              embedded.log.dir={}\n",
             dir.join("offsets.dat").display(),
             dir.join("data").display()

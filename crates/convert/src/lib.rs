@@ -16,8 +16,10 @@
 //! build them directly (for offsets: `JsonConverter::new(JsonConverterConfig { schemas_enable:
 //! false, ..Default::default() })`).
 //!
-//! [`values`] holds Kafka's `Values` text forms (value to text, text to value with type
-//! inference) and Java's number and date renderings, for reuse by transformations.
+//! Kafka's `Values` text forms (value to text, text to value with type inference), which
+//! SimpleHeaderConverter and StringConverter use, live in [`sluice_api::data::values`] so that
+//! transformations share them; Java's number and date renderings in
+//! [`sluice_api::data::java_text`].
 
 pub mod byte_array;
 pub mod config;
@@ -25,7 +27,6 @@ pub mod json;
 pub mod number;
 pub mod simple_header;
 pub mod string;
-pub mod values;
 
 use sluice_api::converter::ConverterPlugin;
 

@@ -6,10 +6,9 @@
 use bytes::Bytes;
 use sluice_api::config::{ConfigDef, ConfigMap};
 use sluice_api::converter::{ConverterPlugin, HeaderConverter};
+use sluice_api::data::values::{convert_to_string, parse_string};
 use sluice_api::data::{Schema, SchemaAndValue, SchemaRef, SchemaType, Value};
 use sluice_api::Result;
-
-use crate::values::{convert_to_string, parse_string};
 
 /// Kafka's class name for this converter.
 pub const SIMPLE_HEADER_CONVERTER_CLASS: &str =

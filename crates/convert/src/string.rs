@@ -13,11 +13,11 @@
 use bytes::Bytes;
 use sluice_api::config::{ConfigDef, ConfigKey, ConfigMap, ConfigType, Importance, Width};
 use sluice_api::converter::{Converter, ConverterPlugin, ConverterType, HeaderConverter};
+use sluice_api::data::values::to_java_string;
 use sluice_api::data::{Schema, SchemaAndValue, SchemaRef, SchemaType, Value};
 use sluice_api::{ConnectError, Result};
 
 use crate::config::{converter_config_def, parse_converter_config};
-use crate::values::to_java_string;
 
 /// Kafka's class name for this converter.
 pub const STRING_CONVERTER_CLASS: &str = "org.apache.kafka.connect.storage.StringConverter";

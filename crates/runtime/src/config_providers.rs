@@ -304,7 +304,11 @@ fn normalise(path: &Path) -> PathBuf {
 }
 
 /// The path a file or directory provider may read, checked against `allowed.paths`.
-fn checked_path(path: &str, allowed: Option<&[PathBuf]>, provider: &str) -> Result<PathBuf, String> {
+fn checked_path(
+    path: &str,
+    allowed: Option<&[PathBuf]>,
+    provider: &str,
+) -> Result<PathBuf, String> {
     if path.is_empty() {
         return Err(format!(
             "config provider '{provider}' needs a path: write ${{{provider}:PATH:KEY}}"
@@ -408,7 +412,9 @@ mod tests {
         assert!(find_placeholders("${file:/x:y")
             .unwrap_err()
             .contains("not closed"));
-        assert!(find_placeholders("${:x}").unwrap_err().contains("malformed"));
+        assert!(find_placeholders("${:x}")
+            .unwrap_err()
+            .contains("malformed"));
     }
 
     #[test]
@@ -426,7 +432,10 @@ mod tests {
         assert_eq!(
             resolve_one(
                 &providers,
-                &format!("u=${{file:{path}:user}};t=${{dir:{}:token}}", dir.path().display())
+                &format!(
+                    "u=${{file:{path}:user}};t=${{dir:{}:token}}",
+                    dir.path().display()
+                )
             )
             .unwrap(),
             "u=alice;t=tok-123"
@@ -434,7 +443,10 @@ mod tests {
         let home = std::env::var("PATH").unwrap();
         assert_eq!(resolve_one(&providers, "${env:PATH}").unwrap(), home);
         assert_eq!(resolve_one(&providers, "${env::PATH}").unwrap(), home);
-        assert_eq!(resolve_one(&providers, "no placeholder").unwrap(), "no placeholder");
+        assert_eq!(
+            resolve_one(&providers, "no placeholder").unwrap(),
+            "no placeholder"
+        );
     }
 
     #[test]

@@ -6,12 +6,15 @@
 //! shape of the REST `config/validate` answer. [`ConnectorConfig::parse`] turns a valid config
 //! into what the worker needs to run it.
 //!
-//! Features that later releases add (transformations, error tolerance, dead-letter queues,
-//! retries, topic creation) are declared with Kafka's keys and defaults, and a config that
-//! asks for them is rejected with a "not supported yet" message rather than silently run
-//! without them.
+//! Transformations and predicates (`transforms.*`, `predicates.*`) are checked by
+//! [`sluice_transforms::validate_chain_config`]: every alias, class and plugin key, each
+//! reported under its full name.
+//!
+//! Features that later releases add (error tolerance, dead-letter queues, retries, topic
+//! creation) are declared with Kafka's keys and defaults, and a config that asks for them is
+//! rejected with a "not supported yet" message rather than silently run without them.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use sluice_api::config::{
     ConfigDef, ConfigKey, ConfigMap, ConfigType, ConfigValueReport, Importance, Validator,
@@ -264,6 +267,20 @@ impl ConnectorValidation {
             .collect()
     }
 
+    /// Adds a report, or the errors of a report for a key already reported.
+    fn merge(&mut self, report: ConfigValueReport) {
+        match self.reports.iter_mut().find(|r| r.name == report.name) {
+            Some(existing) => {
+                for e in report.errors {
+                    if !existing.errors.contains(&e) {
+                        existing.errors.push(e);
+                    }
+                }
+            }
+            None => self.reports.push(report),
+        }
+    }
+
     fn add_error(&mut self, key: &str, message: impl Into<String>) {
         let message = message.into();
         match self.reports.iter_mut().find(|r| r.name == key) {
@@ -362,8 +379,11 @@ pub fn validate_connector_config(
         }
     }
 
-    check_aliases(&mut v, props, TRANSFORMS, plugins);
-    check_aliases(&mut v, props, PREDICATES, plugins);
+    // Transformations and predicates: aliases, classes, predicates and each plugin's own
+    // keys, reported under their full names.
+    for report in sluice_transforms::validate_chain_config(props, plugins) {
+        v.merge(report);
+    }
 
     if props.get(ERRORS_TOLERANCE).map(|t| t.trim()) == Some("all") {
         v.add_error(
@@ -413,97 +433,10 @@ pub fn validate_connector_config(
             ConnectorFactory::Sink(make) => make().validate(props),
         };
         for report in own {
-            match v.reports.iter_mut().find(|r| r.name == report.name) {
-                Some(existing) => {
-                    for e in report.errors {
-                        if !existing.errors.contains(&e) {
-                            existing.errors.push(e);
-                        }
-                    }
-                }
-                None => v.reports.push(report),
-            }
+            v.merge(report);
         }
     }
     v
-}
-
-/// Checks `transforms` or `predicates`: no duplicate aliases and a known class for each.
-fn check_aliases(
-    v: &mut ConnectorValidation,
-    props: &ConfigMap,
-    list_key: &str,
-    plugins: &PluginRegistry,
-) {
-    let aliases = sluice_api::config::parse_list(props.get(list_key).map_or("", String::as_str));
-    let mut seen = HashSet::new();
-    for alias in &aliases {
-        if !seen.insert(alias.as_str()) {
-            v.add_error(list_key, "Duplicate alias provided.");
-            continue;
-        }
-        let type_key = format!("{list_key}.{alias}.type");
-        let Some(class) = props
-            .get(&type_key)
-            .map(|c| c.trim())
-            .filter(|c| !c.is_empty())
-        else {
-            v.add_error(
-                &type_key,
-                format!(
-                    "Missing required configuration \"{type_key}\" which has no default value."
-                ),
-            );
-            continue;
-        };
-        let found = if list_key == TRANSFORMS {
-            plugins.transformation(class).map(|_| ())
-        } else {
-            plugins.predicate(class).map(|_| ())
-        };
-        if let Err(e) = found {
-            let what = if list_key == TRANSFORMS {
-                "transformations"
-            } else {
-                "predicates"
-            };
-            let known = if list_key == TRANSFORMS {
-                plugins.transformations().len()
-            } else {
-                plugins.predicates().len()
-            };
-            let mut message = format!("Invalid value {class} for configuration {type_key}: {e}");
-            if known == 0 {
-                message.push_str(&format!(" This build has no {what} yet."));
-            }
-            v.add_error(&type_key, message);
-        }
-        if list_key == TRANSFORMS {
-            let negate_key = format!("transforms.{alias}.negate");
-            let predicate_key = format!("transforms.{alias}.predicate");
-            match props.get(&predicate_key).map(|p| p.trim()) {
-                None | Some("") if props.contains_key(&negate_key) => v.add_error(
-                    &negate_key,
-                    format!(
-                        "Config '{negate_key}' was provided but there is no config \
-                         '{predicate_key}' defining a predicate to be negated."
-                    ),
-                ),
-                Some(p) if !p.is_empty() => {
-                    let predicates = sluice_api::config::parse_list(
-                        props.get(PREDICATES).map_or("", String::as_str),
-                    );
-                    if !predicates.iter().any(|q| q == p) {
-                        v.add_error(
-                            &predicate_key,
-                            format!("predicate alias '{p}' is not listed in 'predicates'"),
-                        );
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
 }
 
 fn check_sink_topics(v: &mut ConnectorValidation, props: &ConfigMap) {

@@ -90,6 +90,18 @@ pub enum RuntimeError {
         /// Connector name.
         name: String,
     },
+    /// No connector of this name runs on the worker.
+    #[error("connector '{name}' is not running on this worker")]
+    UnknownConnector {
+        /// Connector name.
+        name: String,
+    },
+    /// No task of this id runs on the worker.
+    #[error("task '{id}' is not running on this worker")]
+    UnknownTask {
+        /// Task id (`<connector>-<task>`).
+        id: String,
+    },
     /// Reading or writing source offsets failed.
     #[error(transparent)]
     Offsets(#[from] OffsetStoreError),

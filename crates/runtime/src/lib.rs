@@ -11,8 +11,11 @@
 //! - [`worker`] runs connectors and their tasks on a log: a source task polls, converts and
 //!   sends in a pipeline, committing offsets of acknowledged records; a sink task consumes,
 //!   converts and puts, committing consumer offsets its task has flushed;
-//! - [`herder`] is the standalone herder: it validates connector configs, starts them on the
-//!   worker and keeps their status.
+//! - [`herder`] defines what the REST API asks of a worker ([`herder::Herder`]) and
+//!   implements it for a standalone worker: it validates connector configs, keeps their
+//!   target states, starts, pauses, stops and restarts them on the worker, and reads and
+//!   changes their offsets;
+//! - [`rest`] serves the Kafka Connect REST API over a `dyn Herder` (axum on Tokio).
 //!
 //! The runtime never names a concrete connector or converter: the binary registers them in a
 //! [`plugins::PluginRegistry`].
@@ -23,14 +26,18 @@ pub mod connector_config;
 pub mod converters;
 mod dedicated;
 pub mod error;
+pub mod error_handling;
 pub mod herder;
 pub mod metrics;
 pub mod offsets;
+mod pause;
 pub mod plugins;
 pub mod properties;
+pub mod rest;
 mod sink_task;
 mod source_task;
 pub mod status;
+pub mod storage;
 pub mod worker;
 pub mod worker_config;
 

@@ -16,8 +16,12 @@ pub struct TaskCounters {
     pub written: AtomicU64,
     /// Sink records handed to `SinkTask::put`.
     pub put: AtomicU64,
+    /// Records a transformation dropped (not written, or not put).
+    pub dropped: AtomicU64,
     /// Offset commits that succeeded.
     pub commits: AtomicU64,
+    /// Topics the task produced to or consumed from (its connector's active topics).
+    pub topics: crate::status::ActiveTopics,
 }
 
 impl TaskCounters {

@@ -4,8 +4,11 @@
 //! Plugins are linked in and registered explicitly by the binary; the runtime never names a
 //! concrete plugin. Aliases follow Kafka Connect: a plugin can be named by its full class name,
 //! its simple name (`FileStreamSinkConnector`, `JsonConverter`), or its simple name without the
-//! type suffix (`FileStreamSink`, `Json`; `Simple` for `SimpleHeaderConverter`). An alias that
-//! would name two different plugins is not registered. For `connector.class`, a name that is
+//! type suffix (`FileStreamSink`, `Json`; `Simple` for `SimpleHeaderConverter`). A nested
+//! transformation or predicate class is also named by its outer and inner simple names
+//! (`Cast$Value`), since its inner name alone (`Value`) names many. An alias that would name
+//! two different plugins is not registered, except that a transformation and a predicate may
+//! share one: they are looked up by kind. For `connector.class`, a name that is
 //! no class name also matches connectors whose simple name is the name, with or without a
 //! trailing `Connector`; more than one match is an error asking for the full class name.
 
@@ -60,6 +63,12 @@ pub fn simple_name(class_name: &str) -> &str {
     after_dot.rsplit('$').next().unwrap_or(after_dot)
 }
 
+/// The part of a class name after its last `.`; for a nested class, the outer and inner
+/// simple names (`Cast$Value` for `org.apache.kafka.connect.transforms.Cast$Value`).
+pub fn nested_name(class_name: &str) -> &str {
+    class_name.rsplit('.').next().unwrap_or(class_name)
+}
+
 impl PluginRegistry {
     /// An empty registry.
     pub fn new() -> Self {
@@ -105,6 +114,7 @@ impl PluginRegistry {
         for p in plugins {
             let simple = simple_name(p.class_name);
             self.alias(simple, p.class_name);
+            self.alias(nested_name(p.class_name), p.class_name);
             if let Some(pruned) = simple
                 .strip_suffix("Transformation")
                 .filter(|s| !s.is_empty())
@@ -120,6 +130,7 @@ impl PluginRegistry {
         for p in plugins {
             let simple = simple_name(p.class_name);
             self.alias(simple, p.class_name);
+            self.alias(nested_name(p.class_name), p.class_name);
             if let Some(pruned) = simple.strip_suffix("Predicate").filter(|s| !s.is_empty()) {
                 self.alias(pruned, p.class_name);
             }
@@ -144,12 +155,46 @@ impl PluginRegistry {
         }
     }
 
+    /// The class of one kind a name stands for: itself, or an alias that names exactly one
+    /// class of that kind. Transformations and predicates are looked up by kind (a config key
+    /// always says which it wants), so a transformation and a predicate may share a simple
+    /// name, as the expression transformation and predicate do.
+    fn resolve_kind<'a>(&'a self, name: &'a str, is_kind: impl Fn(&str) -> bool) -> &'a str {
+        let Some(classes) = self.aliases.get(name) else {
+            return name;
+        };
+        let mut of_kind = classes.iter().copied().filter(|c| is_kind(c));
+        match (of_kind.next(), of_kind.next()) {
+            (Some(class), None) => class,
+            _ => name,
+        }
+    }
+
+    fn is_transformation(&self, class_name: &str) -> bool {
+        self.transformations
+            .iter()
+            .any(|p| p.class_name == class_name)
+    }
+
+    fn is_predicate(&self, class_name: &str) -> bool {
+        self.predicates.iter().any(|p| p.class_name == class_name)
+    }
+
     /// The usable aliases of a class, shortest last.
     pub fn aliases_of(&self, class_name: &str) -> Vec<&str> {
+        let usable = |classes: &BTreeSet<&'static str>| {
+            if self.is_transformation(class_name) {
+                classes.iter().filter(|c| self.is_transformation(c)).count() == 1
+            } else if self.is_predicate(class_name) {
+                classes.iter().filter(|c| self.is_predicate(c)).count() == 1
+            } else {
+                classes.len() == 1
+            }
+        };
         let mut out: Vec<&str> = self
             .aliases
             .iter()
-            .filter(|(_, classes)| classes.len() == 1 && classes.contains(class_name))
+            .filter(|(_, classes)| classes.contains(class_name) && usable(classes))
             .map(|(alias, _)| alias.as_str())
             .collect();
         out.sort_by_key(|a| std::cmp::Reverse(a.len()));
@@ -224,7 +269,7 @@ impl PluginRegistry {
 
     /// Finds a transformation by class name or alias.
     pub fn transformation(&self, name: &str) -> Result<&TransformationPlugin, PluginLookupError> {
-        let class = self.resolve(name.trim());
+        let class = self.resolve_kind(name.trim(), |c| self.is_transformation(c));
         self.transformations
             .iter()
             .find(|p| p.class_name == class)
@@ -233,11 +278,25 @@ impl PluginRegistry {
 
     /// Finds a predicate by class name or alias.
     pub fn predicate(&self, name: &str) -> Result<&PredicatePlugin, PluginLookupError> {
-        let class = self.resolve(name.trim());
+        let class = self.resolve_kind(name.trim(), |c| self.is_predicate(c));
         self.predicates
             .iter()
             .find(|p| p.class_name == class)
             .ok_or_else(|| not_found(name))
+    }
+}
+
+impl sluice_transforms::PluginLookup for PluginRegistry {
+    fn transformation(&self, name: &str) -> Result<TransformationPlugin, String> {
+        PluginRegistry::transformation(self, name)
+            .copied()
+            .map_err(|e| e.to_string())
+    }
+
+    fn predicate(&self, name: &str) -> Result<PredicatePlugin, String> {
+        PluginRegistry::predicate(self, name)
+            .copied()
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -358,6 +417,57 @@ mod tests {
         assert_eq!(
             r.aliases_of("org.apache.kafka.connect.json.JsonConverter"),
             ["JsonConverter", "Json"]
+        );
+    }
+
+    #[test]
+    fn nested_transformation_classes_have_outer_dollar_inner_aliases() {
+        let mut r = PluginRegistry::new();
+        let cast = |class_name| TransformationPlugin {
+            class_name,
+            config_def: ConfigDef::new,
+            create: |_| Err(sluice_api::ConnectError::connect("unused")),
+        };
+        r.add_transformations([
+            cast("org.apache.kafka.connect.transforms.Cast$Key"),
+            cast("org.apache.kafka.connect.transforms.Cast$Value"),
+            cast("org.apache.kafka.connect.transforms.RegexRouter"),
+            cast("org.apache.kafka.connect.transforms.Flatten$Value"),
+        ]);
+        assert_eq!(
+            r.transformation("Cast$Value").unwrap().class_name,
+            "org.apache.kafka.connect.transforms.Cast$Value"
+        );
+        assert!(r.transformation("RegexRouter").is_ok());
+        // `Value` names two classes: no alias.
+        assert!(r.transformation("Value").is_err());
+        assert_eq!(nested_name("a.b.Cast$Value"), "Cast$Value");
+    }
+
+    #[test]
+    fn a_transformation_and_a_predicate_may_share_a_simple_name() {
+        let mut r = PluginRegistry::new();
+        r.add_transformations([TransformationPlugin {
+            class_name: "io.example.transforms.Expression",
+            config_def: ConfigDef::new,
+            create: |_| Err(sluice_api::ConnectError::connect("unused")),
+        }]);
+        r.add_predicates([PredicatePlugin {
+            class_name: "io.example.transforms.predicates.Expression",
+            config_def: ConfigDef::new,
+            create: |_| Err(sluice_api::ConnectError::connect("unused")),
+        }]);
+        assert_eq!(
+            r.transformation("Expression").unwrap().class_name,
+            "io.example.transforms.Expression"
+        );
+        assert_eq!(
+            r.predicate("Expression").unwrap().class_name,
+            "io.example.transforms.predicates.Expression"
+        );
+        assert_eq!(
+            r.aliases_of("io.example.transforms.predicates.Expression"),
+            ["Expression"]
         );
     }
 

@@ -4,8 +4,8 @@
 //! putter, which owns the task, has a thread of its own, see [`crate::dedicated`]):
 //!
 //! ```text
-//!  fetcher (owns the consumer and converters)      putter (owns the SinkTask)
-//!   poll → convert ──── Batch ─────────────────→   put → next offsets per partition
+//!  fetcher (owns the consumer, converters, transformation chain)   putter (owns the SinkTask)
+//!   poll → convert → transform ── Batch ─────────→   put → next offsets per partition
 //!   (nothing polled: an empty Batch, so idle tasks still get `put` calls)
 //!   rebalance: ──────── Revoked ───────────────→   pre_commit + close → offsets ─┐
 //!              ←─────────────────────────────────────────────────────────────────┘ commit
@@ -15,6 +15,9 @@
 //!   seek/pause←──────── Seek / Resume ──────────   SinkTaskControl requests, retries
 //!             ──────── Repositioned ──────────→   stop discarding those partitions
 //! ```
+//!
+//! A record a transformation drops is not put, but its offset counts as processed (the
+//! batch's offset ranges cover it), as in Kafka Connect.
 //!
 //! Messages to the putter travel on one ordered channel, so every record fetched before a
 //! revocation is put before the partitions are closed, and `open` precedes the records of a
@@ -36,11 +39,13 @@ use sluice_api::{ConnectError, ConnectRecord, SinkRecord, TopicPartition};
 use sluice_log::{
     ConsumedRecord, LogConsumer, RebalanceListener, SeekTo, Subscription, TimestampType,
 };
+use sluice_transforms::TransformChain;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use crate::converters::Converters;
 use crate::metrics::TaskCounters;
+use crate::pause::PauseSignal;
 use crate::status::{ConnectorTaskId, State, StatusBoard};
 
 /// How long one consumer poll waits for records; bounds how quickly a stop is noticed.
@@ -58,6 +63,7 @@ pub(crate) struct SinkTaskRun {
     pub task: Box<dyn SinkTask>,
     pub config: ConfigMap,
     pub converters: Converters,
+    pub transforms: TransformChain,
     pub consumer: Box<dyn LogConsumer>,
     pub subscription: Subscription,
     pub flush_interval: Duration,
@@ -65,6 +71,7 @@ pub(crate) struct SinkTaskRun {
     pub counters: Arc<TaskCounters>,
     pub status: StatusBoard,
     pub stop: watch::Receiver<bool>,
+    pub pause: PauseSignal,
 }
 
 /// Offsets of one partition in a batch: first offset and next offset after the last record.
@@ -161,6 +168,7 @@ impl SinkTaskRun {
             mut task,
             config,
             converters,
+            transforms,
             mut consumer,
             subscription,
             flush_interval,
@@ -168,6 +176,7 @@ impl SinkTaskRun {
             counters,
             status,
             stop,
+            pause,
         } = self;
         let control = Arc::new(Control::default());
         let context = SinkTaskContext {
@@ -202,11 +211,13 @@ impl SinkTaskRun {
             id,
             consumer,
             converters,
+            transforms,
             data_tx,
             cmd_rx,
             counters,
             flush_timeout,
             stop,
+            pause,
         };
         let fetched = fetcher.run().await;
         let put = putter.join().await.unwrap_or_else(|| {
@@ -223,11 +234,13 @@ struct Fetcher {
     id: ConnectorTaskId,
     consumer: Box<dyn LogConsumer>,
     converters: Converters,
+    transforms: TransformChain,
     data_tx: mpsc::Sender<ToPutter>,
     cmd_rx: mpsc::UnboundedReceiver<ToFetcher>,
     counters: Arc<TaskCounters>,
     flush_timeout: Duration,
     stop: watch::Receiver<bool>,
+    pause: PauseSignal,
 }
 
 /// Forwards rebalances to the putter and waits for its answer.
@@ -269,6 +282,16 @@ impl Fetcher {
             if !self.apply_commands().await {
                 return Ok(());
             }
+            // Paused: the partitions are paused, and polling goes on so the task keeps its
+            // group membership and commits.
+            if let Some(paused) = self.pause.transition() {
+                let assignment = self.consumer.assignment();
+                if paused {
+                    self.consumer.pause(&assignment);
+                } else {
+                    self.consumer.resume(&assignment);
+                }
+            }
             let mut listener = Listener {
                 data_tx: &self.data_tx,
                 assigned: Vec::new(),
@@ -282,6 +305,9 @@ impl Fetcher {
                 Err(e) => return Err(e.into()),
             };
             let newly_assigned = std::mem::take(&mut listener.assigned);
+            if self.pause.is_paused() {
+                self.consumer.pause(&newly_assigned);
+            }
             if !newly_assigned.is_empty() {
                 let starts = newly_assigned
                     .into_iter()
@@ -298,6 +324,11 @@ impl Fetcher {
                     return Ok(());
                 }
             }
+            if self.pause.is_paused() && !records.is_empty() {
+                // Records of partitions assigned while paused wait for the resume.
+                self.rewind(&records);
+                continue;
+            }
             if records.is_empty() {
                 // Like Kafka Connect, hand an empty batch to `put` when nothing arrived, so
                 // connectors can do time-based work (flush buffers, roll files) while idle.
@@ -309,6 +340,7 @@ impl Fetcher {
                 continue;
             }
             TaskCounters::add(&self.counters.polled, records.len());
+            self.counters.topics.note(records.iter().map(|r| &r.topic));
             let (records, ranges) = self.convert(records)?;
             if self
                 .data_tx
@@ -320,6 +352,24 @@ impl Fetcher {
             }
         }
         Ok(())
+    }
+
+    /// Moves each partition of `records` back to its first record.
+    fn rewind(&mut self, records: &[ConsumedRecord]) {
+        let mut firsts: Vec<(TopicPartition, i64)> = Vec::new();
+        for r in records {
+            if !firsts
+                .iter()
+                .any(|(tp, _)| tp.partition == r.partition && tp.topic == r.topic)
+            {
+                firsts.push((TopicPartition::new(r.topic.clone(), r.partition), r.offset));
+            }
+        }
+        for (tp, offset) in firsts {
+            if let Err(e) = self.consumer.seek(&tp, SeekTo::Offset(offset)) {
+                tracing::warn!(task = %self.id, partition = %tp, error = %e, "Cannot move the consumer position.");
+            }
+        }
     }
 
     /// Applies the putter's requests; false when the putter is gone.
@@ -403,6 +453,7 @@ impl Fetcher {
     ) -> Result<(Vec<SinkRecord>, Vec<Range>), ConnectError> {
         let mut out = Vec::with_capacity(consumed.len());
         let mut ranges: Vec<Range> = Vec::new();
+        let total = consumed.len();
         for rec in consumed {
             match ranges.last_mut() {
                 Some((tp, _, next))
@@ -422,12 +473,18 @@ impl Fetcher {
                     )),
                 },
             }
-            out.push(self.convert_one(rec)?);
+            if let Some(record) = self.convert_one(rec)? {
+                out.push(record);
+            }
+        }
+        if out.len() < total {
+            TaskCounters::add(&self.counters.dropped, total - out.len());
         }
         Ok((out, ranges))
     }
 
-    fn convert_one(&self, rec: ConsumedRecord) -> Result<SinkRecord, ConnectError> {
+    /// Converts and transforms one consumed record; `None` when a transformation dropped it.
+    fn convert_one(&self, rec: ConsumedRecord) -> Result<Option<SinkRecord>, ConnectError> {
         let topic: &str = &rec.topic;
         // The location is built only when a conversion fails: no allocation per record.
         let (partition, offset) = (rec.partition, rec.offset);
@@ -463,23 +520,31 @@ impl Fetcher {
             headers.add(h.key, v.schema, v.value);
         }
         let timestamp = (rec.timestamp_type != TimestampType::NoTimestamp).then_some(rec.timestamp);
-        Ok(SinkRecord {
-            record: ConnectRecord {
-                topic: Arc::clone(&rec.topic),
-                kafka_partition: Some(rec.partition),
-                key_schema: key.schema,
-                key: key.value,
-                value_schema: value.schema,
-                value: value.value,
-                timestamp,
-                headers,
-                kafka_offset: Some(rec.offset),
-                timestamp_type: rec.timestamp_type,
-            },
+        let mut record = ConnectRecord {
+            topic: Arc::clone(&rec.topic),
+            kafka_partition: Some(rec.partition),
+            key_schema: key.schema,
+            key: key.value,
+            value_schema: value.schema,
+            value: value.value,
+            timestamp,
+            headers,
+            kafka_offset: Some(rec.offset),
+            timestamp_type: rec.timestamp_type,
+        };
+        if !self.transforms.is_empty() {
+            match self.transforms.apply(record) {
+                Ok(Some(transformed)) => record = transformed,
+                Ok(None) => return Ok(None),
+                Err(e) => return Err(at(Stage::Transformation)(e.into_connect_error())),
+            }
+        }
+        Ok(Some(SinkRecord {
+            record,
             original_topic: rec.topic,
             original_partition: rec.partition,
             original_offset: rec.offset,
-        })
+        }))
     }
 }
 

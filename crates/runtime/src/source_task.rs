@@ -7,7 +7,8 @@
 //! ```text
 //!  driver:  start → poll → poll → poll → ...              (owns the SourceTask)
 //!                     │ batch
-//!  sender:            └→ convert → LogProducer::send ──┐  (owns converters and producer)
+//!  sender:            └→ transform → convert → LogProducer::send ──┐
+//!                        (owns the transformation chain, converters and producer)
 //!                        in flight: ≤ 8 sends, ≤ 32 MiB │
 //!                        ack (in send order) ←──────────┘
 //!                        → offsets of acknowledged records become committable
@@ -18,6 +19,11 @@
 //! its record and every earlier record of the task are in the log. On stop the driver stops
 //! polling, the sender drains what is in flight and commits the final offsets, and then the
 //! task is stopped.
+//!
+//! A record a transformation drops is not sent, but its source offset counts as processed: it
+//! becomes committable with the send of its batch, as Kafka Connect commits the offsets of
+//! filtered records. Without transformations records go straight to conversion, with no extra
+//! work per record.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,16 +33,18 @@ use std::time::Duration;
 use sluice_api::config::ConfigMap;
 use sluice_api::connector::{SourceTask, SourceTaskContext};
 use sluice_api::error::{RecordLocation, Stage};
-use sluice_api::{ConnectError, OffsetMap, SourceRecord};
+use sluice_api::{ConnectError, ConnectRecord, OffsetMap, SourceRecord};
 use sluice_log::{
     DeliveryFuture, LogHeader, LogProducer, LogResult, ProduceRecord, RecordMetadata,
 };
+use sluice_transforms::TransformChain;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use crate::converters::Converters;
 use crate::metrics::TaskCounters;
 use crate::offsets::{codec, ConnectorOffsetReader, OffsetStore};
+use crate::pause::PauseSignal;
 use crate::status::{ConnectorTaskId, State, StatusBoard};
 
 /// Most sends awaiting acknowledgement per task.
@@ -45,6 +53,8 @@ const MAX_IN_FLIGHT_SENDS: usize = 8;
 const MAX_IN_FLIGHT_BYTES: usize = 32 << 20;
 /// Polled batches waiting for the sender.
 const BATCH_QUEUE: usize = 2;
+/// How often a paused task checks whether it should stop.
+const PAUSE_CHECK: Duration = Duration::from_millis(100);
 /// Queued batches are merged into one send up to this many records.
 const MAX_SEND_RECORDS: usize = 4_096;
 
@@ -54,6 +64,7 @@ pub(crate) struct SourceTaskRun {
     pub task: Box<dyn SourceTask>,
     pub config: ConfigMap,
     pub converters: Converters,
+    pub transforms: TransformChain,
     pub producer: Arc<dyn LogProducer>,
     pub offsets: Arc<dyn OffsetStore>,
     pub flush_interval: Duration,
@@ -61,9 +72,12 @@ pub(crate) struct SourceTaskRun {
     pub counters: Arc<TaskCounters>,
     pub status: StatusBoard,
     pub stop: watch::Receiver<bool>,
+    pub pause: PauseSignal,
 }
 
-type AckedRecords = (Vec<SourceRecord>, Vec<RecordMetadata>);
+/// Records of one acknowledged send (before transformation), the indices of those a
+/// transformation dropped (ascending), and the metadata of the written ones, in order.
+type AckedRecords = (Vec<SourceRecord>, Vec<usize>, Vec<RecordMetadata>);
 
 impl SourceTaskRun {
     /// Runs the task until stopped (`Ok`) or failed (`Err`).
@@ -73,6 +87,7 @@ impl SourceTaskRun {
             mut task,
             config,
             converters,
+            transforms,
             producer,
             offsets,
             flush_interval,
@@ -80,6 +95,7 @@ impl SourceTaskRun {
             counters,
             status,
             stop,
+            mut pause,
         } = self;
         let context = SourceTaskContext {
             connector: id.connector.to_string(),
@@ -96,6 +112,7 @@ impl SourceTaskRun {
         let sender = Sender {
             connector: id.connector.clone(),
             converters,
+            transforms,
             producer,
             store: offsets,
             flush_interval,
@@ -121,6 +138,12 @@ impl SourceTaskRun {
         let mut result = Ok(());
         // A finished sender means it failed (it runs until the channel closes).
         while !*stop.borrow() && !sender.is_finished() {
+            pause.transition();
+            if pause.is_paused() {
+                // Paused: no polling; the sender still commits what was written.
+                pause.changed_within(PAUSE_CHECK).await;
+                continue;
+            }
             deliver_acks(task.as_mut(), &mut ack_rx);
             if committed.swap(false, Ordering::AcqRel) {
                 commit_task(&id, task.as_mut()).await;
@@ -161,9 +184,15 @@ impl SourceTaskRun {
 }
 
 fn deliver_acks(task: &mut dyn SourceTask, acks: &mut mpsc::UnboundedReceiver<AckedRecords>) {
-    while let Ok((records, metadata)) = acks.try_recv() {
-        for (record, meta) in records.iter().zip(&metadata) {
-            task.commit_record(record, Some((meta.partition, meta.offset)));
+    while let Ok((records, dropped, metadata)) = acks.try_recv() {
+        let mut dropped = dropped.into_iter().peekable();
+        let mut metadata = metadata.iter();
+        for (i, record) in records.iter().enumerate() {
+            if dropped.next_if_eq(&i).is_some() {
+                task.commit_record(record, None);
+            } else if let Some(meta) = metadata.next() {
+                task.commit_record(record, Some((meta.partition, meta.offset)));
+            }
         }
     }
 }
@@ -181,13 +210,15 @@ struct InFlight {
     bytes: usize,
     /// The last offset of each source partition in the send, in order.
     offsets: Vec<(Arc<OffsetMap>, OffsetMap)>,
-    /// The records, kept only for tasks that want per-record acknowledgements.
-    kept: Option<Vec<SourceRecord>>,
+    /// The records as polled and the indices of those dropped by a transformation, kept
+    /// only for tasks that want per-record acknowledgements.
+    kept: Option<(Vec<SourceRecord>, Vec<usize>)>,
 }
 
 struct Sender {
     connector: Arc<str>,
     converters: Converters,
+    transforms: TransformChain,
     producer: Arc<dyn LogProducer>,
     store: Arc<dyn OffsetStore>,
     flush_interval: Duration,
@@ -240,7 +271,8 @@ impl Sender {
         Ok(())
     }
 
-    /// Converts a polled batch (merged with any others already queued) and sends it.
+    /// Transforms and converts a polled batch (merged with any others already queued) and
+    /// sends it.
     fn send(&mut self, mut batch: Vec<SourceRecord>) -> Result<(), ConnectError> {
         while batch.len() < MAX_SEND_RECORDS {
             match self.rx.try_recv() {
@@ -248,51 +280,81 @@ impl Sender {
                 Err(_) => break,
             }
         }
+        let keep = self.ack_tx.is_some();
         let mut out = Vec::with_capacity(batch.len());
         let mut bytes = 0;
-        for record in &batch {
-            let produced = self.convert(record)?;
-            bytes += produced.key.as_ref().map_or(0, |k| k.len())
-                + produced.value.as_ref().map_or(0, |v| v.len());
-            out.push(produced);
+        let mut dropped = Vec::new();
+        if self.transforms.is_empty() {
+            for record in &batch {
+                let produced = self.convert(record, &record.record)?;
+                bytes += produced_bytes(&produced);
+                out.push(produced);
+            }
+        } else {
+            let mut dropped_count = 0;
+            for (i, record) in batch.iter_mut().enumerate() {
+                // The task acknowledges records as it polled them, so keep those it wants.
+                let input = if keep {
+                    record.record.clone()
+                } else {
+                    take_record(&mut record.record)
+                };
+                match self.transforms.apply(input) {
+                    Ok(Some(transformed)) => {
+                        let produced = self.convert(record, &transformed)?;
+                        bytes += produced_bytes(&produced);
+                        out.push(produced);
+                    }
+                    Ok(None) => {
+                        dropped_count += 1;
+                        if keep {
+                            dropped.push(i);
+                        }
+                    }
+                    Err(e) => {
+                        let r = &record.record;
+                        return Err(failure(
+                            record,
+                            &r.topic,
+                            r.kafka_partition,
+                            Stage::Transformation,
+                            e.into_connect_error(),
+                        ));
+                    }
+                }
+            }
+            TaskCounters::add(&self.counters.dropped, dropped_count);
         }
+        self.counters.topics.note(out.iter().map(|r| &r.topic));
         let records = out.len();
-        let keep = self.ack_tx.is_some();
         let offsets = last_offsets(&mut batch, keep);
-        let ack = self.producer.send(out);
+        let ack = if out.is_empty() {
+            // Everything was dropped: nothing to write, but the offsets still advance in
+            // send order.
+            let nothing: DeliveryFuture = Box::pin(std::future::ready(Ok(Vec::new())));
+            nothing
+        } else {
+            self.producer.send(out)
+        };
         self.in_flight.push_back(InFlight {
             ack,
             records,
             bytes,
             offsets,
-            kept: keep.then_some(batch),
+            kept: keep.then_some((batch, dropped)),
         });
         self.in_flight_bytes += bytes;
         Ok(())
     }
 
-    fn convert(&mut self, source: &SourceRecord) -> Result<ProduceRecord, ConnectError> {
-        let r = &source.record;
-        let fail = |stage: Stage, e: ConnectError| {
-            let e = match e {
-                ConnectError::Data { message } => ConnectError::Data {
-                    message: format!(
-                        "{message} (a source record has no offset before it is written; \
-                         its source partition is {})",
-                        String::from_utf8_lossy(&codec::offset_value(&source.source_partition))
-                    ),
-                },
-                other => other,
-            };
-            e.at(
-                stage,
-                RecordLocation {
-                    topic: r.topic.to_string(),
-                    partition: r.kafka_partition,
-                    offset: None,
-                },
-            )
-        };
+    /// Converts `r`, the record of `source` after transformation.
+    fn convert(
+        &mut self,
+        source: &SourceRecord,
+        r: &ConnectRecord,
+    ) -> Result<ProduceRecord, ConnectError> {
+        let fail =
+            |stage: Stage, e: ConnectError| failure(source, &r.topic, r.kafka_partition, stage, e);
         let key = self
             .converters
             .key
@@ -350,9 +412,9 @@ impl Sender {
             };
             self.committable.insert(key, offset);
         }
-        if let (Some(tx), Some(records)) = (&self.ack_tx, done.kept) {
+        if let (Some(tx), Some((records, dropped))) = (&self.ack_tx, done.kept) {
             // The driver may be gone when the task is failing; nothing to acknowledge then.
-            let _ = tx.send((records, metadata));
+            let _ = tx.send((records, dropped, metadata));
         }
         Ok(())
     }
@@ -387,6 +449,56 @@ impl Sender {
             ),
         }
     }
+}
+
+fn produced_bytes(record: &ProduceRecord) -> usize {
+    record.key.as_ref().map_or(0, |k| k.len()) + record.value.as_ref().map_or(0, |v| v.len())
+}
+
+/// Moves the parts of a record out for transformation, leaving the topic and partition for
+/// error messages (no allocation: the topic is shared).
+fn take_record(record: &mut ConnectRecord) -> ConnectRecord {
+    ConnectRecord {
+        topic: record.topic.clone(),
+        kafka_partition: record.kafka_partition,
+        key_schema: record.key_schema.take(),
+        key: std::mem::take(&mut record.key),
+        value_schema: record.value_schema.take(),
+        value: std::mem::take(&mut record.value),
+        timestamp: record.timestamp,
+        headers: std::mem::take(&mut record.headers),
+        kafka_offset: record.kafka_offset,
+        timestamp_type: record.timestamp_type,
+    }
+}
+
+/// A record error of a source record with its stage and location; a data error also names
+/// the source partition, since the record has no offset before it is written.
+fn failure(
+    source: &SourceRecord,
+    topic: &str,
+    partition: Option<i32>,
+    stage: Stage,
+    e: ConnectError,
+) -> ConnectError {
+    let e = match e {
+        ConnectError::Data { message } => ConnectError::Data {
+            message: format!(
+                "{message} (a source record has no offset before it is written; its source \
+                 partition is {})",
+                String::from_utf8_lossy(&codec::offset_value(&source.source_partition))
+            ),
+        },
+        other => other,
+    };
+    e.at(
+        stage,
+        RecordLocation {
+            topic: topic.to_string(),
+            partition,
+            offset: None,
+        },
+    )
 }
 
 /// The last offset of each source partition in a batch, in first-seen order. Offsets are
@@ -455,5 +567,58 @@ mod tests {
         let mut batch = vec![rec(&a, 1)];
         let _ = last_offsets(&mut batch, true);
         assert!(!batch[0].source_offset.is_empty(), "kept");
+    }
+
+    /// Records each `commit_record` call as (position, log offset).
+    #[derive(Default)]
+    struct Acks(Vec<(i64, Option<(i32, i64)>)>);
+
+    #[async_trait::async_trait]
+    impl SourceTask for Acks {
+        async fn start(&mut self, _: &ConfigMap, _: SourceTaskContext) -> sluice_api::Result<()> {
+            Ok(())
+        }
+
+        async fn poll(&mut self) -> sluice_api::Result<Vec<SourceRecord>> {
+            Ok(Vec::new())
+        }
+
+        fn commit_record(&mut self, record: &SourceRecord, offset: Option<(i32, i64)>) {
+            let position = match record.source_offset.get("position") {
+                Some(sluice_api::data::Value::Int64(p)) => *p,
+                _ => -1,
+            };
+            self.0.push((position, offset));
+        }
+
+        async fn stop(&mut self) -> sluice_api::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn dropped_records_are_acknowledged_without_an_offset() {
+        let a = Arc::new(OffsetMap::new().with("f", "a"));
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let meta = |offset| RecordMetadata {
+            partition: 0,
+            offset,
+            timestamp: 0,
+        };
+        let records = (0..5).map(|p| rec(&a, p)).collect();
+        tx.send((records, vec![1, 2, 4], vec![meta(100), meta(101)]))
+            .unwrap();
+        let mut task = Acks::default();
+        deliver_acks(&mut task, &mut rx);
+        assert_eq!(
+            task.0,
+            [
+                (0, Some((0, 100))),
+                (1, None),
+                (2, None),
+                (3, Some((0, 101))),
+                (4, None)
+            ]
+        );
     }
 }

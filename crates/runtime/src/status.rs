@@ -1,9 +1,13 @@
 //! Connector and task states (Kafka's `AbstractStatus.State`), kept in memory and logged on
-//! every change. The REST API will read them from here.
+//! every change, with the topics each connector has used (Kafka's active topics). The REST
+//! API reads them from here.
+//!
+//! A [`State`] is what a connector or task is doing; a [`TargetState`] is what the user asked
+//! for (started, paused or stopped), which the worker applies.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 /// Identifies one task of a connector: `<connector>-<task>` in logs.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -57,6 +61,44 @@ impl fmt::Display for State {
     }
 }
 
+/// What the user asked a connector to be (Kafka's `TargetState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TargetState {
+    /// Running its tasks.
+    #[default]
+    Started,
+    /// Tasks kept but not processing.
+    Paused,
+    /// Connector and tasks shut down; the connector keeps its config.
+    Stopped,
+}
+
+impl TargetState {
+    /// Kafka's name (`STARTED`, `PAUSED`, `STOPPED`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetState::Started => "STARTED",
+            TargetState::Paused => "PAUSED",
+            TargetState::Stopped => "STOPPED",
+        }
+    }
+
+    /// The state a connector shows once this target is applied.
+    pub fn state(self) -> State {
+        match self {
+            TargetState::Started => State::Running,
+            TargetState::Paused => State::Paused,
+            TargetState::Stopped => State::Stopped,
+        }
+    }
+}
+
+impl fmt::Display for TargetState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The state of one connector or task, with the error trace when failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Status {
@@ -81,6 +123,58 @@ pub struct ConnectorStatus {
 struct Board {
     connectors: BTreeMap<String, Status>,
     tasks: BTreeMap<ConnectorTaskId, Status>,
+    topics: BTreeMap<String, ActiveTopics>,
+}
+
+/// The topics one connector's tasks have produced to or consumed from, shared by its tasks.
+///
+/// Tasks call [`ActiveTopics::note`] once per batch; a topic already known costs a read lock
+/// and a comparison, and consecutive records of one topic are checked once.
+#[derive(Debug, Clone, Default)]
+pub struct ActiveTopics {
+    topics: Arc<RwLock<BTreeSet<String>>>,
+}
+
+impl ActiveTopics {
+    /// Records the topics of a batch.
+    pub fn note<'a>(&self, topics: impl IntoIterator<Item = &'a Arc<str>>) {
+        let mut last: Option<&Arc<str>> = None;
+        for topic in topics {
+            if last.is_some_and(|l| Arc::ptr_eq(l, topic) || l == topic) {
+                continue;
+            }
+            last = Some(topic);
+            let known = self
+                .topics
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .contains(&**topic);
+            if !known {
+                let mut set = self.topics.write().unwrap_or_else(|p| p.into_inner());
+                if set.insert(topic.to_string()) {
+                    tracing::info!(topic = %topic, "A task used topic '{topic}' for the first time.");
+                }
+            }
+        }
+    }
+
+    /// The topics, sorted.
+    pub fn list(&self) -> Vec<String> {
+        self.topics
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    /// Forgets every topic.
+    pub fn clear(&self) {
+        self.topics
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
 }
 
 /// The states of every connector and task of a worker.
@@ -120,11 +214,26 @@ impl StatusBoard {
         }
     }
 
-    /// Forgets a connector and its tasks.
+    /// Forgets a connector, its tasks and its active topics.
     pub fn remove_connector(&self, name: &str) {
         let mut board = self.lock();
         board.connectors.remove(name);
         board.tasks.retain(|id, _| &*id.connector != name);
+        board.topics.remove(name);
+    }
+
+    /// Forgets one task.
+    pub fn remove_task(&self, id: &ConnectorTaskId) {
+        self.lock().tasks.remove(id);
+    }
+
+    /// The active topics of a connector (created on first use).
+    pub fn topics(&self, name: &str) -> ActiveTopics {
+        self.lock()
+            .topics
+            .entry(name.to_string())
+            .or_default()
+            .clone()
     }
 
     /// A task's status.
@@ -194,8 +303,34 @@ mod tests {
         assert_eq!(status.connector.state, State::Running);
         assert_eq!(status.tasks.len(), 2);
         assert_eq!(status.tasks[1].1.trace.as_deref(), Some("boom"));
+        board.remove_task(&t0);
+        assert_eq!(board.connector("a").unwrap().tasks.len(), 1);
         board.remove_connector("a");
         assert!(board.connector("a").is_none());
         assert_eq!(t1.to_string(), "a-1");
+    }
+
+    #[test]
+    fn active_topics_are_kept_per_connector_until_reset_or_removal() {
+        let board = StatusBoard::new();
+        let a: Arc<str> = Arc::from("a");
+        let b: Arc<str> = Arc::from("b");
+        board.topics("c").note([&b, &b, &a, &Arc::from("a"), &b]);
+        assert_eq!(board.topics("c").list(), vec!["a", "b"]);
+        assert!(board.topics("other").list().is_empty());
+        board.topics("c").clear();
+        assert!(board.topics("c").list().is_empty());
+        board.topics("c").note([&a]);
+        board.set_connector("c", State::Running, None);
+        board.remove_connector("c");
+        assert!(board.topics("c").list().is_empty());
+    }
+
+    #[test]
+    fn target_states_show_as_connector_states() {
+        assert_eq!(TargetState::Started.state(), State::Running);
+        assert_eq!(TargetState::Paused.state(), State::Paused);
+        assert_eq!(TargetState::Stopped.state(), State::Stopped);
+        assert_eq!(TargetState::Paused.to_string(), "PAUSED");
     }
 }

@@ -1,13 +1,23 @@
 //! The worker: runs connectors and their tasks on a log and keeps their status.
 //!
 //! [`Worker::start_connector`] starts a validated connector, asks it for at most `tasks.max`
-//! task configs and runs each task as its own async task (see [`crate::source_task`] and
+//! task configs and runs each task, with its own converters and transformation chain (built
+//! from the connector config, as Kafka Connect does), as its own async task (see [`crate::source_task`] and
 //! [`crate::sink_task`] for the loops). A connector or task that fails is marked FAILED with
 //! its error trace and logged; everything else keeps running. [`Worker::stop`] stops source
 //! tasks first (their last records are acknowledged and their offsets committed), then sink
 //! tasks (final flush and commit), then connectors, all within
 //! `task.shutdown.graceful.timeout.ms`. The log itself belongs to the caller, who closes it
 //! after the worker stopped.
+//!
+//! A herder changes what runs while the worker runs, in finer steps:
+//! [`Worker::add_connector`] registers a connector with a target state (started, paused or
+//! stopped), [`Worker::generate_task_configs`] and [`Worker::start_tasks`] make and start
+//! its tasks, [`Worker::set_target_state`] pauses (tasks keep their place, see
+//! [`crate::pause`]), resumes or stops it, [`Worker::restart_connector`] and
+//! [`Worker::restart_task`] restart one instance, [`Worker::reconfigure_connector`] applies a
+//! new config, and [`Worker::remove_connector`] removes it. Each waits for the tasks it stops
+//! (their final commits included).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -17,6 +27,7 @@ use sluice_api::config::ConfigMap;
 use sluice_api::connector::{ConnectorContext, ConnectorFactory, SinkConnector, SourceConnector};
 use sluice_api::ConnectError;
 use sluice_log::{ConsumerConfig, IsolationLevel, Log, OffsetReset, ProducerConfig, Subscription};
+use sluice_transforms::TransformChain;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -26,10 +37,11 @@ use crate::converters::Converters;
 use crate::error::{RuntimeError, RuntimeResult};
 use crate::metrics::{ProgressReporter, TaskCounters, TaskKind};
 use crate::offsets::OffsetStore;
+use crate::pause::PauseSignal;
 use crate::plugins::PluginRegistry;
 use crate::sink_task::SinkTaskRun;
 use crate::source_task::SourceTaskRun;
-use crate::status::{ConnectorStatus, ConnectorTaskId, State, StatusBoard};
+use crate::status::{ConnectorStatus, ConnectorTaskId, State, StatusBoard, TargetState};
 use crate::worker_config::WorkerConfig;
 
 /// How often each task's progress is logged.
@@ -43,13 +55,21 @@ enum ConnectorInstance {
 struct RunningTask {
     id: ConnectorTaskId,
     kind: TaskKind,
+    /// The config the task was started with (kept for restarts).
+    config: ConfigMap,
     stop: watch::Sender<bool>,
+    pause: watch::Sender<bool>,
     handle: JoinHandle<()>,
     counters: Arc<TaskCounters>,
 }
 
 struct RunningConnector {
+    config: ConnectorConfig,
+    /// The connector object; started only while `started` (a paused, stopped or failed
+    /// connector's is not, but it still creates tasks).
     instance: ConnectorInstance,
+    started: bool,
+    target: TargetState,
     tasks: Vec<RunningTask>,
 }
 
@@ -133,6 +153,16 @@ impl Worker {
         &self.config
     }
 
+    /// The log connectors run on.
+    pub fn log(&self) -> &Arc<dyn Log> {
+        &self.log
+    }
+
+    /// Where source offsets are kept.
+    pub fn offsets(&self) -> &Arc<dyn OffsetStore> {
+        &self.offsets
+    }
+
     /// The states of connectors and tasks.
     pub fn status(&self) -> &StatusBoard {
         &self.status
@@ -152,53 +182,280 @@ impl Worker {
     }
 
     /// Starts a validated connector and its tasks. A connector that fails to start or to
-    /// make task configs is marked FAILED and the error returned; the worker keeps running.
+    /// make task configs is marked FAILED and the error returned; the worker keeps running,
+    /// and keeps the connector registered so it can be restarted or removed.
     pub async fn start_connector(&self, config: ConnectorConfig) -> RuntimeResult<()> {
+        let name = config.name.clone();
+        self.add_connector(config, TargetState::Started).await?;
+        let tasks = self.generate_task_configs(&name).await?;
+        self.start_tasks(&name, tasks).await
+    }
+
+    /// Registers a validated connector with a target state. Started, its `start` runs
+    /// (RUNNING, or FAILED with the error returned); paused or stopped, it shows that state
+    /// until [`Worker::set_target_state`] starts it. Tasks start separately
+    /// ([`Worker::start_tasks`]), from configs the connector made
+    /// ([`Worker::generate_task_configs`]) or that were stored.
+    pub async fn add_connector(
+        &self,
+        config: ConnectorConfig,
+        target: TargetState,
+    ) -> RuntimeResult<()> {
         let mut connectors = self.connectors.lock().await;
         if connectors.contains_key(&config.name) {
             return Err(RuntimeError::ConnectorExists { name: config.name });
         }
         let name = config.name.clone();
         self.status.set_connector(&name, State::Unassigned, None);
-        let context: Arc<dyn ConnectorContext> = Arc::new(Context {
-            name: name.clone(),
-            status: self.status.clone(),
-        });
-        let mut instance = match config.plugin.factory {
-            ConnectorFactory::Source(make) => ConnectorInstance::Source(make()),
-            ConnectorFactory::Sink(make) => ConnectorInstance::Sink(make()),
+        let mut connector = RunningConnector {
+            instance: new_instance(&config),
+            config,
+            started: false,
+            target,
+            tasks: Vec::new(),
         };
-        let started = match &mut instance {
-            ConnectorInstance::Source(c) => c.start(&config.originals, context).await,
-            ConnectorInstance::Sink(c) => c.start(&config.originals, context).await,
-        };
-        if let Err(e) = started {
-            return Err(self.connector_failed(&name, e));
-        }
-        self.status.set_connector(&name, State::Running, None);
-        let task_configs = match self.task_configs(&config, &instance) {
-            Ok(t) => t,
-            Err(e) => {
-                let _ = stop_connector(&mut instance).await;
-                return Err(self.connector_failed(&name, e));
+        let result = self.apply_target(&mut connector).await;
+        connectors.insert(name, connector);
+        result
+    }
+
+    /// Brings the connector instance in line with its target state: started (a fresh
+    /// instance) for STARTED, stopped otherwise; records the connector's state.
+    async fn apply_target(&self, c: &mut RunningConnector) -> RuntimeResult<()> {
+        let name = c.config.name.clone();
+        match c.target {
+            TargetState::Started if c.started => {
+                self.status.set_connector(&name, State::Running, None);
             }
-        };
-        log_connector_start(&config, task_configs.len());
-        let mut tasks = Vec::with_capacity(task_configs.len());
-        for (index, task_config) in task_configs.into_iter().enumerate() {
+            TargetState::Started => {
+                c.instance = new_instance(&c.config);
+                let context: Arc<dyn ConnectorContext> = Arc::new(Context {
+                    name: name.clone(),
+                    status: self.status.clone(),
+                });
+                let started = match &mut c.instance {
+                    ConnectorInstance::Source(i) => i.start(&c.config.originals, context).await,
+                    ConnectorInstance::Sink(i) => i.start(&c.config.originals, context).await,
+                };
+                if let Err(e) = started {
+                    return Err(self.connector_failed(&name, e));
+                }
+                c.started = true;
+                self.status.set_connector(&name, State::Running, None);
+            }
+            TargetState::Paused | TargetState::Stopped => {
+                self.stop_instance(c).await;
+                self.status.set_connector(&name, c.target.state(), None);
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops a started connector instance (tasks are stopped separately).
+    async fn stop_instance(&self, c: &mut RunningConnector) {
+        if !c.started {
+            return;
+        }
+        c.started = false;
+        let name = &c.config.name;
+        let limit = self
+            .config
+            .task_shutdown_timeout
+            .max(Duration::from_secs(1));
+        match tokio::time::timeout(limit, stop_connector(&mut c.instance)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(connector = %name, error = %e, "Connector failed to stop cleanly.")
+            }
+            Err(_) => tracing::warn!(connector = %name, "Connector did not stop in time."),
+        }
+    }
+
+    /// Asks a started connector for its task configs (at most `tasks.max`, unless
+    /// `tasks.max.enforce=false`). A failure marks the connector FAILED and stops it.
+    pub async fn generate_task_configs(&self, name: &str) -> RuntimeResult<Vec<ConfigMap>> {
+        let mut connectors = self.connectors.lock().await;
+        let c = connectors.get_mut(name).ok_or_else(|| unknown(name))?;
+        if !c.started {
+            return Err(RuntimeError::Connect(ConnectError::connect(format!(
+                "connector {name} is not running, so it cannot make task configs"
+            ))));
+        }
+        match self.task_configs(&c.config, &c.instance) {
+            Ok(t) => Ok(t),
+            Err(e) => {
+                self.stop_instance(c).await;
+                Err(self.connector_failed(name, e))
+            }
+        }
+    }
+
+    /// Starts a connector's tasks from these configs (task `i` gets `configs[i]`), after
+    /// stopping the tasks it had. Tasks of a paused connector start paused.
+    pub async fn start_tasks(&self, name: &str, configs: Vec<ConfigMap>) -> RuntimeResult<()> {
+        let mut connectors = self.connectors.lock().await;
+        let c = connectors.get_mut(name).ok_or_else(|| unknown(name))?;
+        let old = std::mem::take(&mut c.tasks);
+        self.stop_task_list(old, self.shutdown_deadline(), true)
+            .await;
+        log_connector_start(&c.config, configs.len());
+        let paused = c.target == TargetState::Paused;
+        for (index, task_config) in configs.into_iter().enumerate() {
             let id = ConnectorTaskId {
-                connector: Arc::from(name.as_str()),
+                connector: Arc::from(name),
                 task: index as u32,
             };
-            tasks.push(self.start_task(&config, &instance, id, task_config));
+            let task = self.start_task(&c.config, &c.instance, id, task_config, paused);
+            c.tasks.push(task);
         }
         lock(&self.progress_tasks).extend(
-            tasks
+            c.tasks
                 .iter()
                 .map(|t| (t.id.clone(), t.kind, t.counters.clone())),
         );
-        connectors.insert(name, RunningConnector { instance, tasks });
         Ok(())
+    }
+
+    /// Stops a connector's tasks (each gets its final commit) and forgets their states.
+    pub async fn stop_tasks(&self, name: &str) -> RuntimeResult<()> {
+        let mut connectors = self.connectors.lock().await;
+        let c = connectors.get_mut(name).ok_or_else(|| unknown(name))?;
+        let old = std::mem::take(&mut c.tasks);
+        self.stop_task_list(old, self.shutdown_deadline(), true)
+            .await;
+        Ok(())
+    }
+
+    /// Applies a target state: PAUSED pauses the tasks (they keep their place and commit
+    /// what they processed) and stops the connector instance; STARTED starts the instance
+    /// again and resumes the tasks; STOPPED stops the tasks and the instance. Starting can
+    /// fail (the connector is then FAILED and the error returned).
+    pub async fn set_target_state(&self, name: &str, target: TargetState) -> RuntimeResult<()> {
+        let mut connectors = self.connectors.lock().await;
+        let c = connectors.get_mut(name).ok_or_else(|| unknown(name))?;
+        c.target = target;
+        match target {
+            TargetState::Started | TargetState::Paused => {
+                for t in &c.tasks {
+                    let _ = t.pause.send(target == TargetState::Paused);
+                }
+            }
+            TargetState::Stopped => {
+                let old = std::mem::take(&mut c.tasks);
+                self.stop_task_list(old, self.shutdown_deadline(), true)
+                    .await;
+            }
+        }
+        self.apply_target(c).await
+    }
+
+    /// Restarts the connector instance (not its tasks): RESTARTING, then the state its
+    /// target gives (RUNNING, or FAILED with the error returned; PAUSED; STOPPED).
+    pub async fn restart_connector(&self, name: &str) -> RuntimeResult<()> {
+        let mut connectors = self.connectors.lock().await;
+        let c = connectors.get_mut(name).ok_or_else(|| unknown(name))?;
+        self.status.set_connector(name, State::Restarting, None);
+        self.stop_instance(c).await;
+        self.apply_target(c).await
+    }
+
+    /// Restarts one task with its current config: RESTARTING, stopped (with its final
+    /// commit), then started again (paused if the connector is).
+    pub async fn restart_task(&self, id: &ConnectorTaskId) -> RuntimeResult<()> {
+        let mut connectors = self.connectors.lock().await;
+        let c = connectors
+            .get_mut(&*id.connector)
+            .ok_or_else(|| unknown(&id.connector))?;
+        let index = c
+            .tasks
+            .iter()
+            .position(|t| t.id == *id)
+            .ok_or_else(|| RuntimeError::UnknownTask { id: id.to_string() })?;
+        self.status.set_task(id, State::Restarting, None);
+        let paused = c.target == TargetState::Paused;
+        let old = c.tasks.remove(index);
+        let config = old.config.clone();
+        self.stop_task_list(vec![old], self.shutdown_deadline(), false)
+            .await;
+        self.status.set_task(id, State::Restarting, None);
+        let task = self.start_task(&c.config, &c.instance, id.clone(), config, paused);
+        lock(&self.progress_tasks).push((task.id.clone(), task.kind, task.counters.clone()));
+        c.tasks.insert(index, task);
+        Ok(())
+    }
+
+    /// Stops a connector and its tasks and forgets it (its states and active topics).
+    /// Returns false when no such connector runs here.
+    pub async fn remove_connector(&self, name: &str) -> bool {
+        let mut connectors = self.connectors.lock().await;
+        let Some(mut c) = connectors.remove(name) else {
+            return false;
+        };
+        let old = std::mem::take(&mut c.tasks);
+        self.stop_task_list(old, self.shutdown_deadline(), true)
+            .await;
+        self.stop_instance(&mut c).await;
+        self.status.remove_connector(name);
+        true
+    }
+
+    /// Replaces a connector's config: its tasks and instance stop, and the instance starts
+    /// again with the new config if its target state says so (tasks start separately). The
+    /// connector keeps its target state, active topics and offsets.
+    pub async fn reconfigure_connector(&self, config: ConnectorConfig) -> RuntimeResult<()> {
+        let mut connectors = self.connectors.lock().await;
+        let c = connectors
+            .get_mut(&config.name)
+            .ok_or_else(|| unknown(&config.name))?;
+        let old = std::mem::take(&mut c.tasks);
+        self.stop_task_list(old, self.shutdown_deadline(), true)
+            .await;
+        self.stop_instance(c).await;
+        c.config = config;
+        self.apply_target(c).await
+    }
+
+    /// The configs of a connector's running tasks, in task order.
+    pub async fn running_task_configs(&self, name: &str) -> Option<Vec<ConfigMap>> {
+        let connectors = self.connectors.lock().await;
+        connectors
+            .get(name)
+            .map(|c| c.tasks.iter().map(|t| t.config.clone()).collect())
+    }
+
+    fn shutdown_deadline(&self) -> Instant {
+        Instant::now() + self.config.task_shutdown_timeout
+    }
+
+    /// Signals every task of the list to stop, then waits for each until `deadline`
+    /// (abandoning those still running). With `forget`, their states are removed.
+    async fn stop_task_list(&self, mut tasks: Vec<RunningTask>, deadline: Instant, forget: bool) {
+        if tasks.is_empty() {
+            return;
+        }
+        for t in &tasks {
+            let _ = t.stop.send(true);
+        }
+        for t in &mut tasks {
+            if tokio::time::timeout_at(deadline, &mut t.handle)
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    task = %t.id,
+                    timeout_ms = self.config.task_shutdown_timeout.as_millis() as u64,
+                    "Task did not stop within task.shutdown.graceful.timeout.ms; abandoning it."
+                );
+                t.handle.abort();
+                self.status.set_task(&t.id, State::Unassigned, None);
+            }
+        }
+        lock(&self.progress_tasks).retain(|(id, _, _)| !tasks.iter().any(|t| t.id == *id));
+        if forget {
+            for t in &tasks {
+                self.status.remove_task(&t.id);
+            }
+        }
     }
 
     fn connector_failed(&self, name: &str, e: ConnectError) -> RuntimeError {
@@ -253,17 +510,29 @@ impl Worker {
         instance: &ConnectorInstance,
         id: ConnectorTaskId,
         task_config: ConfigMap,
+        paused: bool,
     ) -> RunningTask {
         let (stop_tx, stop) = watch::channel(false);
-        let counters = Arc::new(TaskCounters::default());
+        let (pause_tx, pause) = watch::channel(paused);
+        let counters = Arc::new(TaskCounters {
+            topics: self.status.topics(&id.connector),
+            ..TaskCounters::default()
+        });
         let status = self.status.clone();
         status.set_task(&id, State::Unassigned, None);
         let kind = match instance {
             ConnectorInstance::Source(_) => TaskKind::Source,
             ConnectorInstance::Sink(_) => TaskKind::Sink,
         };
-        let prepared =
-            self.prepare_task(config, instance, &id, task_config, stop, counters.clone());
+        let pause = PauseSignal::new(pause, id.clone(), status.clone());
+        let prepared = self.prepare_task(
+            config,
+            instance,
+            &id,
+            task_config.clone(),
+            TaskControls { stop, pause },
+            counters.clone(),
+        );
         let task_id = id.clone();
         let handle = tokio::spawn(async move {
             let result = match prepared {
@@ -279,7 +548,7 @@ impl Worker {
                         task = task_id.task,
                         error = %e,
                         trace = %e.trace(),
-                        "Task failed; it stays FAILED until the worker is restarted."
+                        "Task failed; it stays FAILED until it is restarted."
                     );
                     status.set_task(&task_id, State::Failed, Some(e.trace()));
                 }
@@ -288,7 +557,9 @@ impl Worker {
         RunningTask {
             id,
             kind,
+            config: task_config,
             stop: stop_tx,
+            pause: pause_tx,
             handle,
             counters,
         }
@@ -300,10 +571,12 @@ impl Worker {
         instance: &ConnectorInstance,
         id: &ConnectorTaskId,
         task_config: ConfigMap,
-        stop: watch::Receiver<bool>,
+        controls: TaskControls,
         counters: Arc<TaskCounters>,
     ) -> Result<TaskRun, ConnectError> {
+        let TaskControls { stop, pause } = controls;
         let converters = Converters::for_connector(config, &self.config, &self.plugins)?;
+        let transforms = transform_chain(config, &self.plugins)?;
         let w = &self.config;
         Ok(match instance {
             ConnectorInstance::Source(c) => {
@@ -319,6 +592,7 @@ impl Worker {
                     task: c.create_task(),
                     config: task_config,
                     converters,
+                    transforms,
                     producer,
                     offsets: self.offsets.clone(),
                     flush_interval: w.offset_flush_interval,
@@ -326,6 +600,7 @@ impl Worker {
                     counters,
                     status: self.status.clone(),
                     stop,
+                    pause,
                 })
             }
             ConnectorInstance::Sink(c) => {
@@ -363,6 +638,7 @@ impl Worker {
                     task: c.create_task(),
                     config: task_config,
                     converters,
+                    transforms,
                     consumer,
                     subscription,
                     flush_interval: w.offset_flush_interval,
@@ -370,6 +646,7 @@ impl Worker {
                     counters,
                     status: self.status.clone(),
                     stop,
+                    pause,
                 })
             }
         })
@@ -379,42 +656,21 @@ impl Worker {
     /// commit), then sinks (final flush and commit), then the connectors. Tasks still running
     /// after `task.shutdown.graceful.timeout.ms` are abandoned with a warning.
     pub async fn stop(&self) {
-        let deadline = Instant::now() + self.config.task_shutdown_timeout;
+        let deadline = self.shutdown_deadline();
         let mut connectors = self.connectors.lock().await;
         for kind in [TaskKind::Source, TaskKind::Sink] {
             let mut stopping = Vec::new();
             for c in connectors.values_mut() {
-                for t in c.tasks.iter_mut().filter(|t| t.kind == kind) {
-                    let _ = t.stop.send(true);
-                    stopping.push(t);
-                }
+                let (these, others) = std::mem::take(&mut c.tasks)
+                    .into_iter()
+                    .partition(|t| t.kind == kind);
+                c.tasks = others;
+                stopping.extend::<Vec<RunningTask>>(these);
             }
-            for t in stopping {
-                if tokio::time::timeout_at(deadline, &mut t.handle)
-                    .await
-                    .is_err()
-                {
-                    tracing::warn!(
-                        task = %t.id,
-                        timeout_ms = self.config.task_shutdown_timeout.as_millis() as u64,
-                        "Task did not stop within task.shutdown.graceful.timeout.ms; abandoning it."
-                    );
-                    t.handle.abort();
-                    self.status.set_task(&t.id, State::Unassigned, None);
-                }
-            }
+            self.stop_task_list(stopping, deadline, false).await;
         }
         for (name, mut c) in std::mem::take(&mut *connectors) {
-            let remaining = deadline
-                .saturating_duration_since(Instant::now())
-                .max(Duration::from_secs(1));
-            match tokio::time::timeout(remaining, stop_connector(&mut c.instance)).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => {
-                    tracing::warn!(connector = %name, error = %e, "Connector failed to stop cleanly.")
-                }
-                Err(_) => tracing::warn!(connector = %name, "Connector did not stop in time."),
-            }
+            self.stop_instance(&mut c).await;
             if self
                 .status
                 .connector(&name)
@@ -440,9 +696,51 @@ impl Drop for Worker {
     }
 }
 
+/// How the worker stops and pauses a running task.
+struct TaskControls {
+    stop: watch::Receiver<bool>,
+    pause: PauseSignal,
+}
+
 enum TaskRun {
     Source(SourceTaskRun),
     Sink(SinkTaskRun),
+}
+
+/// The transformation chain of a task. Validation has checked the config already; an error
+/// here (e.g. a plugin that fails only when built twice) fails the task with every problem.
+fn transform_chain(
+    config: &ConnectorConfig,
+    plugins: &PluginRegistry,
+) -> Result<TransformChain, ConnectError> {
+    TransformChain::from_config(&config.originals, plugins).map_err(|errors| {
+        let mut errors = errors.into_iter();
+        match (errors.next(), errors.len()) {
+            (Some(only), 0) => only,
+            (first, _) => ConnectError::connect(format!(
+                "invalid transformation config: {}",
+                first
+                    .into_iter()
+                    .chain(errors)
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )),
+        }
+    })
+}
+
+fn new_instance(config: &ConnectorConfig) -> ConnectorInstance {
+    match config.plugin.factory {
+        ConnectorFactory::Source(make) => ConnectorInstance::Source(make()),
+        ConnectorFactory::Sink(make) => ConnectorInstance::Sink(make()),
+    }
+}
+
+fn unknown(name: &str) -> RuntimeError {
+    RuntimeError::UnknownConnector {
+        name: name.to_string(),
+    }
 }
 
 async fn stop_connector(instance: &mut ConnectorInstance) -> Result<(), ConnectError> {

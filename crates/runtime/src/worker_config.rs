@@ -58,10 +58,6 @@ const REMOVED_KEYS: &[(&str, &str)] = &[
     ("rest.host.name", "removed in Kafka 3.0; use 'listeners'"),
     ("rest.port", "removed in Kafka 3.0; use 'listeners'"),
     (
-        "rest.advertised.host.name",
-        "the REST API is not available in this build yet",
-    ),
-    (
         "internal.key.converter",
         "removed in Kafka 3.0; internal data always uses JSON",
     ),
@@ -190,6 +186,7 @@ pub fn worker_config_def() -> ConfigDef {
                 .importance(Importance::Low)
                 .doc("Size in bytes at which a partition's segment file is rolled (unset: the log's default)."),
         )
+        .merge(&crate::rest::rest_config_def())
 }
 
 /// Settings of the embedded log, from the `embedded.log.*` keys; `None` leaves the log's
@@ -276,6 +273,8 @@ pub struct WorkerConfig {
     /// The `config.providers` that resolve `${provider:path:key}` placeholders in connector
     /// configs when connectors and tasks start.
     pub config_providers: Arc<ConfigProviders>,
+    /// The REST server (`listeners`, ...) and topic tracking settings.
+    pub rest: crate::rest::RestSettings,
     /// Things the user should know about the config (unused or removed keys).
     pub warnings: Vec<String>,
 }
@@ -407,10 +406,95 @@ impl WorkerConfig {
             max_poll_records,
             embedded_log,
             config_providers,
+            rest: crate::rest::RestSettings::from_parsed(&parsed),
             warnings,
             originals: props.clone(),
         })
     }
+}
+
+/// Distributed worker key: the topic holding connector and task configs.
+pub const CONFIG_STORAGE_TOPIC: &str = "config.storage.topic";
+/// Distributed worker key: replication factor of the config topic when it is created.
+pub const CONFIG_STORAGE_REPLICATION_FACTOR: &str = "config.storage.replication.factor";
+/// Distributed worker key: the topic holding source offsets.
+pub const OFFSET_STORAGE_TOPIC: &str = "offset.storage.topic";
+/// Distributed worker key: partitions of the offsets topic when it is created.
+pub const OFFSET_STORAGE_PARTITIONS: &str = "offset.storage.partitions";
+/// Distributed worker key: replication factor of the offsets topic when it is created.
+pub const OFFSET_STORAGE_REPLICATION_FACTOR: &str = "offset.storage.replication.factor";
+/// Distributed worker key: the topic holding connector and task statuses.
+pub const STATUS_STORAGE_TOPIC: &str = "status.storage.topic";
+/// Distributed worker key: partitions of the status topic when it is created.
+pub const STATUS_STORAGE_PARTITIONS: &str = "status.storage.partitions";
+/// Distributed worker key: replication factor of the status topic when it is created.
+pub const STATUS_STORAGE_REPLICATION_FACTOR: &str = "status.storage.replication.factor";
+
+fn check_partitions(_key: &str, value: &sluice_api::config::ConfigValue) -> Result<(), String> {
+    match value {
+        sluice_api::config::ConfigValue::Int(n) if *n != -1 && *n < 1 => {
+            Err("Number of partitions must be positive, or -1 to use the broker's default".into())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn check_replication_factor(
+    _key: &str,
+    value: &sluice_api::config::ConfigValue,
+) -> Result<(), String> {
+    match value {
+        sluice_api::config::ConfigValue::Short(n) if *n != -1 && *n < 1 => Err(
+            "Replication factor must be positive and not larger than the number of brokers in the Kafka cluster, or -1 to use the broker's default"
+                .into(),
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// The distributed worker's internal-topic keys (Kafka's `DistributedConfig`), declared
+/// apart from [`worker_config_def`] because a standalone worker has none of them. Further
+/// `<config|offset|status>.storage.<topic setting>` keys are passed to the topic when the
+/// worker creates it (see [`crate::storage::InternalTopics`]).
+pub fn internal_topics_config_def() -> ConfigDef {
+    let topic = |name: &str, what: &str| {
+        ConfigKey::new(name, ConfigType::String)
+            .validator(Validator::NonEmptyString)
+            .importance(Importance::High)
+            .doc(format!(
+                "Name of the compacted topic where {what} are stored; created when missing."
+            ))
+    };
+    let partitions = |name: &str, default: &str, what: &str| {
+        ConfigKey::new(name, ConfigType::Int)
+            .default_value(default)
+            .validator(Validator::Custom(check_partitions))
+            .importance(Importance::Low)
+            .doc(format!(
+                "Number of partitions of the {what} topic when the worker creates it; -1 for the log's default."
+            ))
+    };
+    let replication = |name: &str, what: &str| {
+        ConfigKey::new(name, ConfigType::Short)
+            .default_value("3")
+            .validator(Validator::Custom(check_replication_factor))
+            .importance(Importance::Low)
+            .doc(format!(
+                "Replication factor of the {what} topic when the worker creates it; -1 for the cluster's default. The embedded log keeps one copy."
+            ))
+    };
+    ConfigDef::new()
+        .define(topic(
+            CONFIG_STORAGE_TOPIC,
+            "connector and task configurations",
+        ))
+        .define(replication(CONFIG_STORAGE_REPLICATION_FACTOR, "config"))
+        .define(topic(OFFSET_STORAGE_TOPIC, "source connector offsets"))
+        .define(partitions(OFFSET_STORAGE_PARTITIONS, "25", "offsets"))
+        .define(replication(OFFSET_STORAGE_REPLICATION_FACTOR, "offsets"))
+        .define(topic(STATUS_STORAGE_TOPIC, "connector and task statuses"))
+        .define(partitions(STATUS_STORAGE_PARTITIONS, "5", "status"))
+        .define(replication(STATUS_STORAGE_REPLICATION_FACTOR, "status"))
 }
 
 /// Turns `ConfigDef::parse` errors into issues.

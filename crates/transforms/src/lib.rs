@@ -9,17 +9,22 @@
 
 use sluice_api::transform::{PredicatePlugin, TransformationPlugin};
 
+pub mod chain;
 pub mod util;
+
+pub use chain::{validate_chain_config, PluginList, PluginLookup, TransformChain, TransformError};
 
 mod cast;
 mod debezium;
 mod expression;
 mod extract_field;
+mod field_path;
 mod filter;
 mod flatten;
 mod headers;
 mod hoist_field;
 mod insert_field;
+mod java_date_format;
 mod mask_field;
 mod predicates;
 mod regex_router;

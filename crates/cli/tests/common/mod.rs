@@ -36,7 +36,8 @@ impl Scratch {
         p
     }
 
-    /// A worker config on the embedded log in this dir, plus extra lines.
+    /// A worker config on the embedded log in this dir, its REST API on a free port, plus
+    /// extra lines.
     pub fn worker(&self, extra: &str) -> PathBuf {
         let content = format!(
             "embedded.log.dir={data}\n\
@@ -44,6 +45,7 @@ impl Scratch {
              offset.flush.interval.ms=500\n\
              key.converter=org.apache.kafka.connect.storage.StringConverter\n\
              value.converter=org.apache.kafka.connect.storage.StringConverter\n\
+             listeners=http://127.0.0.1:0\n\
              {extra}\n",
             data = self.path("data").display(),
             offsets = self.path("connect.offsets").display(),

@@ -16,13 +16,13 @@ use std::sync::Arc;
 use base64::Engine;
 use bytes::Bytes;
 use num_bigint::BigInt;
+use sluice_api::data::values;
 use sluice_api::data::{
     Decimal, LogicalType, Schema, SchemaBuilder, SchemaRef, SchemaType, Struct, Value,
 };
 use sluice_api::{ConnectError, Result};
 
 use super::parser::{Node, Number};
-use crate::values::MILLIS_PER_DAY;
 
 /// Kafka's `asConnectSchema`: `None` for a JSON `null` schema.
 pub(crate) fn as_connect_schema(node: &Node<'_>, replace_null: bool) -> Result<Option<SchemaRef>> {
@@ -314,7 +314,7 @@ fn logical_to_connect(schema: &Schema, logical: LogicalType, node: &Node<'_>) ->
             ))),
         },
         LogicalType::Time => match int_value(node) {
-            Some(ms) if (0..=MILLIS_PER_DAY).contains(&i64::from(ms)) => Ok(Value::Time(ms)),
+            Some(ms) if (0..=LogicalType::MILLIS_PER_DAY).contains(&i64::from(ms)) => Ok(Value::Time(ms)),
             Some(_) => Err(ConnectError::data(
                 "Time values must use number of milliseconds greater than 0 and less than 86400000",
             )),
@@ -395,12 +395,12 @@ fn low_i64(n: &Number<'_>) -> i64 {
             return v;
         }
         if let Ok(big) = n.text.parse::<BigInt>() {
-            return crate::values::low_i64(&big);
+            return values::low_i64(&big);
         }
         return 0;
     }
     Decimal::parse(n.text)
-        .map(|d| crate::values::decimal_low_i64(&d))
+        .map(|d| values::decimal_low_i64(&d))
         .unwrap_or(0)
 }
 

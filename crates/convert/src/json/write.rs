@@ -9,11 +9,11 @@
 use std::fmt;
 
 use base64::Engine;
+use sluice_api::data::java_text::{decimal_to_string, write_f32, write_f64};
 use sluice_api::data::{Decimal, LogicalType, Schema, SchemaType, Value};
 use sluice_api::{ConnectError, Result};
 
 use super::{DecimalFormat, JsonConverterConfig};
-use crate::values::{write_f32, write_f64, MILLIS_PER_DAY};
 
 /// Writes JSON for one converter configuration.
 pub(crate) struct JsonWriter<'a> {
@@ -204,7 +204,7 @@ impl JsonWriter<'_> {
         match (logical, value) {
             (LogicalType::Decimal, Value::Decimal(d)) => match self.config.decimal_format {
                 DecimalFormat::Numeric => {
-                    let text = crate::values::decimal_to_string(d);
+                    let text = decimal_to_string(d);
                     self.out.extend_from_slice(text.as_bytes());
                 }
                 DecimalFormat::Base64 => {
@@ -215,7 +215,7 @@ impl JsonWriter<'_> {
             (LogicalType::Decimal, _) => return Err(wrong("BigDecimal")),
             (LogicalType::Date, Value::Date(days)) => self.write_i64(i64::from(*days)),
             (LogicalType::Time, Value::Time(ms)) => {
-                if !(0..=MILLIS_PER_DAY).contains(&i64::from(*ms)) {
+                if !(0..=LogicalType::MILLIS_PER_DAY).contains(&i64::from(*ms)) {
                     return Err(ConnectError::data(
                         "Kafka Connect Time type should not have any date fields set to non-zero values.",
                     ));

@@ -63,6 +63,15 @@ pub fn parse_offset_value(bytes: &[u8]) -> Result<OffsetMap, OffsetDecodeError> 
     }
 }
 
+/// A JSON object as an offset map, read as JsonConverter reads schemaless data (integers
+/// become int64, other numbers float64), as Kafka does with offsets given through the REST
+/// API.
+pub fn offset_map_from_json(map: &serde_json::Map<String, Json>) -> OffsetMap {
+    map.iter()
+        .map(|(k, v)| (k.clone(), from_json(v.clone())))
+        .collect()
+}
+
 /// JSON to Connect value as JsonConverter reads schemaless data: integers as int64, other
 /// numbers as float64.
 fn from_json(json: Json) -> Value {

@@ -50,6 +50,17 @@ pub enum OffsetStoreError {
         /// The limit.
         timeout_ms: u64,
     },
+    /// Writing to or reading the offsets topic failed.
+    #[error("{context} offsets topic '{topic}': {source}")]
+    Log {
+        /// What was being done.
+        context: &'static str,
+        /// The offsets topic.
+        topic: String,
+        /// The log's error.
+        #[source]
+        source: sluice_log::LogError,
+    },
 }
 
 /// One offset change: the key bytes and the new value bytes (`None` deletes).

@@ -1,7 +1,8 @@
 //! Test connectors and helpers shared by the runtime's integration tests.
 //!
 //! `TestSource` emits `records` numbered records (value = the number as text) from one
-//! source partition, resuming after the offset it reads from its context. `TestSink`
+//! source partition, resuming after the offset it reads from its context, optionally
+//! waiting `poll.delay.ms` before each batch. `TestSink`
 //! records every put, open and close into a named in-memory store, and its `pre_commit`
 //! can hold offsets back (`pre_commit.limit`).
 
@@ -78,6 +79,7 @@ impl Connector for TestSource {
             .define(ConfigKey::new("batch.size", ConfigType::Int).default_value("100"))
             .define(ConfigKey::new("tasks.generate", ConfigType::Int).default_value("1"))
             .define(ConfigKey::new("struct.values", ConfigType::Boolean).default_value("false"))
+            .define(ConfigKey::new("poll.delay.ms", ConfigType::Long).default_value("0"))
     }
 
     async fn start(&mut self, config: &ConfigMap, _: Arc<dyn ConnectorContext>) -> Result<()> {
@@ -111,6 +113,7 @@ pub struct TestSourceTask {
     total: i64,
     batch: i64,
     structs: bool,
+    delay: u64,
     partition: Arc<OffsetMap>,
 }
 
@@ -121,6 +124,9 @@ impl SourceTask for TestSourceTask {
         self.total = config.get("records").map_or(100, |v| v.parse().unwrap());
         self.batch = config.get("batch.size").map_or(100, |v| v.parse().unwrap());
         self.structs = config.get("struct.values").is_some_and(|v| v == "true");
+        self.delay = config
+            .get("poll.delay.ms")
+            .map_or(0, |v| v.parse().unwrap());
         self.partition = Arc::new(OffsetMap::new().with("source", context.connector.clone()));
         let stored = context
             .offsets
@@ -140,6 +146,9 @@ impl SourceTask for TestSourceTask {
     }
 
     async fn poll(&mut self) -> Result<Vec<SourceRecord>> {
+        if self.delay > 0 {
+            tokio::time::sleep(Duration::from_millis(self.delay)).await;
+        }
         if self.next >= self.total {
             tokio::time::sleep(Duration::from_millis(10)).await;
             return Ok(Vec::new());

@@ -3,21 +3,21 @@
 //!
 //! Java's `toString` texts (`Double.toString`, `BigDecimal.toString`,
 //! `java.util.Date.toString`) are shared with other plugins and live in
-//! [`sluice_api::data::java_text`]. Instants are rendered in UTC (Kafka uses the JVM time
+//! [`java_text`](crate::data::java_text). Instants are rendered in UTC (Kafka uses the JVM time
 //! zone; a Kafka Connect worker run with `TZ=UTC` writes the same text).
 
 use std::fmt::Write;
 
-use sluice_api::data::java_text::civil_from_days;
-use sluice_api::data::LogicalType;
+use crate::data::java_text::civil_from_days;
+use crate::data::LogicalType;
 
 /// Milliseconds in a day.
-pub(crate) const MILLIS_PER_DAY: i64 = LogicalType::MILLIS_PER_DAY;
+pub(super) const MILLIS_PER_DAY: i64 = LogicalType::MILLIS_PER_DAY;
 
 /// Days since 1970-01-01 of a civil date; months and days outside their ranges roll over as
 /// a lenient `java.util.Calendar` does (month 13 is January of the next year, day 0 the last
 /// day of the previous month).
-pub(crate) fn days_from_civil_lenient(year: i64, month: i64, day: i64) -> i64 {
+pub(super) fn days_from_civil_lenient(year: i64, month: i64, day: i64) -> i64 {
     let months = year * 12 + (month - 1);
     let y = months.div_euclid(12);
     let m = months.rem_euclid(12) + 1;

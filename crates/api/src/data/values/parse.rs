@@ -7,12 +7,14 @@
 //! a string. Only the first token of a number is read, so `12:30:00` is the int8 `12`.
 
 use num_bigint::BigInt;
-use sluice_api::data::{
+
+use super::format::MILLIS_PER_DAY;
+use super::temporal::parse_as_temporal;
+use super::{convert_to_string, temporal_millis};
+use crate::data::java_text::f64_to_string;
+use crate::data::{
     Decimal, LogicalType, Schema, SchemaAndValue, SchemaBuilder, SchemaRef, SchemaType, Value,
 };
-
-use super::temporal::parse_as_temporal;
-use super::{convert_to_string, temporal_millis, MILLIS_PER_DAY};
 
 /// Parse failure inside an array or map; the caller falls back to a string.
 struct Reject;
@@ -440,31 +442,35 @@ fn parse_as_number(token: &str) -> Option<SchemaAndValue> {
     Some(SchemaAndValue::new(Some(schema), Value::Decimal(decimal)))
 }
 
-/// The value as an `i64` when it is zero or a whole number with `1 <= |v| <= 1e19` that fits.
+/// The value as an `i64` when it is a whole number within the `i64` range (Kafka's
+/// `parseAsExactDecimal`), worked out on the decimal digits so that a large scale or exponent
+/// costs nothing (`5.000…0` with any number of zeros is the int8 `5`).
 fn exact_integer(d: &Decimal) -> Option<i64> {
-    if d.unscaled == BigInt::from(0) {
+    let text = d.unscaled.to_string();
+    let (sign, digits) = match text.strip_prefix('-') {
+        Some(magnitude) => ("-", magnitude),
+        None => ("", text.as_str()),
+    };
+    if digits.bytes().all(|b| b == b'0') {
         return Some(0);
     }
-    let whole: BigInt = if d.scale <= 0 {
-        if d.scale < -20 {
+    let whole = if d.scale <= 0 {
+        // A non-zero whole number with more than 19 trailing zeros is beyond the i64 range.
+        let zeros = usize::try_from(d.scale.unsigned_abs()).ok()?;
+        if zeros > 19 {
             return None;
         }
-        &d.unscaled * BigInt::from(10).pow(d.scale.unsigned_abs())
+        format!("{sign}{digits}{}", "0".repeat(zeros))
     } else {
-        if d.scale > 40 {
+        let fraction = usize::try_from(d.scale.unsigned_abs()).ok()?;
+        let split = digits.len().checked_sub(fraction)?;
+        let (int_part, fraction_part) = digits.split_at(split);
+        if int_part.is_empty() || !fraction_part.bytes().all(|b| b == b'0') {
             return None;
         }
-        let divisor = BigInt::from(10).pow(d.scale.unsigned_abs());
-        if &d.unscaled % &divisor != BigInt::from(0) {
-            return None;
-        }
-        &d.unscaled / divisor
+        format!("{sign}{int_part}")
     };
-    let limit = BigInt::from(10_000_000_000_000_000_000_u128);
-    if whole > limit || -&whole > limit {
-        return None;
-    }
-    i64::try_from(whole).ok()
+    whole.parse().ok()
 }
 
 /// Kafka's `Values.convertTo(schema, null, value)`, as used to align array elements and map
@@ -487,7 +493,7 @@ fn convert_to(schema: &Schema, value: Value) -> Result<Value, Reject> {
             Value::String(s) => Decimal::parse(&s).map(Value::Decimal).ok_or(Reject),
             other => {
                 let d = as_double(&other)?;
-                Decimal::parse(&super::f64_to_string(d))
+                Decimal::parse(&f64_to_string(d))
                     .map(Value::Decimal)
                     .ok_or(Reject)
             }
@@ -526,7 +532,7 @@ fn convert_to(schema: &Schema, value: Value) -> Result<Value, Reject> {
         }
         (None, SchemaType::Boolean) => match value {
             Value::Boolean(b) => Ok(Value::Boolean(b)),
-            Value::String(s) => match super::parse_string(&s).value {
+            Value::String(s) => match parse_string(&s).value {
                 Value::Boolean(b) => Ok(Value::Boolean(b)),
                 _ => Ok(Value::Boolean(as_long(&Value::String(s))? != 0)),
             },
@@ -574,7 +580,7 @@ fn convert_to(schema: &Schema, value: Value) -> Result<Value, Reject> {
 /// Strings are parsed first when converting to a temporal, array or map type.
 fn reparse_string(value: Value) -> Value {
     match value {
-        Value::String(s) => super::parse_string(&s).value,
+        Value::String(s) => parse_string(&s).value,
         other => other,
     }
 }
@@ -606,14 +612,14 @@ fn as_double(value: &Value) -> Result<f64, Reject> {
 }
 
 /// `BigDecimal.doubleValue()`: the correctly rounded double.
-pub(crate) fn decimal_to_f64(d: &Decimal) -> f64 {
+pub fn decimal_to_f64(d: &Decimal) -> f64 {
     format!("{}e{}", d.unscaled, -i64::from(d.scale))
         .parse()
         .unwrap_or(f64::NAN)
 }
 
 /// `BigDecimal.longValue()`: the integer part (truncated toward zero), low 64 bits.
-pub(crate) fn decimal_low_i64(d: &Decimal) -> i64 {
+pub fn decimal_low_i64(d: &Decimal) -> i64 {
     let int_part = if d.scale <= 0 {
         // 10^k has k factors of two, so the low 64 bits are zero once k >= 64.
         if d.scale <= -64 {
@@ -631,7 +637,7 @@ pub(crate) fn decimal_low_i64(d: &Decimal) -> i64 {
 }
 
 /// The low 64 bits of a big integer in two's complement (`BigInteger.longValue()`).
-pub(crate) fn low_i64(n: &BigInt) -> i64 {
+pub fn low_i64(n: &BigInt) -> i64 {
     let bytes = n.to_signed_bytes_le();
     let fill = if n.sign() == num_bigint::Sign::Minus {
         0xff
@@ -679,6 +685,12 @@ mod tests {
             (Some(SchemaType::Int16), Value::Int16(300))
         );
         assert_eq!(parsed("+7"), (Some(SchemaType::Int8), Value::Int8(7)));
+        // A whole number stays an integer however many fraction zeros it has (Kafka's
+        // `parseAsExactDecimal` strips trailing zeros).
+        assert_eq!(
+            parsed("5.000000000000000000000000000000000000000000"),
+            (Some(SchemaType::Int8), Value::Int8(5))
+        );
         let big = parse_string("12345678901234567890");
         assert_eq!(big.schema, Some(LogicalType::decimal(0)));
         assert_eq!(
@@ -841,6 +853,24 @@ mod tests {
         ] {
             assert_eq!(parsed(text), string(text), "{text}");
         }
+    }
+
+    #[test]
+    fn exact_integers_fit_i64() {
+        let whole = |t: &str| exact_integer(&Decimal::parse(t).unwrap());
+        assert_eq!(whole("9223372036854775807"), Some(i64::MAX));
+        assert_eq!(whole("-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(whole("9223372036854775808"), None);
+        assert_eq!(
+            whole("5.000000000000000000000000000000000000000000"),
+            Some(5)
+        );
+        assert_eq!(whole("0.5"), None);
+        assert_eq!(whole("-0.000"), Some(0));
+        assert_eq!(whole("12e2"), Some(1200));
+        assert_eq!(whole("1e19"), None);
+        assert_eq!(whole("1e18"), Some(1_000_000_000_000_000_000));
+        assert_eq!(whole("1e-2000000000"), None);
     }
 
     #[test]

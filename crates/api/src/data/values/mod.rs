@@ -1,7 +1,10 @@
-//! Kafka's `Values` text forms: how Connect values become text and how text is read back with
-//! type inference.
+//! Kafka's `Values` text forms (`org.apache.kafka.connect.data.Values`): how Connect values
+//! become text and how text is read back with type inference.
 //!
-//! Three renderings exist, each used by a different part of Kafka Connect:
+//! Kafka keeps `Values` in its connect-api, and so does Sluice: converters
+//! (SimpleHeaderConverter, StringConverter) and transformations (InsertHeader) share this one
+//! implementation, so header text reads and writes the same everywhere. Three renderings exist,
+//! each used by a different part of Kafka Connect:
 //!
 //! - [`convert_to_string`] is Kafka's `Values.convertToString`, used by SimpleHeaderConverter
 //!   (and Cast to string): strings as they are, lists `[1,2]`, maps `{"a":1}` with embedded
@@ -13,6 +16,11 @@
 //!   Sluice prints them as Base64, like `Values` does, so the text is stable.
 //! - [`parse_string`] is Kafka's `Values.parseString`: text to a (schema, value) with type
 //!   inference, including Kafka's quirks (`12:30:00` reads as int8 `12`, `[foo]` stays a string).
+//!   SimpleHeaderConverter reads header text with it and InsertHeader its `value.literal`.
+//!
+//! It also holds Java's `BigDecimal`/`BigInteger` number narrowings the parser needs
+//! ([`decimal_low_i64`], [`low_i64`], [`decimal_to_f64`]). Java's number and date `toString`
+//! texts live in [`java_text`](crate::data::java_text).
 //!
 //! Dates are rendered and parsed in UTC with the proleptic Gregorian calendar; Kafka uses the
 //! JVM time zone (identical output under `TZ=UTC`) and the Julian calendar before 1582.
@@ -22,17 +30,14 @@ mod parse;
 mod temporal;
 
 use base64::Engine;
-use sluice_api::data::java_text::{BytesText, JavaText};
-use sluice_api::data::Value;
+
+use crate::data::java_text::{
+    temporal_millis, write_decimal, write_f32, write_f64, BytesText, JavaText,
+};
+use crate::data::Value;
 
 pub use format::format_connect_date;
-pub(crate) use format::MILLIS_PER_DAY;
-pub use parse::parse_string;
-pub(crate) use parse::{decimal_low_i64, low_i64};
-pub use sluice_api::data::java_text::{
-    decimal_to_string, f32_to_string, f64_to_string, java_date_to_string, temporal_millis,
-    write_decimal, write_f32, write_f64,
-};
+pub use parse::{decimal_low_i64, decimal_to_f64, low_i64, parse_string};
 
 /// Kafka's `Values.convertToString`: the text form of a value, `None` for null.
 pub fn convert_to_string(value: &Value) -> Option<String> {
@@ -141,8 +146,8 @@ pub fn to_java_string(value: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::{Decimal, Schema, SchemaBuilder, SchemaType, Struct};
     use bytes::Bytes;
-    use sluice_api::data::{Decimal, Schema, SchemaBuilder, SchemaType, Struct};
 
     fn s(v: &str) -> Value {
         Value::String(v.into())

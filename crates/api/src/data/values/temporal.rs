@@ -3,7 +3,7 @@
 //! (an optional `-` first, spaces and tabs before it skipped), out-of-range fields roll over
 //! (`2024-13-01` is 2025-01-01), and text after the last pattern element is ignored.
 
-use sluice_api::data::{LogicalType, SchemaAndValue, Value};
+use crate::data::{LogicalType, SchemaAndValue, Value};
 
 use super::format::{days_from_civil_lenient, MILLIS_PER_DAY};
 
@@ -57,7 +57,7 @@ const TIMESTAMP: &[Part] = &[
 /// Kafka's `parseAsTemporal`: picks the pattern by length (13: time `HH:mm:ss.SSS'Z'`,
 /// 24: timestamp, 10: date `yyyy-MM-dd`, counted in UTF-16 units as Java does) after
 /// unescaping `\:`.
-pub(crate) fn parse_as_temporal(token: &str) -> Option<SchemaAndValue> {
+pub(super) fn parse_as_temporal(token: &str) -> Option<SchemaAndValue> {
     let unescaped;
     let token = if token.contains("\\:") {
         unescaped = token.replace("\\:", ":");

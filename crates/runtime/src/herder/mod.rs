@@ -1,0 +1,175 @@
+//! Herders: what the REST API asks of a worker, and the standalone implementation.
+//!
+//! A [`Herder`] owns connector configs and target states and decides what runs; a
+//! [`crate::worker::Worker`] runs it. The REST layer ([`crate::rest`]) only talks to a
+//! `dyn Herder`, so the standalone herder ([`StandaloneHerder`], configs in memory, one
+//! worker) and a distributed one (configs in the internal topics, work spread over workers)
+//! serve the same routes.
+//!
+//! Operations return a [`HerderError`] whose kind decides the HTTP status and whose text is
+//! Kafka's message (`Connector <n> not found`, ...). Validation ([`validation`]) and offsets
+//! ([`offsets`]) are shared helpers any herder can use.
+
+pub mod entities;
+pub mod offsets;
+mod standalone;
+pub mod validation;
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use sluice_api::config::ConfigMap;
+
+use crate::plugins::PluginRegistry;
+use crate::status::TargetState;
+
+pub use entities::*;
+pub use standalone::{StandaloneHerder, StandaloneSetup};
+
+/// Why a herder operation failed; the kind maps to an HTTP status, the text is Kafka's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HerderError {
+    /// The request is wrong (400).
+    #[error("{0}")]
+    BadRequest(String),
+    /// The operation is turned off (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// No such connector, task or plugin (404).
+    #[error("{0}")]
+    NotFound(String),
+    /// The connector exists already, or the cluster is busy (409).
+    #[error("{0}")]
+    Conflict(String),
+    /// The operation itself failed (500).
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl HerderError {
+    /// `Connector <n> not found`.
+    pub fn connector_not_found(name: &str) -> Self {
+        HerderError::NotFound(format!("Connector {name} not found"))
+    }
+
+    /// `Unknown connector <n>`.
+    pub fn unknown_connector(name: &str) -> Self {
+        HerderError::NotFound(format!("Unknown connector {name}"))
+    }
+}
+
+/// Result alias of herder operations.
+pub type HerderResult<T> = Result<T, HerderError>;
+
+/// A created-or-updated answer: `created` is true when the connector is new.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Created<T> {
+    /// True when the operation created the connector.
+    pub created: bool,
+    /// The result.
+    pub value: T,
+}
+
+/// Every operation of the Kafka Connect REST API that concerns connectors, for one worker
+/// or one cluster.
+#[async_trait]
+pub trait Herder: Send + Sync {
+    /// The plugins connectors can use.
+    fn plugins(&self) -> &PluginRegistry;
+
+    /// Version, build and cluster id (`GET /`).
+    fn server_info(&self) -> ServerInfo;
+
+    /// Whether active topics are tracked (`topic.tracking.enable`).
+    fn topic_tracking(&self) -> bool;
+
+    /// Whether active topics may be reset (`topic.tracking.allow.reset`).
+    fn topic_tracking_reset(&self) -> bool;
+
+    /// Names of all connectors, sorted.
+    async fn connectors(&self) -> Vec<String>;
+
+    /// A connector's config and tasks.
+    async fn connector_info(&self, name: &str) -> HerderResult<ConnectorInfo>;
+
+    /// A connector's config as stored.
+    async fn connector_config(&self, name: &str) -> HerderResult<ConfigMap>;
+
+    /// Validates a config (the connector's `name` must be in it) and creates the connector
+    /// with `initial_state` (default STARTED), or, with `allow_replace`, replaces the config
+    /// of an existing one, keeping its target state and restarting it and its tasks.
+    /// Invalid configs are 400 with every error; an existing connector without
+    /// `allow_replace` is 409.
+    async fn put_connector_config(
+        &self,
+        name: &str,
+        config: ConfigMap,
+        allow_replace: bool,
+        initial_state: Option<TargetState>,
+    ) -> HerderResult<Created<ConnectorInfo>>;
+
+    /// Merges a partial config into a connector's (a `None` value removes the key),
+    /// validates and applies it.
+    async fn patch_connector_config(
+        &self,
+        name: &str,
+        patch: BTreeMap<String, Option<String>>,
+    ) -> HerderResult<ConnectorInfo>;
+
+    /// Stops and removes a connector. Its source offsets and sink consumer group stay.
+    async fn delete_connector(&self, name: &str) -> HerderResult<()>;
+
+    /// The configs of a connector's tasks (none while stopped).
+    async fn task_configs(&self, name: &str) -> HerderResult<Vec<TaskInfo>>;
+
+    /// A connector's state and its tasks'.
+    async fn connector_status(&self, name: &str) -> HerderResult<ConnectorStateInfo>;
+
+    /// One task's state.
+    async fn task_status(&self, name: &str, task: u32) -> HerderResult<TaskState>;
+
+    /// Restarts a connector and, per the request, its tasks. The plain restart answers
+    /// `None`; the others the status as it was when the restart began, with the instances
+    /// being restarted shown RESTARTING.
+    async fn restart_connector(
+        &self,
+        name: &str,
+        request: RestartRequest,
+    ) -> HerderResult<Option<ConnectorStateInfo>>;
+
+    /// Restarts one task with its current config.
+    async fn restart_task(&self, name: &str, task: u32) -> HerderResult<()>;
+
+    /// Sets the target state PAUSED.
+    async fn pause_connector(&self, name: &str) -> HerderResult<()>;
+
+    /// Sets the target state STARTED (also from STOPPED).
+    async fn resume_connector(&self, name: &str) -> HerderResult<()>;
+
+    /// Sets the target state STOPPED: tasks shut down and their configs removed.
+    async fn stop_connector(&self, name: &str) -> HerderResult<()>;
+
+    /// The topics a connector has used, sorted.
+    async fn active_topics(&self, name: &str) -> HerderResult<Vec<String>>;
+
+    /// Forgets a connector's active topics.
+    async fn reset_active_topics(&self, name: &str) -> HerderResult<()>;
+
+    /// A connector's offsets: source offsets from the offset store, sink offsets from its
+    /// consumer group.
+    async fn connector_offsets(&self, name: &str) -> HerderResult<ConnectorOffsets>;
+
+    /// Alters offsets of a STOPPED connector.
+    async fn alter_connector_offsets(
+        &self,
+        name: &str,
+        offsets: ConnectorOffsets,
+    ) -> HerderResult<Message>;
+
+    /// Removes every offset of a STOPPED connector.
+    async fn reset_connector_offsets(&self, name: &str) -> HerderResult<Message>;
+
+    /// Validates a connector config and answers every error of every key
+    /// (`config/validate`).
+    async fn validate_connector_config(&self, config: &ConfigMap) -> HerderResult<ConfigInfos>;
+}

@@ -1,0 +1,532 @@
+//! Per-record cost of each single-message transform, and of a chain of five (ReplaceField,
+//! MaskField, InsertField, Cast, RegexRouter), on a 10-field record, schemaless (a map) and
+//! schema'd (a struct).
+//!
+//! Every case runs through [`TransformChain`] as the runtime runs it, on clones of the record
+//! made before the clock starts (outputs are dropped after it stops), so the time is the
+//! transformation's own. The baseline is cloning the same record, timed in the same rounds:
+//! the cheapest thing a transformation that rebuilds a record could do. The summary printed
+//! at the end gives ns/record of each and the ratio.
+//!
+//! Transforms are looked up by class name among the plugins this build has; a case whose
+//! plugin is missing is skipped with a note, so the bench runs while SMTs are being added.
+//!
+//! Run: `cargo bench -p sluice-transforms --bench transforms`
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{BatchSize, Criterion};
+use sluice_api::config::ConfigMap;
+use sluice_api::data::{LogicalType, Schema, SchemaBuilder, SchemaRef, SchemaType, Struct, Value};
+use sluice_api::record::ConnectRecord;
+use sluice_transforms::{PluginList, PluginLookup, TransformChain};
+
+const T: &str = "org.apache.kafka.connect.transforms.";
+
+fn row_schema() -> SchemaRef {
+    let mut b = SchemaBuilder::struct_().name("bench.Customer");
+    for (name, schema) in [
+        ("id", Schema::required(SchemaType::Int64)),
+        ("name", Schema::required(SchemaType::String)),
+        ("email", Schema::required(SchemaType::String)),
+        ("age", Schema::required(SchemaType::Int32)),
+        ("score", Schema::required(SchemaType::Float64)),
+        ("active", Schema::required(SchemaType::Boolean)),
+        ("created", LogicalType::Timestamp.schema()),
+        ("country", Schema::required(SchemaType::String)),
+        ("ssn", Schema::required(SchemaType::String)),
+        ("note", Schema::optional(SchemaType::String)),
+    ] {
+        b = b.field(name, schema).expect("distinct field names");
+    }
+    b.build()
+}
+
+/// The row's values in field order; `created` as a Timestamp when schema'd, else as int64.
+fn row_values(schema_d: bool) -> Vec<(&'static str, Value)> {
+    let created = 1_704_164_645_123;
+    vec![
+        ("id", Value::Int64(1_234_567)),
+        ("name", Value::from("Ada Lovelace")),
+        ("email", Value::from("ada@example.com")),
+        ("age", Value::Int32(36)),
+        ("score", Value::Float64(97.5)),
+        ("active", Value::Boolean(true)),
+        (
+            "created",
+            if schema_d {
+                Value::Timestamp(created)
+            } else {
+                Value::Int64(created)
+            },
+        ),
+        ("country", Value::from("GB")),
+        ("ssn", Value::from("123-45-6789")),
+        ("note", Value::Null),
+    ]
+}
+
+fn row(schema: Option<&SchemaRef>) -> Value {
+    match schema {
+        Some(s) => {
+            let mut st = Struct::new(s.clone()).expect("struct schema");
+            for (name, v) in row_values(true) {
+                st.put(name, v).expect("field exists");
+            }
+            Value::Struct(st)
+        }
+        None => Value::Map(
+            row_values(false)
+                .into_iter()
+                .map(|(k, v)| (Value::from(k), v))
+                .collect(),
+        ),
+    }
+}
+
+/// The benchmark record: a 10-field value, a string key, a timestamp and two headers.
+fn record(schema_d: bool) -> ConnectRecord {
+    let schema = schema_d.then(row_schema);
+    let value = row(schema.as_ref());
+    let mut r = ConnectRecord::new("customers", schema, value);
+    r.key = Value::from("1234567");
+    r.key_schema = schema_d.then(|| Schema::required(SchemaType::String));
+    r.kafka_partition = Some(0);
+    r.timestamp = Some(1_704_164_645_123);
+    r.headers.add_string("trace", "abc123");
+    r.headers.add_string("origin", "web");
+    r
+}
+
+/// A Debezium change event (`before`, `after`, `source`, `op`, `ts_ms`) whose `after` is the row.
+fn debezium_record(schema_d: bool) -> ConnectRecord {
+    let source_fields = [
+        ("connector", Value::from("postgresql")),
+        ("db", Value::from("shop")),
+        ("table", Value::from("customers")),
+    ];
+    let (schema, value) = if schema_d {
+        let row_schema = SchemaBuilder::from_schema(&row_schema()).optional().build();
+        let mut source_b = SchemaBuilder::struct_().name("io.debezium.connector.postgresql.Source");
+        for (name, _) in &source_fields {
+            source_b = source_b
+                .field(*name, Schema::required(SchemaType::String))
+                .expect("distinct");
+        }
+        let source_schema = source_b.build();
+        let envelope = SchemaBuilder::struct_()
+            .name("shop.customers.Envelope")
+            .field("before", row_schema.clone())
+            .and_then(|b| b.field("after", row_schema.clone()))
+            .and_then(|b| b.field("source", source_schema.clone()))
+            .and_then(|b| b.field("op", Schema::required(SchemaType::String)))
+            .and_then(|b| b.field("ts_ms", Schema::optional(SchemaType::Int64)))
+            .expect("distinct")
+            .build();
+        let mut source = Struct::new(source_schema).expect("struct");
+        for (name, v) in source_fields {
+            source.put(name, v).expect("field");
+        }
+        let mut after = Struct::new(row_schema).expect("struct");
+        for (name, v) in row_values(true) {
+            after.put(name, v).expect("field");
+        }
+        let mut e = Struct::new(envelope.clone()).expect("struct");
+        e.put("after", Value::Struct(after)).expect("field");
+        e.put("source", Value::Struct(source)).expect("field");
+        e.put("op", Value::from("u")).expect("field");
+        e.put("ts_ms", Value::Int64(1_704_164_645_200))
+            .expect("field");
+        (Some(envelope), Value::Struct(e))
+    } else {
+        let map = |pairs: Vec<(&'static str, Value)>| {
+            Value::Map(
+                pairs
+                    .into_iter()
+                    .map(|(k, v)| (Value::from(k), v))
+                    .collect(),
+            )
+        };
+        let value = map(vec![
+            ("before", Value::Null),
+            ("after", map(row_values(false))),
+            ("source", map(source_fields.to_vec())),
+            ("op", Value::from("u")),
+            ("ts_ms", Value::Int64(1_704_164_645_200)),
+        ]);
+        (None, value)
+    };
+    let mut r = ConnectRecord::new("shop.customers", schema, value);
+    r.timestamp = Some(1_704_164_645_123);
+    r
+}
+
+/// One transform configuration to measure.
+struct Spec {
+    label: &'static str,
+    /// Stages: (class, own keys).
+    stages: Vec<(String, Vec<(&'static str, &'static str)>)>,
+    schemaless: bool,
+    schema_d: bool,
+    debezium: bool,
+}
+
+fn one(
+    label: &'static str,
+    class: &str,
+    keys: &[(&'static str, &'static str)],
+    schemaless: bool,
+    schema_d: bool,
+) -> Spec {
+    Spec {
+        label,
+        stages: vec![(class.to_string(), keys.to_vec())],
+        schemaless,
+        schema_d,
+        debezium: false,
+    }
+}
+
+fn specs() -> Vec<Spec> {
+    let c = |s: &str| format!("{T}{s}");
+    let mut specs = vec![
+        one(
+            "Cast$Value age:int64",
+            &c("Cast$Value"),
+            &[("spec", "age:int64")],
+            true,
+            true,
+        ),
+        one(
+            "DropHeaders trace",
+            &c("DropHeaders"),
+            &[("headers", "trace")],
+            true,
+            true,
+        ),
+        one(
+            "ExtractField$Value name",
+            &c("ExtractField$Value"),
+            &[("field", "name")],
+            true,
+            true,
+        ),
+        one("Filter (drops)", &c("Filter"), &[], true, true),
+        one("Flatten$Value", &c("Flatten$Value"), &[], true, true),
+        one(
+            "HeaderFrom$Value id copy",
+            &c("HeaderFrom$Value"),
+            &[("fields", "id"), ("headers", "id"), ("operation", "copy")],
+            true,
+            true,
+        ),
+        one(
+            "HoistField$Value",
+            &c("HoistField$Value"),
+            &[("field", "row")],
+            true,
+            true,
+        ),
+        one(
+            "InsertField$Value static",
+            &c("InsertField$Value"),
+            &[("static.field", "origin"), ("static.value", "bench")],
+            true,
+            true,
+        ),
+        one(
+            "InsertHeader literal",
+            &c("InsertHeader"),
+            &[("header", "env"), ("value.literal", "prod")],
+            true,
+            true,
+        ),
+        one(
+            "MaskField$Value ssn",
+            &c("MaskField$Value"),
+            &[("fields", "ssn")],
+            true,
+            true,
+        ),
+        one(
+            "RegexRouter",
+            &c("RegexRouter"),
+            &[("regex", "(.*)"), ("replacement", "$1-out")],
+            true,
+            true,
+        ),
+        one(
+            "ReplaceField$Value",
+            &c("ReplaceField$Value"),
+            &[("exclude", "note"), ("renames", "country:country_code")],
+            true,
+            true,
+        ),
+        one(
+            "SetSchemaMetadata$Value",
+            &c("SetSchemaMetadata$Value"),
+            &[("schema.name", "bench.Renamed"), ("schema.version", "2")],
+            false,
+            true,
+        ),
+        one(
+            "TimestampConverter$Value",
+            &c("TimestampConverter$Value"),
+            &[
+                ("field", "created"),
+                ("target.type", "string"),
+                ("format", "yyyy-MM-dd'T'HH:mm:ss"),
+            ],
+            true,
+            true,
+        ),
+        one("TimestampRouter", &c("TimestampRouter"), &[], true, true),
+        one(
+            "ValueToKey id,country",
+            &c("ValueToKey"),
+            &[("fields", "id,country")],
+            true,
+            true,
+        ),
+        one(
+            "Filter if TopicNameMatches (no match)",
+            &c("Filter"),
+            &[("predicate", "isTest")],
+            true,
+            true,
+        ),
+    ];
+    specs.push(Spec {
+        label: "ExtractNewRecordState",
+        stages: vec![(
+            "io.debezium.transforms.ExtractNewRecordState".into(),
+            vec![],
+        )],
+        schemaless: true,
+        schema_d: true,
+        debezium: true,
+    });
+    specs.push(Spec {
+        label: "chain of five",
+        stages: vec![
+            (
+                c("ReplaceField$Value"),
+                vec![("exclude", "note"), ("renames", "country:country_code")],
+            ),
+            (c("MaskField$Value"), vec![("fields", "ssn")]),
+            (
+                c("InsertField$Value"),
+                vec![("static.field", "origin"), ("static.value", "bench")],
+            ),
+            (c("Cast$Value"), vec![("spec", "age:int64")]),
+            (
+                c("RegexRouter"),
+                vec![("regex", "(.*)"), ("replacement", "$1-out")],
+            ),
+        ],
+        schemaless: true,
+        schema_d: true,
+        debezium: false,
+    });
+    specs
+}
+
+/// The connector config of a spec (stages `s0`, `s1`, ...; predicate `isTest` available).
+fn config(spec: &Spec) -> ConfigMap {
+    let mut config = ConfigMap::new();
+    let aliases: Vec<String> = (0..spec.stages.len()).map(|i| format!("s{i}")).collect();
+    config.insert("transforms".into(), aliases.join(","));
+    for ((class, keys), alias) in spec.stages.iter().zip(&aliases) {
+        config.insert(format!("transforms.{alias}.type"), class.clone());
+        for (k, v) in keys {
+            config.insert(format!("transforms.{alias}.{k}"), v.to_string());
+        }
+    }
+    if keys_use_predicate(spec) {
+        config.insert("predicates".into(), "isTest".into());
+        config.insert(
+            "predicates.isTest.type".into(),
+            format!("{T}predicates.TopicNameMatches"),
+        );
+        config.insert("predicates.isTest.pattern".into(), "test-.*".into());
+    }
+    config
+}
+
+fn keys_use_predicate(spec: &Spec) -> bool {
+    spec.stages
+        .iter()
+        .any(|(_, keys)| keys.iter().any(|(k, _)| *k == "predicate"))
+}
+
+/// One runnable case: a chain and the record it transforms.
+struct Case {
+    name: String,
+    chain: Option<TransformChain>,
+    record: ConnectRecord,
+}
+
+/// Records per timed batch: inputs are cloned before the clock starts and outputs dropped
+/// after it stops, so only the transformation itself is timed.
+const BATCH: usize = 1_000;
+
+impl Case {
+    /// ns per record of the chain (or, without one, of cloning the record).
+    fn time_batch(&self) -> f64 {
+        match &self.chain {
+            Some(chain) => {
+                let inputs: Vec<ConnectRecord> = (0..BATCH).map(|_| self.record.clone()).collect();
+                let mut outputs = Vec::with_capacity(BATCH);
+                let start = Instant::now();
+                for r in inputs {
+                    outputs.push(chain.apply(black_box(r)));
+                }
+                let elapsed = start.elapsed();
+                black_box(&outputs);
+                elapsed.as_secs_f64() * 1e9 / BATCH as f64
+            }
+            None => self.time_clone(),
+        }
+    }
+
+    /// ns per record of cloning the record (the baseline), the clones dropped untimed.
+    fn time_clone(&self) -> f64 {
+        let mut outputs = Vec::with_capacity(BATCH);
+        let start = Instant::now();
+        for _ in 0..BATCH {
+            outputs.push(black_box(&self.record).clone());
+        }
+        let elapsed = start.elapsed();
+        black_box(&outputs);
+        elapsed.as_secs_f64() * 1e9 / BATCH as f64
+    }
+}
+
+/// Builds every case this build can run; prints a note for each it cannot.
+fn cases() -> Vec<Case> {
+    let plugins = PluginList::builtin();
+    let mut out = vec![
+        Case {
+            name: "baseline: clone (schemaless)".into(),
+            chain: None,
+            record: record(false),
+        },
+        Case {
+            name: "baseline: clone (schema'd)".into(),
+            chain: None,
+            record: record(true),
+        },
+    ];
+    for spec in specs() {
+        let missing: Vec<&str> = spec
+            .stages
+            .iter()
+            .map(|(class, _)| class.as_str())
+            .filter(|class| plugins.transformation(class).is_err())
+            .collect();
+        if !missing.is_empty() {
+            println!(
+                "skipped {}: not in this build: {}",
+                spec.label,
+                missing.join(", ")
+            );
+            continue;
+        }
+        for (schema_d, wanted) in [(false, spec.schemaless), (true, spec.schema_d)] {
+            if !wanted {
+                continue;
+            }
+            let name = format!(
+                "{} ({})",
+                spec.label,
+                if schema_d { "schema'd" } else { "schemaless" }
+            );
+            let chain = match TransformChain::from_config(&config(&spec), &plugins) {
+                Ok(chain) => chain,
+                Err(errors) => {
+                    let texts: Vec<String> = errors.iter().map(ToString::to_string).collect();
+                    println!("skipped {name}: config rejected: {}", texts.join("; "));
+                    continue;
+                }
+            };
+            let record = if spec.debezium {
+                debezium_record(schema_d)
+            } else {
+                record(schema_d)
+            };
+            if let Err(e) = chain.apply(record.clone()) {
+                println!("skipped {name}: fails on the bench record: {e}");
+                continue;
+            }
+            out.push(Case {
+                name,
+                chain: Some(chain),
+                record,
+            });
+        }
+    }
+    out
+}
+
+fn bench(c: &mut Criterion, cases: &[Case]) {
+    let mut group = c.benchmark_group("transforms");
+    for case in cases {
+        group.bench_function(&case.name, |b| match &case.chain {
+            Some(chain) => b.iter_batched(
+                || case.record.clone(),
+                |r| chain.apply(r),
+                BatchSize::SmallInput,
+            ),
+            None => b.iter_with_large_drop(|| black_box(&case.record).clone()),
+        });
+    }
+    group.finish();
+}
+
+/// Times each case directly and prints ns/record beside the baseline, a clone of the same
+/// record, timed in the same rounds. Cases are timed in interleaved rounds of batches and the
+/// best round counts, so a burst of load from other processes affects all cases alike.
+fn summary(cases: &[Case]) {
+    const ROUNDS: usize = 9;
+    const BATCHES: usize = 20;
+    for case in cases {
+        case.time_batch();
+        case.time_clone();
+    }
+    let mut best = vec![(f64::MAX, f64::MAX); cases.len()];
+    for _ in 0..ROUNDS {
+        for (case, (apply, clone)) in cases.iter().zip(best.iter_mut()) {
+            let a: f64 = (0..BATCHES).map(|_| case.time_batch()).sum::<f64>() / BATCHES as f64;
+            let c: f64 = (0..BATCHES).map(|_| case.time_clone()).sum::<f64>() / BATCHES as f64;
+            *apply = apply.min(a);
+            *clone = clone.min(c);
+        }
+    }
+    println!();
+    println!(
+        "{:<52} {:>12} {:>14} {:>8}",
+        "case (best of 9 interleaved rounds, 20k records)",
+        "transform ns",
+        "clone ns (base)",
+        "x clone"
+    );
+    for (case, (apply, clone)) in cases.iter().zip(&best) {
+        println!(
+            "{:<52} {apply:>12.0} {clone:>14.0} {:>8.2}",
+            case.name,
+            apply / clone
+        );
+    }
+}
+
+fn main() {
+    let cases = cases();
+    let mut criterion = Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .configure_from_args();
+    bench(&mut criterion, &cases);
+    criterion.final_summary();
+    summary(&cases);
+}
