@@ -366,12 +366,9 @@ impl WorkerConfig {
         };
         // Already reported by the full parse above when it fails.
         let embedded_log = EmbeddedLogSettings::from_map(props).ok();
-        let (Some(parsed), Some(embedded_log), Some(config_providers), true) = (
-            parsed,
-            embedded_log,
-            config_providers,
-            issues.is_empty(),
-        ) else {
+        let (Some(parsed), Some(embedded_log), Some(config_providers), true) =
+            (parsed, embedded_log, config_providers, issues.is_empty())
+        else {
             return Err(issues);
         };
         let mut warnings = Vec::new();

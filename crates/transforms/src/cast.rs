@@ -535,8 +535,6 @@ fn double_value(value: &Value) -> Option<f64> {
     })
 }
 
-
-
 /// `BigDecimal.floatValue()`: the correctly rounded float.
 fn decimal_f32(d: &Decimal) -> f32 {
     format!("{}e{}", d.unscaled, -i64::from(d.scale))
@@ -556,7 +554,6 @@ fn cast_to_string(value: Value) -> String {
         other => JavaText::new(&other, BytesText::Base64).to_string(),
     }
 }
-
 
 /// The first code points of the runs of ten decimal digits (Unicode category Nd) in the Basic
 /// Multilingual Plane: the digits Java's `Character.digit(char, 10)` accepts.
