@@ -7,10 +7,11 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
+use base64::Engine as _;
 use bytes::Bytes;
 use clap::{Args, Subcommand, ValueEnum};
 use http_body_util::{BodyExt, Full};
-use hyper::header::{CONTENT_TYPE, HOST};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::{json, Map, Value as Json};
@@ -29,7 +30,9 @@ files, look at their state, pause, resume, stop, restart or delete them, and rea
 their offsets. Works with any server of the Kafka Connect REST API.
 
 The worker is found at --url (default http://127.0.0.1:8083, or the SLUICE_URL environment
-variable). Answers are printed as tables; --json prints the API's JSON as it is.
+variable). A worker with basic authentication needs --user USER:PASSWORD (or the SLUICE_AUTH
+environment variable, which keeps the password out of the process list). Answers are printed
+as tables; --json prints the API's JSON as it is.
 
 Connector files are .properties or .json files, as 'sluice standalone' reads them: a flat
 config, or {\"name\": ..., \"config\": {...}}.
@@ -49,7 +52,8 @@ Examples:
   sluice connectors offsets reset local-file-source
   sluice connectors validate file-sink.properties
   sluice connectors delete local-file-sink
-  SLUICE_URL=http://worker1:8083 sluice connectors list";
+  SLUICE_URL=http://worker1:8083 sluice connectors list
+  SLUICE_AUTH=admin:secret sluice connectors list";
 
 /// Where the API is and how to print answers.
 #[derive(Args, Debug)]
@@ -57,6 +61,9 @@ pub struct ClientArgs {
     /// Base URL of the worker's REST API [default: $SLUICE_URL, else http://127.0.0.1:8083].
     #[arg(long, global = true, value_name = "URL")]
     url: Option<String>,
+    /// Basic-authentication credentials for a worker that requires them [default: $SLUICE_AUTH].
+    #[arg(long, global = true, value_name = "USER:PASSWORD")]
+    user: Option<String>,
     /// Print the API's JSON answers instead of tables.
     #[arg(long, global = true)]
     json: bool,
@@ -206,6 +213,8 @@ struct Client {
     host: String,
     port: u16,
     prefix: String,
+    /// The `Authorization` header value, with credentials.
+    authorization: Option<String>,
 }
 
 /// An answer of the API.
@@ -236,11 +245,26 @@ impl Client {
             ),
             _ => (authority, 80),
         };
+        let user = args
+            .user
+            .clone()
+            .or_else(|| std::env::var("SLUICE_AUTH").ok().filter(|u| !u.is_empty()));
+        let authorization = match user {
+            Some(u) if !u.contains(':') => {
+                bail!("--user must be USER:PASSWORD (or set SLUICE_AUTH so)")
+            }
+            Some(u) => Some(format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(u)
+            )),
+            None => None,
+        };
         Ok(Client {
             url: url.clone(),
             host: host.to_string(),
             port,
             prefix: prefix.to_string(),
+            authorization,
         })
     }
 
@@ -261,12 +285,15 @@ impl Client {
             Some(b) => Bytes::from(serde_json::to_vec(b)?),
             None => Bytes::new(),
         };
-        let request = Request::builder()
+        let mut request = Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.prefix))
             .header(HOST, format!("{}:{}", self.host, self.port))
-            .header(CONTENT_TYPE, "application/json")
-            .body(Full::new(bytes))?;
+            .header(CONTENT_TYPE, "application/json");
+        if let Some(value) = &self.authorization {
+            request = request.header(AUTHORIZATION, value);
+        }
+        let request = request.body(Full::new(bytes))?;
         let response = sender
             .send_request(request)
             .await
@@ -764,8 +791,26 @@ mod tests {
     fn client(url: &str) -> Result<Client> {
         Client::new(&ClientArgs {
             url: Some(url.to_string()),
+            user: None,
             json: false,
         })
+    }
+
+    #[test]
+    fn users_become_a_basic_authorization_header() {
+        let c = Client::new(&ClientArgs {
+            url: None,
+            user: Some("admin:pa:ss".into()),
+            json: false,
+        })
+        .unwrap();
+        assert_eq!(c.authorization.as_deref(), Some("Basic YWRtaW46cGE6c3M="));
+        let bad = Client::new(&ClientArgs {
+            url: None,
+            user: Some("admin".into()),
+            json: false,
+        });
+        assert!(bad.err().unwrap().to_string().contains("USER:PASSWORD"));
     }
 
     #[test]

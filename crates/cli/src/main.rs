@@ -1,6 +1,7 @@
 //! The `sluice` command.
 
 mod connectors;
+mod distributed;
 mod dlq;
 mod logging;
 mod plugins;
@@ -99,6 +100,40 @@ Example:
         #[arg(value_name = "CONNECTOR")]
         connectors: Vec<PathBuf>,
     },
+    /// Run a worker whose connectors live in internal topics, like Kafka's
+    /// connect-distributed; manage it through the REST API.
+    #[command(long_about = "\
+Run a worker whose connectors live in internal topics, like Kafka's connect-distributed.
+
+WORKER is a Java .properties file with the common worker settings (key.converter,
+value.converter, embedded.log.dir, listeners, ...) and the distributed ones:
+
+  group.id=connect-cluster
+  config.storage.topic=connect-configs
+  offset.storage.topic=connect-offsets
+  status.storage.topic=connect-status
+
+There are no connector files: create, change, pause, resume, stop, restart and delete
+connectors through the REST API (default http://127.0.0.1:8083; see 'sluice connectors').
+Each change is written to the config topic first and applied from there, so connector
+configs, task configs and target states survive any restart, even kill -9; source offsets are
+kept in the offsets topic and statuses in the status topic, in Kafka Connect's formats. On
+restart every connector comes back in its last state (STARTED, PAUSED or STOPPED).
+
+The worker file is validated first; any error is printed with its key and nothing starts
+(exit code 2). SIGINT (Ctrl-C) or SIGTERM stops it gracefully and it exits 0; a second Ctrl-C
+exits at once with code 130. For now a worker is the only member of its group: run one
+worker per group.id and data directory.
+
+Example:
+  sluice distributed worker.properties &
+  sluice connectors create file-source.json
+  sluice connectors status file-source")]
+    Distributed {
+        /// Worker config (.properties).
+        #[arg(value_name = "WORKER")]
+        worker: PathBuf,
+    },
     /// List, inspect, create, delete, write and read topics of the embedded log.
     #[command(long_about = "\
 List, inspect, create, delete, write and read topics of the embedded log.
@@ -185,7 +220,7 @@ fn out(line: std::fmt::Arguments<'_>) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let default_level = match cli.command {
-        Command::Standalone { .. } => "info",
+        Command::Standalone { .. } | Command::Distributed { .. } => "info",
         _ => "warn",
     };
     let loggers = logging::init(cli.log_level.as_deref(), default_level);
@@ -205,6 +240,7 @@ fn main() -> ExitCode {
             Command::Standalone { worker, connectors } => {
                 standalone::run(worker, connectors, loggers).await
             }
+            Command::Distributed { worker } => distributed::run(worker, loggers).await,
             Command::Connectors { client, command } => connectors::run(&client, command).await,
             Command::Topics { location, command } => match topics::run(&location, command).await {
                 Ok(()) => ExitCode::SUCCESS,

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use sluice_log::embedded::{EmbeddedLog, EmbeddedLogOptions};
-use sluice_runtime::herder::{StandaloneHerder, StandaloneSetup};
+use sluice_runtime::herder::{Herder, StandaloneHerder, StandaloneSetup};
 use sluice_runtime::offsets::FileOffsetStore;
 use sluice_runtime::rest::{Loggers, RestServer, RestState};
 use sluice_runtime::worker::Worker;
@@ -50,7 +50,7 @@ pub fn log_options(settings: &EmbeddedLogSettings) -> EmbeddedLogOptions {
 
 /// The id reported as `kafka_cluster_id` for an embedded log: stable for one data
 /// directory (a hash of its absolute path).
-fn cluster_id(dir: &Path) -> String {
+pub fn cluster_id(dir: &Path) -> String {
     let path = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     // FNV-1a, 64 bits.
     let hash = path
@@ -140,11 +140,21 @@ pub async fn run(
             tracing::error!(connector = %name, file = %file.display(), error = %e, "Connector did not start.");
         }
     }
+    serve_until_signal(rest, herder.clone(), loggers, started, herder.stop(), &log).await
+}
+
+/// Serves the REST API until SIGINT or SIGTERM, then stops the API, the herder (`stop`) and
+/// the log, and returns the exit code. A second signal during the stop exits at once.
+pub async fn serve_until_signal(
+    rest: RestServer,
+    herder: Arc<dyn Herder>,
+    loggers: Arc<Loggers>,
+    started: std::time::Instant,
+    stop: impl std::future::Future<Output = ()>,
+    log: &EmbeddedLog,
+) -> ExitCode {
     let advertised = rest.advertised_url();
-    let server = rest.start(RestState {
-        herder: herder.clone(),
-        loggers,
-    });
+    let server = rest.start(RestState { herder, loggers });
     tracing::info!(
         startup_ms = started.elapsed().as_millis() as u64,
         url = %advertised,
@@ -159,7 +169,7 @@ pub async fn run(
         std::process::exit(EXIT_INTERRUPTED);
     });
     server.stop().await;
-    herder.stop().await;
+    stop.await;
     if let Err(e) = log.close().await {
         tracing::error!(error = %e, "Closing the embedded log failed.");
         return ExitCode::FAILURE;

@@ -10,9 +10,10 @@
 //! [`sluice_transforms::validate_chain_config`]: every alias, class and plugin key, each
 //! reported under its full name.
 //!
-//! Features that later releases add (error tolerance, dead-letter queues, retries, topic
-//! creation) are declared with Kafka's keys and defaults, and a config that asks for them is
-//! rejected with a "not supported yet" message rather than silently run without them.
+//! The `errors.*` keys (retries, tolerance, error log, dead-letter queue) are declared with
+//! Kafka's names and defaults and run by [`crate::error_handling`]. Features a later release
+//! adds (topic creation) are declared too, and a config that asks for them is rejected with a
+//! "not supported yet" message rather than silently run without them.
 
 use std::collections::BTreeMap;
 
@@ -143,14 +144,14 @@ pub fn connector_config_def(kind: Option<ConnectorKind>) -> ConfigDef {
                 .default_value("0")
                 .importance(Importance::Medium)
                 .group("Error Handling", 1)
-                .doc("How long, in milliseconds, a failed operation is retried (0: no retries; -1: forever). Retries are not supported yet: only 0 is accepted."),
+                .doc("How long, in milliseconds, an operation that failed with a retriable error is retried (0: no retries; -1: forever)."),
         )
         .define(
             ConfigKey::new("errors.retry.delay.max.ms", ConfigType::Long)
                 .default_value("60000")
                 .importance(Importance::Medium)
                 .group("Error Handling", 2)
-                .doc("Longest wait in milliseconds between retries."),
+                .doc("Longest wait in milliseconds between two retries (the backoff doubles from 300 ms up to this, then waits a random time below it)."),
         )
         .define(
             ConfigKey::new(ERRORS_TOLERANCE, ConfigType::String)
@@ -158,7 +159,7 @@ pub fn connector_config_def(kind: Option<ConnectorKind>) -> ConfigDef {
                 .validator(Validator::OneOf(vec!["none", "all"]))
                 .importance(Importance::Medium)
                 .group("Error Handling", 3)
-                .doc("'none' fails the task on the first record error. 'all' (skip bad records) is not supported yet."),
+                .doc("'none' fails the task on the first record error. 'all' skips records that fail conversion or a transformation (and, for sinks, records 'put' rejects), reporting them to the log and dead-letter queue when configured."),
         )
         .define(
             ConfigKey::new("errors.log.enable", ConfigType::Boolean)
@@ -172,7 +173,7 @@ pub fn connector_config_def(kind: Option<ConnectorKind>) -> ConfigDef {
                 .default_value("false")
                 .importance(Importance::Medium)
                 .group("Error Handling", 5)
-                .doc("Include the failed record's coordinates in logged errors."),
+                .doc("Include the failed record's coordinates (sink) or content (source) in logged errors."),
         );
     match kind {
         Some(ConnectorKind::Sink) => {
@@ -197,7 +198,7 @@ pub fn connector_config_def(kind: Option<ConnectorKind>) -> ConfigDef {
                         .default_value("")
                         .importance(Importance::Medium)
                         .group("Error Handling", 6)
-                        .doc("Dead-letter queue topic for records that fail. Not supported yet: must be empty."),
+                        .doc("Dead-letter queue topic for records that fail (created with 1 partition when missing); empty: no dead-letter queue."),
                 )
                 .define(
                     ConfigKey::new(
@@ -385,23 +386,6 @@ pub fn validate_connector_config(
         v.merge(report);
     }
 
-    if props.get(ERRORS_TOLERANCE).map(|t| t.trim()) == Some("all") {
-        v.add_error(
-            ERRORS_TOLERANCE,
-            "errors.tolerance=all is not supported yet by this build: a record that fails \
-             conversion or a transformation fails the task. Remove the key or set it to 'none'.",
-        );
-    }
-    if let Some(t) = props.get(ERRORS_RETRY_TIMEOUT) {
-        if t.trim().parse::<i64>().is_ok_and(|ms| ms != 0) {
-            v.add_error(
-                ERRORS_RETRY_TIMEOUT,
-                "retrying failed operations is not supported yet by this build; remove the key \
-                 or set it to 0",
-            );
-        }
-    }
-
     match kind {
         Some(ConnectorKind::Sink) => check_sink_topics(&mut v, props),
         Some(ConnectorKind::Source) => {
@@ -456,12 +440,31 @@ fn check_sink_topics(v: &mut ConnectorValidation, props: &ConfigMap) {
         v.add_error(TOPICS, m);
         v.add_error(TOPICS_REGEX, m);
     }
-    if props.get(DLQ_TOPIC).is_some_and(|t| !t.trim().is_empty()) {
-        v.add_error(
-            DLQ_TOPIC,
-            "dead-letter queues are not supported yet by this build; remove the key (a record \
-             that fails conversion fails the task)",
-        );
+    if let Some(dlq) = props
+        .get(DLQ_TOPIC)
+        .map(|t| t.trim())
+        .filter(|t| !t.is_empty())
+    {
+        if topics.iter().any(|t| t == dlq) {
+            let message = format!(
+                "The DLQ topic '{dlq}' may not be included in the list of topics ('topics=[{}]') \
+                 consumed by the connector",
+                topics.join(", ")
+            );
+            v.add_error(DLQ_TOPIC, message);
+        } else if let Some(regex) = props.get(TOPICS_REGEX).map(|r| r.trim()) {
+            let matched = !regex.is_empty()
+                && regex::Regex::new(&format!("^(?:{regex})$")).is_ok_and(|r| r.is_match(dlq));
+            if matched {
+                v.add_error(
+                    DLQ_TOPIC,
+                    format!(
+                        "The DLQ topic '{dlq}' may not be matched by the regex for the topics \
+                         ('topics.regex={regex}') consumed by the connector"
+                    ),
+                );
+            }
+        }
     }
 }
 
@@ -514,6 +517,19 @@ impl ConnectorConfig {
             return Err(issues);
         };
         let kind = ConnectorKind::of(&plugin);
+        if kind == ConnectorKind::Source {
+            // As Kafka: dead-letter queues exist for sinks only; a source ignores the keys.
+            for key in props
+                .keys()
+                .filter(|k| k.starts_with("errors.deadletterqueue."))
+            {
+                tracing::warn!(
+                    key = %key,
+                    "Ignoring a dead-letter queue setting on a source connector: dead-letter \
+                     queues apply to sink connectors only."
+                );
+            }
+        }
         let parsed = connector_config_def(Some(kind))
             .parse(props)
             .map_err(crate::worker_config::issues_from)?;

@@ -17,6 +17,8 @@ pub struct Converters {
     pub value: Box<dyn Converter>,
     /// Converts header values.
     pub header: Box<dyn HeaderConverter>,
+    /// Class names of the key, value and header converters (for error reports).
+    pub class_names: [&'static str; 3],
 }
 
 impl Converters {
@@ -32,10 +34,23 @@ impl Converters {
         let key = pick(&connector.key_converter, &worker.key_converter);
         let value = pick(&connector.value_converter, &worker.value_converter);
         let header = pick(&connector.header_converter, &worker.header_converter);
+        let class_name = |spec: &ConverterSpec, header: bool| {
+            let plugin = if header {
+                plugins.header_converter(&spec.class)
+            } else {
+                plugins.converter(&spec.class)
+            };
+            plugin.map(|p| p.class_name).unwrap_or("")
+        };
         Ok(Converters {
             key: make(plugins, "key.converter", &key, ConverterType::Key)?,
             value: make(plugins, "value.converter", &value, ConverterType::Value)?,
             header: make_header(plugins, &header)?,
+            class_names: [
+                class_name(&key, false),
+                class_name(&value, false),
+                class_name(&header, true),
+            ],
         })
     }
 }

@@ -267,6 +267,12 @@ impl ErrorHandler {
         &self.policy
     }
 
+    /// Counts into `counters` (the task's, which `GET /metrics` reads) instead of its own.
+    pub fn with_counters(mut self, counters: Arc<ErrorCounters>) -> Self {
+        self.counters = counters;
+        self
+    }
+
     /// The task's error counters (shared with metrics).
     pub fn counters(&self) -> &Arc<ErrorCounters> {
         &self.counters
@@ -481,7 +487,7 @@ fn root_cause(error: &ConnectError) -> &ConnectError {
 }
 
 /// A copy of an error for wrapping: same kind and message, causes rendered as text.
-fn clone_error(error: &ConnectError) -> ConnectError {
+pub(crate) fn clone_error(error: &ConnectError) -> ConnectError {
     match error {
         ConnectError::Config { key, message } => ConnectError::config(key.clone(), message.clone()),
         ConnectError::Data { message } => ConnectError::data(message.clone()),

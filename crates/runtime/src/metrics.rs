@@ -1,10 +1,57 @@
-//! Per-task counters, updated once per batch, and the periodic progress line.
+//! Per-task counters, updated once per batch, the worker's startup counters, and the
+//! periodic progress line.
+//!
+//! Task loops add to [`TaskCounters`] with relaxed atomics once per batch (never per record
+//! and never under a lock); [`BatchTimer`] keeps count, sum and maximum of batch durations.
+//! [`WorkerMetrics`] is a snapshot of everything a worker counts, which `GET /metrics`
+//! renders in Prometheus' text format (see `crate::rest` and `docs/metrics.md`). Totals only:
+//! rates are for the scraper (`rate(...[1m])`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use crate::status::ConnectorTaskId;
+use crate::error_handling::ErrorCounters;
+use crate::status::{ConnectorStatus, ConnectorTaskId};
+
+/// Count, total and maximum of the durations of a repeated operation (a poll, a put, an
+/// offset commit), kept with atomics.
+#[derive(Debug, Default)]
+pub struct BatchTimer {
+    count: AtomicU64,
+    sum_nanos: AtomicU64,
+    max_nanos: AtomicU64,
+}
+
+/// A reading of a [`BatchTimer`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimerSnapshot {
+    /// Operations timed.
+    pub count: u64,
+    /// Their total duration in nanoseconds.
+    pub sum_nanos: u64,
+    /// The longest one in nanoseconds (since the task started).
+    pub max_nanos: u64,
+}
+
+impl BatchTimer {
+    /// Adds one operation that took `elapsed`.
+    pub fn record(&self, elapsed: Duration) {
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
+        self.max_nanos.fetch_max(nanos, Ordering::Relaxed);
+    }
+
+    /// The current values.
+    pub fn snapshot(&self) -> TimerSnapshot {
+        TimerSnapshot {
+            count: self.count.load(Ordering::Relaxed),
+            sum_nanos: self.sum_nanos.load(Ordering::Relaxed),
+            max_nanos: self.max_nanos.load(Ordering::Relaxed),
+        }
+    }
+}
 
 /// Counters of one task. Source tasks count `polled` and `written`; sink tasks `polled`
 /// (consumed) and `put`.
@@ -20,6 +67,17 @@ pub struct TaskCounters {
     pub dropped: AtomicU64,
     /// Offset commits that succeeded.
     pub commits: AtomicU64,
+    /// Offset commits that failed or timed out.
+    pub commit_failures: AtomicU64,
+    /// Durations of successful offset commits.
+    pub commit_time: BatchTimer,
+    /// Durations of `SourceTask::poll` calls that returned records.
+    pub poll_batch: BatchTimer,
+    /// Durations of `SinkTask::put` calls that succeeded.
+    pub put_batch: BatchTimer,
+    /// The task's error counters (`task-error-metrics`: failures, skips, dead-letter
+    /// writes), shared with its error handler.
+    pub errors: Arc<ErrorCounters>,
     /// Topics the task produced to or consumed from (its connector's active topics).
     pub topics: crate::status::ActiveTopics,
 }
@@ -37,6 +95,45 @@ impl TaskCounters {
             self.put.load(Ordering::Relaxed),
         ]
     }
+}
+
+/// Counters of the worker itself (Kafka's `connect-worker-metrics` startup counters).
+#[derive(Debug, Default)]
+pub struct WorkerCounters {
+    /// Connector starts attempted.
+    pub connector_startup_attempts: AtomicU64,
+    /// Connector starts that succeeded.
+    pub connector_startup_success: AtomicU64,
+    /// Connector starts that failed.
+    pub connector_startup_failure: AtomicU64,
+    /// Task starts attempted.
+    pub task_startup_attempts: AtomicU64,
+    /// Task starts that succeeded.
+    pub task_startup_success: AtomicU64,
+    /// Task starts that failed.
+    pub task_startup_failure: AtomicU64,
+}
+
+/// One running task as the metrics see it.
+#[derive(Debug, Clone)]
+pub struct TaskMetrics {
+    /// Connector and task number.
+    pub id: ConnectorTaskId,
+    /// Source or sink.
+    pub kind: TaskKind,
+    /// Its counters.
+    pub counters: Arc<TaskCounters>,
+}
+
+/// A snapshot of what a worker counts, for `GET /metrics`.
+#[derive(Debug, Clone, Default)]
+pub struct WorkerMetrics {
+    /// Every connector with its state and its tasks' states.
+    pub connectors: Vec<ConnectorStatus>,
+    /// Every task with counters (running, paused, or stopped but not yet removed).
+    pub tasks: Vec<TaskMetrics>,
+    /// The worker's startup counters.
+    pub worker: Arc<WorkerCounters>,
 }
 
 /// Whether a task reads from outside (source) or writes outside (sink).

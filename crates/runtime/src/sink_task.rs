@@ -19,6 +19,16 @@
 //! A record a transformation drops is not put, but its offset counts as processed (the
 //! batch's offset ranges cover it), as in Kafka Connect.
 //!
+//! Failures go through the task's [`ErrorHandler`] (see [`crate::error_handling`]): a record
+//! whose conversion or transformation fails is retried (retriable errors), reported (log,
+//! dead-letter queue) and then skipped (`errors.tolerance=all`, its offset still counts as
+//! processed) or fails the task. Unless the handler is a pass-through, the fetcher keeps the
+//! consumed records of each batch (reference-counted bytes, no copy) so that records the task
+//! reports through its [`ErrantRecordReporter`], or that fail `put`, reach the dead-letter
+//! queue with their original bytes. A non-retriable `put` failure with
+//! `errors.tolerance=all` redelivers the batch and puts it one record at a time, so only the
+//! records that fail on their own go to the dead-letter queue.
+//!
 //! Messages to the putter travel on one ordered channel, so every record fetched before a
 //! revocation is put before the partitions are closed, and `open` precedes the records of a
 //! new partition. A rewind (`reset_offsets`, a pause, or a retriable `put` failure, which
@@ -31,19 +41,24 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use sluice_api::config::ConfigMap;
 use sluice_api::connector::{ErrantRecordReporter, SinkTask, SinkTaskContext, SinkTaskControl};
 use sluice_api::data::Headers;
 use sluice_api::error::{RecordLocation, Stage};
 use sluice_api::{ConnectError, ConnectRecord, SinkRecord, TopicPartition};
 use sluice_log::{
-    ConsumedRecord, LogConsumer, RebalanceListener, SeekTo, Subscription, TimestampType,
+    ConsumedRecord, LogAdmin, LogConsumer, LogError, NewTopic, RebalanceListener, SeekTo,
+    Subscription, TimestampType,
 };
 use sluice_transforms::TransformChain;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use crate::converters::Converters;
+use crate::error_handling::{
+    clone_error, Decision, ErrorHandler, FailedRecord, Failure, Tolerance,
+};
 use crate::metrics::TaskCounters;
 use crate::pause::PauseSignal;
 use crate::status::{ConnectorTaskId, State, StatusBoard};
@@ -56,6 +71,8 @@ const BATCH_QUEUE: usize = 2;
 const RETRY_BACKOFF_START: Duration = Duration::from_millis(300);
 /// Longest wait between redeliveries.
 const RETRY_BACKOFF_MAX: Duration = Duration::from_secs(10);
+/// The class Kafka names for `put` failures.
+const SINK_TASK_CLASS: &str = "org.apache.kafka.connect.sink.SinkTask";
 
 /// Everything a sink task needs to run.
 pub(crate) struct SinkTaskRun {
@@ -72,6 +89,10 @@ pub(crate) struct SinkTaskRun {
     pub status: StatusBoard,
     pub stop: watch::Receiver<bool>,
     pub pause: PauseSignal,
+    /// The task's error policy at work.
+    pub errors: Arc<ErrorHandler>,
+    /// Creates the dead-letter topic when the policy names one.
+    pub admin: Arc<dyn LogAdmin>,
 }
 
 /// Offsets of one partition in a batch: first offset and next offset after the last record.
@@ -82,6 +103,9 @@ enum ToPutter {
     Batch {
         records: Vec<SinkRecord>,
         ranges: Vec<Range>,
+        /// The consumed record of each of `records` (same order); empty when the error
+        /// handler is a pass-through.
+        originals: Vec<ConsumedRecord>,
     },
     Assigned(Vec<(TopicPartition, Option<i64>)>),
     Revoked {
@@ -112,6 +136,53 @@ struct Control {
     pending: AtomicBool,
     commit_requested: AtomicBool,
     assignment: Mutex<Vec<TopicPartition>>,
+    errant: Arc<Errant>,
+}
+
+/// The task's [`ErrantRecordReporter`]: reports are queued and handled by the putter after
+/// `put` returns (log, dead-letter queue, tolerance).
+#[derive(Default)]
+struct Errant {
+    tolerate: bool,
+    pending: AtomicBool,
+    reports: Mutex<Vec<ErrantReport>>,
+}
+
+/// One record a task reported, by its position in the log.
+struct ErrantReport {
+    topic: Arc<str>,
+    partition: i32,
+    offset: i64,
+    error: ConnectError,
+}
+
+impl ErrantRecordReporter for Errant {
+    fn report(&self, record: &SinkRecord, error: &ConnectError) -> Result<(), ConnectError> {
+        lock(&self.reports).push(ErrantReport {
+            topic: record.original_topic.clone(),
+            partition: record.original_partition,
+            offset: record.original_offset,
+            error: clone_error(error),
+        });
+        self.pending.store(true, Ordering::Release);
+        if self.tolerate {
+            Ok(())
+        } else {
+            Err(ConnectError::Connect {
+                message: "Tolerance exceeded in error handler".into(),
+                source: Some(Box::new(clone_error(error))),
+            })
+        }
+    }
+}
+
+impl Errant {
+    fn take(&self) -> Vec<ErrantReport> {
+        if !self.pending.swap(false, Ordering::AcqRel) {
+            return Vec::new();
+        }
+        std::mem::take(&mut *lock(&self.reports))
+    }
 }
 
 impl Control {
@@ -156,7 +227,7 @@ impl SinkTaskControl for Control {
     }
 
     fn errant_record_reporter(&self) -> Option<Arc<dyn ErrantRecordReporter>> {
-        None
+        Some(self.errant.clone())
     }
 }
 
@@ -177,8 +248,27 @@ impl SinkTaskRun {
             status,
             stop,
             pause,
+            errors,
+            admin,
         } = self;
-        let control = Arc::new(Control::default());
+        if let Some(dlq) = &errors.policy().dead_letter_queue {
+            let mut topic = NewTopic::new(dlq.topic.clone(), 1);
+            topic.replication_factor = dlq.replication_factor;
+            match admin.create_topic(topic).await {
+                Ok(()) => {
+                    tracing::info!(task = %id, topic = %dlq.topic, "Created the dead-letter queue topic.")
+                }
+                Err(LogError::TopicExists { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let control = Arc::new(Control {
+            errant: Arc::new(Errant {
+                tolerate: errors.policy().tolerance == Tolerance::All,
+                ..Errant::default()
+            }),
+            ..Control::default()
+        });
         let context = SinkTaskContext {
             connector: id.connector.to_string(),
             task_id: id.task,
@@ -204,20 +294,26 @@ impl SinkTaskRun {
             counters: counters.clone(),
             flush_interval,
             backoff: RETRY_BACKOFF_START,
+            errors: errors.clone(),
+            isolating: Vec::new(),
         };
         let putter =
             crate::dedicated::spawn(format!("sluice-sink-{}", id.task), putter.run(data_rx))?;
         let fetcher = Fetcher {
             id,
             consumer,
-            converters,
-            transforms,
+            pipeline: Pipeline {
+                converters,
+                transforms,
+            },
             data_tx,
             cmd_rx,
             counters,
             flush_timeout,
             stop,
             pause,
+            errors,
+            skipped: HashMap::new(),
         };
         let fetched = fetcher.run().await;
         let put = putter.join().await.unwrap_or_else(|| {
@@ -233,14 +329,33 @@ impl SinkTaskRun {
 struct Fetcher {
     id: ConnectorTaskId,
     consumer: Box<dyn LogConsumer>,
-    converters: Converters,
-    transforms: TransformChain,
+    pipeline: Pipeline,
     data_tx: mpsc::Sender<ToPutter>,
     cmd_rx: mpsc::UnboundedReceiver<ToFetcher>,
     counters: Arc<TaskCounters>,
     flush_timeout: Duration,
     stop: watch::Receiver<bool>,
     pause: PauseSignal,
+    errors: Arc<ErrorHandler>,
+    /// Per partition, the last offset of a record skipped after its failure was reported:
+    /// a redelivered batch (retried or isolated `put`) does not report it again.
+    skipped: HashMap<TopicPartition, i64>,
+}
+
+/// Which class of a sink's conversion or transformation failed.
+#[derive(Clone, Copy)]
+enum FailedClass {
+    Key,
+    Value,
+    Header,
+    Transform(&'static str),
+}
+
+/// A record that failed conversion or transformation.
+struct Failed {
+    error: ConnectError,
+    stage: Stage,
+    class: FailedClass,
 }
 
 /// Forwards rebalances to the putter and waits for its answer.
@@ -336,15 +451,20 @@ impl Fetcher {
                 let _ = self.data_tx.try_send(ToPutter::Batch {
                     records: Vec::new(),
                     ranges: Vec::new(),
+                    originals: Vec::new(),
                 });
                 continue;
             }
             TaskCounters::add(&self.counters.polled, records.len());
             self.counters.topics.note(records.iter().map(|r| &r.topic));
-            let (records, ranges) = self.convert(records)?;
+            let (records, ranges, originals) = self.convert(records).await?;
             if self
                 .data_tx
-                .send(ToPutter::Batch { records, ranges })
+                .send(ToPutter::Batch {
+                    records,
+                    ranges,
+                    originals,
+                })
                 .await
                 .is_err()
             {
@@ -407,7 +527,14 @@ impl Fetcher {
         if offsets.is_empty() {
             return;
         }
-        match tokio::time::timeout(self.flush_timeout, self.consumer.commit(offsets)).await {
+        let started = std::time::Instant::now();
+        let outcome = tokio::time::timeout(self.flush_timeout, self.consumer.commit(offsets)).await;
+        if matches!(outcome, Ok(Ok(()))) {
+            self.counters.commit_time.record(started.elapsed());
+        } else {
+            TaskCounters::add(&self.counters.commit_failures, 1);
+        }
+        match outcome {
             Ok(Ok(())) => {
                 TaskCounters::add(&self.counters.commits, 1);
                 tracing::debug!(task = %self.id, partitions = offsets.len(), "Committed consumer offsets.");
@@ -447,11 +574,13 @@ impl Fetcher {
         closed.map_err(ConnectError::from)
     }
 
-    fn convert(
+    async fn convert(
         &mut self,
         consumed: Vec<ConsumedRecord>,
-    ) -> Result<(Vec<SinkRecord>, Vec<Range>), ConnectError> {
+    ) -> Result<(Vec<SinkRecord>, Vec<Range>, Vec<ConsumedRecord>), ConnectError> {
         let mut out = Vec::with_capacity(consumed.len());
+        let passthrough = self.errors.is_passthrough();
+        let mut originals = Vec::with_capacity(if passthrough { 0 } else { consumed.len() });
         let mut ranges: Vec<Range> = Vec::new();
         let total = consumed.len();
         for rec in consumed {
@@ -473,79 +602,211 @@ impl Fetcher {
                     )),
                 },
             }
-            if let Some(record) = self.convert_one(rec)? {
+            if passthrough {
+                if let Some(record) = self.pipeline.convert_owned(rec).map_err(|f| f.error)? {
+                    out.push(record);
+                }
+                continue;
+            }
+            let converted = match self.pipeline.convert_ref(&rec) {
+                Ok(converted) => converted,
+                Err(failed) => {
+                    let tp = TopicPartition::new(rec.topic.clone(), rec.partition);
+                    if self.skipped.get(&tp).is_some_and(|o| *o >= rec.offset) {
+                        continue; // reported and skipped on an earlier delivery
+                    }
+                    let recovered = self
+                        .pipeline
+                        .recover(&self.errors, &self.stop, &rec, failed)
+                        .await?;
+                    if recovered.is_none() {
+                        self.skipped.insert(tp, rec.offset);
+                    }
+                    recovered
+                }
+            };
+            if let Some(record) = converted {
                 out.push(record);
+                originals.push(rec);
             }
         }
         if out.len() < total {
             TaskCounters::add(&self.counters.dropped, total - out.len());
         }
-        Ok((out, ranges))
+        Ok((out, ranges, originals))
+    }
+}
+
+/// The converters and transformation chain of a sink task.
+struct Pipeline {
+    converters: Converters,
+    transforms: TransformChain,
+}
+
+impl Pipeline {
+    /// Retries a failed record's conversion (retriable errors only), then reports the
+    /// failure: `None` when the record is skipped, an error when the task must fail.
+    async fn recover(
+        &self,
+        errors: &ErrorHandler,
+        stop: &watch::Receiver<bool>,
+        rec: &ConsumedRecord,
+        failed: Failed,
+    ) -> Result<Option<SinkRecord>, ConnectError> {
+        // Only a failing record gets here; the lock is never contended.
+        let last = Mutex::new((failed.stage, failed.class));
+        let result = errors
+            .retry(stop, || {
+                self.convert_ref(rec).map_err(|f| {
+                    *lock(&last) = (f.stage, f.class);
+                    f.error
+                })
+            })
+            .await;
+        let error = match result {
+            Ok(converted) => return Ok(converted),
+            Err(e) => e,
+        };
+        let (stage, class) = *lock(&last);
+        let [key, value, header] = self.converters.class_names;
+        let class_name = match class {
+            FailedClass::Key => key,
+            FailedClass::Value => value,
+            FailedClass::Header => header,
+            FailedClass::Transform(c) => c,
+        };
+        let failure = Failure {
+            stage,
+            class_name,
+            record: Some(FailedRecord::Consumed(rec)),
+            error: &error,
+        };
+        match errors.report(failure).await {
+            Decision::Skip => Ok(None),
+            Decision::Fail(e) => Err(e),
+        }
+    }
+
+    /// Converts and transforms a record it may consume (the pass-through path).
+    fn convert_owned(&self, rec: ConsumedRecord) -> Result<Option<SinkRecord>, Failed> {
+        let ConsumedRecord {
+            topic,
+            partition,
+            offset,
+            timestamp,
+            timestamp_type,
+            key,
+            value,
+            headers,
+        } = rec;
+        let headers = headers.into_iter().map(|h| (h.key, h.value));
+        let position = Position {
+            topic: &topic,
+            partition,
+            offset,
+            timestamp,
+            timestamp_type,
+        };
+        self.convert_parts(position, key, value, headers)
+    }
+
+    /// Converts and transforms a record that is kept (for the dead-letter queue).
+    fn convert_ref(&self, rec: &ConsumedRecord) -> Result<Option<SinkRecord>, Failed> {
+        let headers = rec.headers.iter().map(|h| (h.key.clone(), h.value.clone()));
+        let position = Position {
+            topic: &rec.topic,
+            partition: rec.partition,
+            offset: rec.offset,
+            timestamp: rec.timestamp,
+            timestamp_type: rec.timestamp_type,
+        };
+        self.convert_parts(position, rec.key.clone(), rec.value.clone(), headers)
     }
 
     /// Converts and transforms one consumed record; `None` when a transformation dropped it.
-    fn convert_one(&self, rec: ConsumedRecord) -> Result<Option<SinkRecord>, ConnectError> {
-        let topic: &str = &rec.topic;
+    fn convert_parts(
+        &self,
+        at: Position<'_>,
+        key: Option<Bytes>,
+        value: Option<Bytes>,
+        headers: impl Iterator<Item = (String, Option<Bytes>)>,
+    ) -> Result<Option<SinkRecord>, Failed> {
+        let topic: &str = at.topic;
         // The location is built only when a conversion fails: no allocation per record.
-        let (partition, offset) = (rec.partition, rec.offset);
-        let at = |stage: Stage| {
-            move |e: ConnectError| {
-                e.at(
+        let (partition, offset) = (at.partition, at.offset);
+        let fail = |stage: Stage, class: FailedClass| {
+            move |e: ConnectError| Failed {
+                error: e.at(
                     stage,
                     RecordLocation {
                         topic: topic.to_string(),
                         partition: Some(partition),
                         offset: Some(offset),
                     },
-                )
+                ),
+                stage,
+                class,
             }
         };
         let key = self
             .converters
             .key
-            .to_connect_data(topic, rec.key)
-            .map_err(at(Stage::KeyConverter))?;
+            .to_connect_data(topic, key)
+            .map_err(fail(Stage::KeyConverter, FailedClass::Key))?;
         let value = self
             .converters
             .value
-            .to_connect_data(topic, rec.value)
-            .map_err(at(Stage::ValueConverter))?;
-        let mut headers = Headers::new();
-        for h in rec.headers {
+            .to_connect_data(topic, value)
+            .map_err(fail(Stage::ValueConverter, FailedClass::Value))?;
+        let mut connect_headers = Headers::new();
+        for (name, data) in headers {
             let v = self
                 .converters
                 .header
-                .to_connect_header(topic, &h.key, h.value)
-                .map_err(at(Stage::HeaderConverter))?;
-            headers.add(h.key, v.schema, v.value);
+                .to_connect_header(topic, &name, data)
+                .map_err(fail(Stage::HeaderConverter, FailedClass::Header))?;
+            connect_headers.add(name, v.schema, v.value);
         }
-        let timestamp = (rec.timestamp_type != TimestampType::NoTimestamp).then_some(rec.timestamp);
+        let timestamp = (at.timestamp_type != TimestampType::NoTimestamp).then_some(at.timestamp);
         let mut record = ConnectRecord {
-            topic: Arc::clone(&rec.topic),
-            kafka_partition: Some(rec.partition),
+            topic: Arc::clone(at.topic),
+            kafka_partition: Some(partition),
             key_schema: key.schema,
             key: key.value,
             value_schema: value.schema,
             value: value.value,
             timestamp,
-            headers,
-            kafka_offset: Some(rec.offset),
-            timestamp_type: rec.timestamp_type,
+            headers: connect_headers,
+            kafka_offset: Some(offset),
+            timestamp_type: at.timestamp_type,
         };
         if !self.transforms.is_empty() {
             match self.transforms.apply(record) {
                 Ok(Some(transformed)) => record = transformed,
                 Ok(None) => return Ok(None),
-                Err(e) => return Err(at(Stage::Transformation)(e.into_connect_error())),
+                Err(e) => {
+                    let class = FailedClass::Transform(e.class_name);
+                    return Err(fail(Stage::Transformation, class)(e.into_connect_error()));
+                }
             }
         }
         Ok(Some(SinkRecord {
             record,
-            original_topic: rec.topic,
-            original_partition: rec.partition,
-            original_offset: rec.offset,
+            original_topic: Arc::clone(at.topic),
+            original_partition: partition,
+            original_offset: offset,
         }))
     }
+}
+
+/// Where a consumed record sits, and its timestamp.
+#[derive(Clone, Copy)]
+struct Position<'a> {
+    topic: &'a Arc<str>,
+    partition: i32,
+    offset: i64,
+    timestamp: i64,
+    timestamp_type: TimestampType,
 }
 
 struct Putter {
@@ -561,6 +822,10 @@ struct Putter {
     counters: Arc<TaskCounters>,
     flush_interval: Duration,
     backoff: Duration,
+    errors: Arc<ErrorHandler>,
+    /// Partitions whose records up to (not including) these offsets are put one at a time,
+    /// after a batch of them failed `put` with `errors.tolerance=all`.
+    isolating: Vec<(TopicPartition, i64)>,
 }
 
 impl Putter {
@@ -594,7 +859,11 @@ impl Putter {
 
     async fn handle(&mut self, msg: ToPutter) -> Result<(), ConnectError> {
         match msg {
-            ToPutter::Batch { records, ranges } => self.put(records, ranges).await?,
+            ToPutter::Batch {
+                records,
+                ranges,
+                originals,
+            } => self.put(records, ranges, originals).await?,
             ToPutter::Assigned(partitions) => {
                 let tps: Vec<TopicPartition> =
                     partitions.iter().map(|(tp, _)| tp.clone()).collect();
@@ -646,6 +915,7 @@ impl Putter {
             self.current.remove(tp);
             self.discarding.remove(tp);
         }
+        self.isolating.retain(|(tp, _)| !partitions.contains(tp));
         self.assigned.retain(|tp| !partitions.contains(tp));
         *lock(&self.control.assignment) = self.assigned.clone();
         Ok(offsets)
@@ -655,6 +925,7 @@ impl Putter {
         &mut self,
         mut records: Vec<SinkRecord>,
         mut ranges: Vec<Range>,
+        mut originals: Vec<ConsumedRecord>,
     ) -> Result<(), ConnectError> {
         if !self.discarding.is_empty() && !records.is_empty() {
             let skip = |topic: &Arc<str>, partition: i32| {
@@ -663,14 +934,22 @@ impl Putter {
                     .any(|tp| tp.partition == partition && tp.topic == *topic)
             };
             records.retain(|r| !skip(&r.original_topic, r.original_partition));
+            originals.retain(|r| !skip(&r.topic, r.partition));
             ranges.retain(|(tp, _, _)| !skip(&tp.topic, tp.partition));
             if records.is_empty() {
                 return Ok(());
             }
         }
+        if !self.isolating.is_empty() && self.overlaps_isolation(&ranges) {
+            return self.put_one_by_one(records, ranges, originals).await;
+        }
         let n = records.len();
-        match self.task.put(records).await {
+        let started = std::time::Instant::now();
+        let outcome = self.task.put(records).await;
+        self.handle_errant(&originals).await?;
+        match outcome {
             Ok(()) => {
+                self.counters.put_batch.record(started.elapsed());
                 for (tp, _, next) in ranges {
                     self.current.insert(tp, next);
                 }
@@ -679,23 +958,132 @@ impl Putter {
                 Ok(())
             }
             Err(e) if e.is_retriable() => {
+                self.redeliver(ranges, &e).await;
+                Ok(())
+            }
+            Err(e) if self.errors.policy().tolerance == Tolerance::All && n > 0 => {
                 tracing::warn!(
                     task = %self.id,
                     error = %e,
-                    backoff_ms = self.backoff.as_millis() as u64,
-                    "SinkTask.put asked for a retry; the batch will be delivered again."
+                    records = n,
+                    "SinkTask.put failed; the batch will be put again one record at a time to \
+                     find the records that fail."
                 );
-                let targets: Offsets = ranges
-                    .into_iter()
-                    .map(|(tp, first, _)| (tp, first))
-                    .collect();
+                let mut targets = Vec::with_capacity(ranges.len());
+                for (tp, first, next) in ranges {
+                    match self.isolating.iter_mut().find(|(t, _)| *t == tp) {
+                        Some((_, end)) => *end = (*end).max(next),
+                        None => self.isolating.push((tp.clone(), next)),
+                    }
+                    targets.push((tp, first));
+                }
                 self.reposition(targets, false);
-                tokio::time::sleep(self.backoff).await;
-                self.backoff = (self.backoff * 2).min(RETRY_BACKOFF_MAX);
                 Ok(())
             }
             Err(e) => Err(e),
         }
+    }
+
+    fn overlaps_isolation(&self, ranges: &[Range]) -> bool {
+        ranges.iter().any(|(tp, first, _)| {
+            self.isolating
+                .iter()
+                .any(|(t, end)| t == tp && *first < *end)
+        })
+    }
+
+    /// Puts each record on its own; a record whose `put` fails (not retriably) is reported
+    /// (`TASK_PUT`) and skipped as `errors.tolerance=all` allows.
+    async fn put_one_by_one(
+        &mut self,
+        records: Vec<SinkRecord>,
+        ranges: Vec<Range>,
+        originals: Vec<ConsumedRecord>,
+    ) -> Result<(), ConnectError> {
+        let mut put = 0;
+        for (i, record) in records.into_iter().enumerate() {
+            let location = RecordLocation {
+                topic: record.original_topic.to_string(),
+                partition: Some(record.original_partition),
+                offset: Some(record.original_offset),
+            };
+            let outcome = self.task.put(vec![record]).await;
+            self.handle_errant(&originals).await?;
+            match outcome {
+                Ok(()) => put += 1,
+                Err(e) if e.is_retriable() => {
+                    TaskCounters::add(&self.counters.put, put);
+                    self.redeliver(ranges, &e).await;
+                    return Ok(());
+                }
+                Err(e) => {
+                    let error = e.at(Stage::TaskPut, location);
+                    let failure = Failure {
+                        stage: Stage::TaskPut,
+                        class_name: SINK_TASK_CLASS,
+                        record: originals.get(i).map(FailedRecord::Consumed),
+                        error: &error,
+                    };
+                    if let Decision::Fail(e) = self.errors.report(failure).await {
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        TaskCounters::add(&self.counters.put, put);
+        self.backoff = RETRY_BACKOFF_START;
+        for (tp, _, next) in ranges {
+            self.isolating
+                .retain(|(t, end)| !(*t == tp && next >= *end));
+            self.current.insert(tp, next);
+        }
+        Ok(())
+    }
+
+    /// Handles the records the task reported through its errant-record reporter during the
+    /// last `put`: each is logged and sent to the dead-letter queue (with the bytes it was
+    /// consumed with, found in `originals`); with `errors.tolerance=none` the task fails.
+    async fn handle_errant(&mut self, originals: &[ConsumedRecord]) -> Result<(), ConnectError> {
+        for report in self.control.errant.take() {
+            let original = originals.iter().find(|o| {
+                o.offset == report.offset
+                    && o.partition == report.partition
+                    && o.topic == report.topic
+            });
+            let location = RecordLocation {
+                topic: report.topic.to_string(),
+                partition: Some(report.partition),
+                offset: Some(report.offset),
+            };
+            let error = report.error.at(Stage::TaskPut, location);
+            let failure = Failure {
+                stage: Stage::TaskPut,
+                class_name: SINK_TASK_CLASS,
+                record: original.map(FailedRecord::Consumed),
+                error: &error,
+            };
+            if let Decision::Fail(e) = self.errors.report(failure).await {
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// A retriable `put` failure: the batch is delivered again after a backoff.
+    async fn redeliver(&mut self, ranges: Vec<Range>, error: &ConnectError) {
+        tracing::warn!(
+            task = %self.id,
+            error = %error,
+            backoff_ms = self.backoff.as_millis() as u64,
+            "SinkTask.put asked for a retry; the batch will be delivered again."
+        );
+        let targets: Offsets = ranges
+            .into_iter()
+            .map(|(tp, first, _)| (tp, first))
+            .collect();
+        self.reposition(targets, false);
+        tokio::time::sleep(self.backoff).await;
+        self.backoff = (self.backoff * 2).min(RETRY_BACKOFF_MAX);
     }
 
     /// Asks the fetcher to seek (and maybe pause), dropping records in between.

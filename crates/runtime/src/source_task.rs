@@ -42,6 +42,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use crate::converters::Converters;
+use crate::error_handling::{Decision, ErrorHandler, FailedRecord, Failure};
 use crate::metrics::TaskCounters;
 use crate::offsets::{codec, ConnectorOffsetReader, OffsetStore};
 use crate::pause::PauseSignal;
@@ -73,6 +74,8 @@ pub(crate) struct SourceTaskRun {
     pub status: StatusBoard,
     pub stop: watch::Receiver<bool>,
     pub pause: PauseSignal,
+    /// The task's error policy at work (no dead-letter queue for sources, as in Kafka).
+    pub errors: Arc<ErrorHandler>,
 }
 
 /// Records of one acknowledged send (before transformation), the indices of those a
@@ -96,6 +99,7 @@ impl SourceTaskRun {
             status,
             stop,
             mut pause,
+            errors,
         } = self;
         let context = SourceTaskContext {
             connector: id.connector.to_string(),
@@ -125,6 +129,8 @@ impl SourceTaskRun {
             committable: HashMap::new(),
             last_key: None,
             rx: batch_rx,
+            errors,
+            stop: stop.clone(),
         };
         let sender = match crate::dedicated::spawn(format!("sluice-src-{}", id.task), sender.run())
         {
@@ -148,12 +154,14 @@ impl SourceTaskRun {
             if committed.swap(false, Ordering::AcqRel) {
                 commit_task(&id, task.as_mut()).await;
             }
+            let poll_started = std::time::Instant::now();
             match task.poll().await {
                 Ok(batch) if batch.is_empty() => {
                     // Nothing ready; poll should have waited, so avoid spinning.
                     tokio::time::sleep(Duration::from_millis(1)).await;
                 }
                 Ok(batch) => {
+                    counters.poll_batch.record(poll_started.elapsed());
                     TaskCounters::add(&counters.polled, batch.len());
                     if batch_tx.send(batch).await.is_err() {
                         break; // the sender failed; its error is collected below
@@ -233,6 +241,14 @@ struct Sender {
     /// The stored key of the last source partition seen (usually the same `Arc`).
     last_key: Option<(Arc<OffsetMap>, Vec<u8>)>,
     rx: mpsc::Receiver<Vec<SourceRecord>>,
+    errors: Arc<ErrorHandler>,
+    stop: watch::Receiver<bool>,
+}
+
+/// A source record that failed transformation or conversion, with the failing class.
+struct SourceFailure {
+    error: ConnectError,
+    class_name: &'static str,
 }
 
 async fn front_ack(queue: &mut VecDeque<InFlight>) -> LogResult<Vec<RecordMetadata>> {
@@ -258,7 +274,7 @@ impl Sender {
                     next_flush = Instant::now() + self.flush_interval;
                 }
                 batch = self.rx.recv(), if room => match batch {
-                    Some(batch) => self.send(batch)?,
+                    Some(batch) => self.send(batch).await?,
                     None => break,
                 },
             }
@@ -272,8 +288,9 @@ impl Sender {
     }
 
     /// Transforms and converts a polled batch (merged with any others already queued) and
-    /// sends it.
-    fn send(&mut self, mut batch: Vec<SourceRecord>) -> Result<(), ConnectError> {
+    /// sends it. A record that fails goes through the error handler: skipped (and logged)
+    /// with `errors.tolerance=all`, else the task fails.
+    async fn send(&mut self, mut batch: Vec<SourceRecord>) -> Result<(), ConnectError> {
         while batch.len() < MAX_SEND_RECORDS {
             match self.rx.try_recv() {
                 Ok(more) => batch.extend(more),
@@ -281,50 +298,56 @@ impl Sender {
             }
         }
         let keep = self.ack_tx.is_some();
+        let handled = !self.errors.is_passthrough();
+        // A transformation consumes its input: keep a copy only when a retry may need it.
+        let copy_input =
+            keep || (handled && self.errors.policy().retry_timeout != Some(Duration::ZERO));
         let mut out = Vec::with_capacity(batch.len());
         let mut bytes = 0;
         let mut dropped = Vec::new();
-        if self.transforms.is_empty() {
-            for record in &batch {
-                let produced = self.convert(record, &record.record)?;
-                bytes += produced_bytes(&produced);
-                out.push(produced);
-            }
-        } else {
-            let mut dropped_count = 0;
-            for (i, record) in batch.iter_mut().enumerate() {
+        let mut dropped_count = 0;
+        for (i, record) in batch.iter_mut().enumerate() {
+            let outcome = if self.transforms.is_empty() {
+                convert(&self.converters, record, &record.record).map(Some)
+            } else {
                 // The task acknowledges records as it polled them, so keep those it wants.
-                let input = if keep {
+                let input = if copy_input {
                     record.record.clone()
                 } else {
                     take_record(&mut record.record)
                 };
-                match self.transforms.apply(input) {
-                    Ok(Some(transformed)) => {
-                        let produced = self.convert(record, &transformed)?;
-                        bytes += produced_bytes(&produced);
-                        out.push(produced);
-                    }
-                    Ok(None) => {
-                        dropped_count += 1;
-                        if keep {
-                            dropped.push(i);
-                        }
-                    }
-                    Err(e) => {
-                        let r = &record.record;
-                        return Err(failure(
-                            record,
-                            &r.topic,
-                            r.kafka_partition,
-                            Stage::Transformation,
-                            e.into_connect_error(),
-                        ));
+                transform_and_convert(&self.transforms, &self.converters, record, input)
+            };
+            let produced = match outcome {
+                Ok(produced) => produced,
+                Err(f) if !handled => return Err(f.error),
+                Err(f) => {
+                    recover(
+                        &self.errors,
+                        &self.stop,
+                        &self.transforms,
+                        &self.converters,
+                        record,
+                        f,
+                        copy_input || self.transforms.is_empty(),
+                    )
+                    .await?
+                }
+            };
+            match produced {
+                Some(produced) => {
+                    bytes += produced_bytes(&produced);
+                    out.push(produced);
+                }
+                None => {
+                    dropped_count += 1;
+                    if keep {
+                        dropped.push(i);
                     }
                 }
             }
-            TaskCounters::add(&self.counters.dropped, dropped_count);
         }
+        TaskCounters::add(&self.counters.dropped, dropped_count);
         self.counters.topics.note(out.iter().map(|r| &r.topic));
         let records = out.len();
         let offsets = last_offsets(&mut batch, keep);
@@ -345,46 +368,6 @@ impl Sender {
         });
         self.in_flight_bytes += bytes;
         Ok(())
-    }
-
-    /// Converts `r`, the record of `source` after transformation.
-    fn convert(
-        &mut self,
-        source: &SourceRecord,
-        r: &ConnectRecord,
-    ) -> Result<ProduceRecord, ConnectError> {
-        let fail =
-            |stage: Stage, e: ConnectError| failure(source, &r.topic, r.kafka_partition, stage, e);
-        let key = self
-            .converters
-            .key
-            .from_connect_data(&r.topic, r.key_schema.as_ref(), &r.key)
-            .map_err(|e| fail(Stage::KeyConverter, e))?;
-        let value = self
-            .converters
-            .value
-            .from_connect_data(&r.topic, r.value_schema.as_ref(), &r.value)
-            .map_err(|e| fail(Stage::ValueConverter, e))?;
-        let mut headers = Vec::with_capacity(r.headers.len());
-        for h in &r.headers {
-            let value = self
-                .converters
-                .header
-                .from_connect_header(&r.topic, &h.key, h.schema.as_ref(), &h.value)
-                .map_err(|e| fail(Stage::HeaderConverter, e))?;
-            headers.push(LogHeader {
-                key: h.key.clone(),
-                value,
-            });
-        }
-        Ok(ProduceRecord {
-            topic: r.topic.clone(),
-            partition: r.kafka_partition,
-            key,
-            value,
-            headers,
-            timestamp: r.timestamp,
-        })
     }
 
     /// Handles the acknowledgement of the oldest send.
@@ -430,7 +413,14 @@ impl Sender {
             .map(|(k, v)| (k.clone(), Some(codec::offset_value(v))))
             .collect();
         let count = writes.len();
-        match tokio::time::timeout(self.flush_timeout, self.store.set(writes)).await {
+        let started = std::time::Instant::now();
+        let outcome = tokio::time::timeout(self.flush_timeout, self.store.set(writes)).await;
+        if matches!(outcome, Ok(Ok(()))) {
+            self.counters.commit_time.record(started.elapsed());
+        } else {
+            TaskCounters::add(&self.counters.commit_failures, 1);
+        }
+        match outcome {
             Ok(Ok(())) => {
                 self.committable.clear();
                 TaskCounters::add(&self.counters.commits, 1);
@@ -448,6 +438,131 @@ impl Sender {
                 "Timed out committing source offsets; will retry at the next interval."
             ),
         }
+    }
+}
+
+/// Converts `r`, the record of `source` after transformation.
+fn convert(
+    converters: &Converters,
+    source: &SourceRecord,
+    r: &ConnectRecord,
+) -> Result<ProduceRecord, SourceFailure> {
+    let [key_class, value_class, header_class] = converters.class_names;
+    let fail = |stage: Stage, class_name: &'static str| {
+        move |e: ConnectError| SourceFailure {
+            error: failure(source, &r.topic, r.kafka_partition, stage, e),
+            class_name,
+        }
+    };
+    let key = converters
+        .key
+        .from_connect_data(&r.topic, r.key_schema.as_ref(), &r.key)
+        .map_err(fail(Stage::KeyConverter, key_class))?;
+    let value = converters
+        .value
+        .from_connect_data(&r.topic, r.value_schema.as_ref(), &r.value)
+        .map_err(fail(Stage::ValueConverter, value_class))?;
+    let mut headers = Vec::with_capacity(r.headers.len());
+    for h in &r.headers {
+        let value = converters
+            .header
+            .from_connect_header(&r.topic, &h.key, h.schema.as_ref(), &h.value)
+            .map_err(fail(Stage::HeaderConverter, header_class))?;
+        headers.push(LogHeader {
+            key: h.key.clone(),
+            value,
+        });
+    }
+    Ok(ProduceRecord {
+        topic: r.topic.clone(),
+        partition: r.kafka_partition,
+        key,
+        value,
+        headers,
+        timestamp: r.timestamp,
+    })
+}
+
+/// Transforms `input` (the content of `source`) and converts the result; `None` when a
+/// transformation dropped it.
+fn transform_and_convert(
+    transforms: &TransformChain,
+    converters: &Converters,
+    source: &SourceRecord,
+    input: ConnectRecord,
+) -> Result<Option<ProduceRecord>, SourceFailure> {
+    let (topic, partition) = (input.topic.clone(), input.kafka_partition);
+    match transforms.apply(input) {
+        Ok(Some(transformed)) => convert(converters, source, &transformed).map(Some),
+        Ok(None) => Ok(None),
+        Err(e) => {
+            let class_name = e.class_name;
+            Err(SourceFailure {
+                error: failure(
+                    source,
+                    &topic,
+                    partition,
+                    Stage::Transformation,
+                    e.into_connect_error(),
+                ),
+                class_name,
+            })
+        }
+    }
+}
+
+/// Retries a failed record (retriable errors, when its input was kept) and reports the
+/// failure: `None` when the record is skipped, an error when the task must fail.
+async fn recover(
+    errors: &ErrorHandler,
+    stop: &watch::Receiver<bool>,
+    transforms: &TransformChain,
+    converters: &Converters,
+    source: &SourceRecord,
+    failed: SourceFailure,
+    input_kept: bool,
+) -> Result<Option<ProduceRecord>, ConnectError> {
+    let mut class_name = failed.class_name;
+    let mut error = failed.error;
+    if error.is_retriable() && input_kept {
+        // Only a failing record gets here; the lock is never contended.
+        let last = std::sync::Mutex::new(class_name);
+        let attempt = || {
+            let outcome = if transforms.is_empty() {
+                convert(converters, source, &source.record).map(Some)
+            } else {
+                transform_and_convert(transforms, converters, source, source.record.clone())
+            };
+            outcome.map_err(|f| {
+                *last.lock().unwrap_or_else(|p| p.into_inner()) = f.class_name;
+                f.error
+            })
+        };
+        match errors.retry(stop, attempt).await {
+            Ok(produced) => return Ok(produced),
+            Err(e) => error = e,
+        }
+        class_name = *last.lock().unwrap_or_else(|p| p.into_inner());
+    }
+    let stage = match &error {
+        ConnectError::Record { stage, .. } => *stage,
+        _ => Stage::Transformation,
+    };
+    let description = format!(
+        "SourceRecord{{sourcePartition={}, sourceOffset={}}} topic='{}'",
+        String::from_utf8_lossy(&codec::offset_value(&source.source_partition)),
+        String::from_utf8_lossy(&codec::offset_value(&source.source_offset)),
+        source.record.topic
+    );
+    let failure = Failure {
+        stage,
+        class_name,
+        record: Some(FailedRecord::Source(&description)),
+        error: &error,
+    };
+    match errors.report(failure).await {
+        Decision::Skip => Ok(None),
+        Decision::Fail(e) => Err(e),
     }
 }
 

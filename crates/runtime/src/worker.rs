@@ -19,6 +19,7 @@
 //! new config, and [`Worker::remove_connector`] removes it. Each waits for the tasks it stops
 //! (their final commits included).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -32,10 +33,14 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use crate::config_providers::ConfigProviders;
 use crate::connector_config::{ConnectorConfig, ConnectorKind, TOPICS, TOPICS_REGEX};
 use crate::converters::Converters;
 use crate::error::{RuntimeError, RuntimeResult};
-use crate::metrics::{ProgressReporter, TaskCounters, TaskKind};
+use crate::error_handling::{ErrorHandler, ErrorPolicy};
+use crate::metrics::{
+    ProgressReporter, TaskCounters, TaskKind, TaskMetrics, WorkerCounters, WorkerMetrics,
+};
 use crate::offsets::OffsetStore;
 use crate::pause::PauseSignal;
 use crate::plugins::PluginRegistry;
@@ -85,6 +90,7 @@ pub struct Worker {
     connectors: tokio::sync::Mutex<BTreeMap<String, RunningConnector>>,
     progress_tasks: Arc<Mutex<TaskList>>,
     progress: Option<JoinHandle<()>>,
+    startup: Arc<WorkerCounters>,
 }
 
 /// Reports connector errors raised outside lifecycle calls into the status board.
@@ -145,6 +151,7 @@ impl Worker {
             connectors: tokio::sync::Mutex::new(BTreeMap::new()),
             progress_tasks,
             progress,
+            startup: Arc::default(),
         }
     }
 
@@ -179,6 +186,30 @@ impl Worker {
             .iter()
             .find(|(i, _, _)| i == id)
             .map(|(_, _, c)| c.clone())
+    }
+
+    /// A snapshot of the worker's metrics: connector and task states, task counters and
+    /// startup counters.
+    pub fn metrics(&self) -> WorkerMetrics {
+        let connectors = self
+            .status
+            .connector_names()
+            .iter()
+            .filter_map(|name| self.status.connector(name))
+            .collect();
+        let tasks = lock(&self.progress_tasks)
+            .iter()
+            .map(|(id, kind, counters)| TaskMetrics {
+                id: id.clone(),
+                kind: *kind,
+                counters: counters.clone(),
+            })
+            .collect();
+        WorkerMetrics {
+            connectors,
+            tasks,
+            worker: self.startup.clone(),
+        }
     }
 
     /// Starts a validated connector and its tasks. A connector that fails to start or to
@@ -233,13 +264,19 @@ impl Worker {
                     name: name.clone(),
                     status: self.status.clone(),
                 });
-                let started = match &mut c.instance {
-                    ConnectorInstance::Source(i) => i.start(&c.config.originals, context).await,
-                    ConnectorInstance::Sink(i) => i.start(&c.config.originals, context).await,
+                TaskCounters::add(&self.startup.connector_startup_attempts, 1);
+                let started = match self.resolve_placeholders(&c.config.originals) {
+                    Err(e) => Err(e),
+                    Ok(resolved) => match &mut c.instance {
+                        ConnectorInstance::Source(i) => i.start(&resolved, context).await,
+                        ConnectorInstance::Sink(i) => i.start(&resolved, context).await,
+                    },
                 };
                 if let Err(e) = started {
+                    TaskCounters::add(&self.startup.connector_startup_failure, 1);
                     return Err(self.connector_failed(&name, e));
                 }
+                TaskCounters::add(&self.startup.connector_startup_success, 1);
                 c.started = true;
                 self.status.set_connector(&name, State::Running, None);
             }
@@ -465,6 +502,26 @@ impl Worker {
         RuntimeError::Connect(e)
     }
 
+    /// `config` with its `${provider:path:key}` placeholders resolved by the worker's config
+    /// providers, for handing to a connector or task; the stored config keeps them.
+    fn resolve_placeholders<'a>(
+        &self,
+        config: &'a ConfigMap,
+    ) -> Result<Cow<'a, ConfigMap>, ConnectError> {
+        if !ConfigProviders::has_placeholders(config) {
+            return Ok(Cow::Borrowed(config));
+        }
+        self.config
+            .config_providers
+            .resolve(config)
+            .map(Cow::Owned)
+            .map_err(|issues| {
+                let key = issues.first().map(|i| i.key.clone()).unwrap_or_default();
+                let text: Vec<String> = issues.iter().map(ToString::to_string).collect();
+                ConnectError::config(key, text.join("; "))
+            })
+    }
+
     /// Asks the connector for task configs and checks them against `tasks.max`.
     fn task_configs(
         &self,
@@ -490,6 +547,19 @@ impl Worker {
                 return Err(ConnectError::connect(message));
             }
             tracing::warn!(connector = %config.name, "{message}");
+        }
+        // Task configs are stored and shown: put back the placeholders of values the
+        // connector copied from its resolved config (Kafka's reverse transformation).
+        if let Ok(resolved) = self.resolve_placeholders(&config.originals) {
+            for task_config in &mut configs {
+                for (key, value) in task_config.iter_mut() {
+                    if let Some(raw) = config.originals.get(key) {
+                        if raw != value && resolved.get(key) == Some(value) {
+                            value.clone_from(raw);
+                        }
+                    }
+                }
+            }
         }
         // Sink tasks get the connector's subscription, as Kafka Connect does.
         if config.kind == ConnectorKind::Sink {
@@ -525,14 +595,24 @@ impl Worker {
             ConnectorInstance::Sink(_) => TaskKind::Sink,
         };
         let pause = PauseSignal::new(pause, id.clone(), status.clone());
-        let prepared = self.prepare_task(
-            config,
-            instance,
-            &id,
-            task_config.clone(),
-            TaskControls { stop, pause },
-            counters.clone(),
-        );
+        let prepared = self
+            .resolve_placeholders(&task_config)
+            .and_then(|resolved| {
+                self.prepare_task(
+                    config,
+                    instance,
+                    &id,
+                    resolved.into_owned(),
+                    TaskControls { stop, pause },
+                    counters.clone(),
+                )
+            });
+        TaskCounters::add(&self.startup.task_startup_attempts, 1);
+        let outcome = match &prepared {
+            Ok(_) => &self.startup.task_startup_success,
+            Err(_) => &self.startup.task_startup_failure,
+        };
+        TaskCounters::add(outcome, 1);
         let task_id = id.clone();
         let handle = tokio::spawn(async move {
             let result = match prepared {
@@ -597,10 +677,19 @@ impl Worker {
                     offsets: self.offsets.clone(),
                     flush_interval: w.offset_flush_interval,
                     flush_timeout: w.offset_flush_timeout,
-                    counters,
+                    counters: counters.clone(),
                     status: self.status.clone(),
                     stop,
                     pause,
+                    errors: Arc::new(
+                        ErrorHandler::new(
+                            ErrorPolicy::from_connector_config(&config.originals),
+                            id.connector.to_string(),
+                            id.task,
+                            None,
+                        )
+                        .with_counters(counters.errors.clone()),
+                    ),
                 })
             }
             ConnectorInstance::Sink(c) => {
@@ -633,6 +722,31 @@ impl Worker {
                     .subscription
                     .clone()
                     .unwrap_or(Subscription::Topics(Vec::new()));
+                let policy = ErrorPolicy::from_connector_config(&config.originals);
+                let dead_letter_producer = match &policy.dead_letter_queue {
+                    Some(_) => {
+                        let mut properties = w.producer.clone();
+                        properties.extend(config.producer_overrides.clone());
+                        Some(self.log.producer(ProducerConfig {
+                            client_id: format!(
+                                "connector-dlq-producer-{}-{}",
+                                id.connector, id.task
+                            ),
+                            transactional_id: None,
+                            properties,
+                        })?)
+                    }
+                    None => None,
+                };
+                let errors = Arc::new(
+                    ErrorHandler::new(
+                        policy,
+                        id.connector.to_string(),
+                        id.task,
+                        dead_letter_producer,
+                    )
+                    .with_counters(counters.errors.clone()),
+                );
                 TaskRun::Sink(SinkTaskRun {
                     id: id.clone(),
                     task: c.create_task(),
@@ -647,6 +761,8 @@ impl Worker {
                     status: self.status.clone(),
                     stop,
                     pause,
+                    errors,
+                    admin: self.log.admin(),
                 })
             }
         })

@@ -286,8 +286,26 @@ impl WorkerConfig {
     /// Validates a worker config, reporting every problem at once. Converter classes are
     /// looked up in `plugins`.
     pub fn parse(props: &ConfigMap, plugins: &PluginRegistry) -> Result<Self, Vec<ConfigIssue>> {
+        Self::parse_with(&worker_config_def(), props, plugins)
+    }
+
+    /// Validates a distributed worker's config ([`distributed_worker_config_def`]: no
+    /// offsets file, `group.id` and the internal-topic keys required), reporting every
+    /// problem at once. `offset_file` is empty: source offsets live in the offsets topic.
+    pub fn parse_distributed(
+        props: &ConfigMap,
+        plugins: &PluginRegistry,
+    ) -> Result<Self, Vec<ConfigIssue>> {
+        Self::parse_with(&distributed_worker_config_def(), props, plugins)
+    }
+
+    fn parse_with(
+        def: &ConfigDef,
+        props: &ConfigMap,
+        plugins: &PluginRegistry,
+    ) -> Result<Self, Vec<ConfigIssue>> {
         let mut issues = Vec::new();
-        let parsed = match worker_config_def().parse(props) {
+        let parsed = match def.parse(props) {
             Ok(p) => Some(p),
             Err(errors) => {
                 issues.extend(issues_from(errors));
@@ -492,6 +510,28 @@ pub fn internal_topics_config_def() -> ConfigDef {
         .define(topic(STATUS_STORAGE_TOPIC, "connector and task statuses"))
         .define(partitions(STATUS_STORAGE_PARTITIONS, "5", "status"))
         .define(replication(STATUS_STORAGE_REPLICATION_FACTOR, "status"))
+}
+
+/// Distributed worker key: the id of the Connect cluster the worker joins (required).
+pub const GROUP_ID: &str = "group.id";
+
+/// The declaration of every key of a distributed worker: the common worker keys without
+/// `offset.storage.file.filename`, `group.id` and the internal-topic keys
+/// ([`internal_topics_config_def`]).
+pub fn distributed_worker_config_def() -> ConfigDef {
+    let mut def = ConfigDef::new();
+    for key in worker_config_def().keys() {
+        if key.name != OFFSET_FILE {
+            def = def.define(key.clone());
+        }
+    }
+    def.define(
+        ConfigKey::new(GROUP_ID, ConfigType::String)
+            .validator(Validator::NonEmptyString)
+            .importance(Importance::High)
+            .doc("Id of the Connect cluster this worker belongs to; workers with the same id share the internal topics and the connectors. It must not be the id of a consumer group."),
+    )
+    .merge(&internal_topics_config_def())
 }
 
 /// Turns `ConfigDef::parse` errors into issues.

@@ -39,8 +39,8 @@ fn sink_config_reports_every_error_with_its_key() {
             "org.apache.kafka.connect.transforms.Cast$Value",
         ),
         ("transforms.x.negate", "true"),
-        ("errors.tolerance", "all"),
-        ("errors.deadletterqueue.topic.name", "dlq"),
+        ("errors.tolerance", "ALL"),
+        ("errors.deadletterqueue.topic.name", "a"),
     ]);
     let k = keys(&found);
     for key in [
@@ -86,10 +86,47 @@ fn sink_config_reports_every_error_with_its_key() {
         message("transforms.y.type"),
         ["Missing required configuration \"transforms.y.type\" which has no default value."]
     );
-    assert!(message("errors.tolerance")[0].contains("not supported yet"));
+    assert!(message("errors.tolerance")[0].contains("ALL"));
+    assert_eq!(
+        message("errors.deadletterqueue.topic.name"),
+        ["The DLQ topic 'a' may not be included in the list of topics ('topics=[a]') consumed by the connector"]
+    );
     assert_eq!(
         message("name"),
         ["Missing required configuration \"name\" which has no default value."]
+    );
+}
+
+#[test]
+fn error_handling_keys_are_accepted() {
+    let found = issues(&[
+        ("name", "s"),
+        ("connector.class", SINK_CLASS),
+        ("store", "x"),
+        ("topics", "in"),
+        ("errors.tolerance", "all"),
+        ("errors.retry.timeout", "-1"),
+        ("errors.retry.delay.max.ms", "1000"),
+        ("errors.log.enable", "true"),
+        ("errors.log.include.messages", "true"),
+        ("errors.deadletterqueue.topic.name", "in-dlq"),
+        ("errors.deadletterqueue.topic.replication.factor", "1"),
+        ("errors.deadletterqueue.context.headers.enable", "true"),
+    ]);
+    assert_eq!(found, []);
+    let found = issues(&[
+        ("name", "s"),
+        ("connector.class", SINK_CLASS),
+        ("store", "x"),
+        ("topics.regex", "in.*"),
+        ("errors.deadletterqueue.topic.name", "in-dlq"),
+    ]);
+    assert_eq!(
+        found,
+        [(
+            "errors.deadletterqueue.topic.name".to_string(),
+            "The DLQ topic 'in-dlq' may not be matched by the regex for the topics ('topics.regex=in.*') consumed by the connector".to_string()
+        )]
     );
 }
 
@@ -142,14 +179,12 @@ fn source_rejects_unsupported_features() {
         ("topic.creation.default.partitions", "3"),
         ("exactly.once.support", "required"),
         ("errors.retry.timeout", "1000"),
+        ("errors.deadletterqueue.topic.name", "ignored-for-sources"),
     ]);
+    // Retries are supported; a DLQ on a source is ignored (with a warning), as in Kafka.
     assert_eq!(
         keys(&found),
-        [
-            "errors.retry.timeout",
-            "exactly.once.support",
-            "topic.creation.default.partitions"
-        ]
+        ["exactly.once.support", "topic.creation.default.partitions"]
     );
 }
 

@@ -521,7 +521,12 @@ fn summary(cases: &[Case]) {
 }
 
 fn main() {
-    let cases = cases();
+    let mut cases = cases();
+    // Profiling aid: `TRANSFORMS_BENCH_ONLY=<text>` keeps only the cases whose name contains
+    // the text (baselines included), in the criterion part and in the summary alike.
+    if let Ok(only) = std::env::var("TRANSFORMS_BENCH_ONLY") {
+        cases.retain(|c| c.chain.is_none() || c.name.contains(&only));
+    }
     let mut criterion = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))

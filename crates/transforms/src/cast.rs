@@ -302,7 +302,9 @@ impl Cast {
             return Err(ConnectError::data("Struct schemas do not match."));
         }
         let mut values = input.into_values();
-        for (field, slot) in schema.fields.iter().zip(values.iter_mut()) {
+        // Indexes of the cast fields (below 64); the others keep their schemas and values.
+        let mut cast = 0u64;
+        for (i, (field, slot)) in schema.fields.iter().zip(values.iter_mut()).enumerate() {
             if slot.is_null() && self.replace_null_with_default {
                 if let Some(default) = &field.schema.default {
                     *slot = default.clone();
@@ -310,9 +312,14 @@ impl Cast {
             }
             if let Some(target) = self.spec.target(&field.name) {
                 *slot = cast_value(Some(&field.schema), std::mem::take(slot), target)?;
+                if i < 64 {
+                    cast |= 1 << i;
+                }
             }
         }
-        let output = Struct::from_values(updated.clone(), values)?;
+        let output = Struct::from_values_checking(updated.clone(), values, |i| {
+            i >= 64 || cast & (1 << i) != 0
+        })?;
         Ok((updated, Value::Struct(output)))
     }
 

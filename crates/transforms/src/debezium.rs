@@ -707,7 +707,9 @@ impl ExtractNewRecordState {
             })
             .collect();
         values.push(Value::from(deleted));
-        let value = Struct::from_values(updated.clone(), values)?;
+        // The row's fields keep their schemas: only the added field is checked.
+        let copied = row_schema.fields.len();
+        let value = Struct::from_values_checking(updated.clone(), values, |i| i >= copied)?;
         Ok(Row {
             schema: Some(updated),
             value: Value::Struct(value),
@@ -742,8 +744,10 @@ impl ExtractNewRecordState {
                     Ok(builder.build())
                 })?;
         let mut values = row.into_values();
+        // The row's fields keep their schemas: only the added values are checked.
+        let copied = values.len();
         values.extend(added.into_iter().flatten());
-        let value = Struct::from_values(updated.clone(), values)?;
+        let value = Struct::from_values_checking(updated.clone(), values, |i| i >= copied)?;
         record.value_schema = Some(updated);
         record.value = Value::Struct(value);
         Ok(record)
@@ -832,7 +836,8 @@ impl ExtractNewRecordState {
             });
         }
         let updated = builder.build();
-        let value = Struct::from_values(updated.clone(), values)?;
+        // The kept fields keep their schemas, so their values need no new check.
+        let value = Struct::from_values_unchecked(updated.clone(), values)?;
         Ok((Some(updated), Value::Struct(value)))
     }
 

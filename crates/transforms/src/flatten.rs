@@ -189,7 +189,9 @@ impl Flatten {
         }
         let mut values = Vec::with_capacity(updated.fields.len());
         flatten_values(input, &mut values);
-        let output = Struct::from_values(updated.clone(), values)?;
+        // A leaf keeps its type, logical name and element schema, so its value needs no new
+        // check (nulls in required leaves are still rejected).
+        let output = Struct::from_values_unchecked(updated.clone(), values)?;
         Ok((updated, Value::Struct(output)))
     }
 

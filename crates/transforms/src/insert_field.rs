@@ -304,7 +304,8 @@ impl InsertField {
             }
             out
         } else {
-            Struct::from_values(updated.clone(), values)?
+            // The copied fields keep their schemas: only the inserted values are checked.
+            Struct::from_values_checking(updated.clone(), values, |i| i >= copied)?
         };
         Ok((updated, inserted))
     }

@@ -29,8 +29,8 @@ use sluice_api::record::ConnectRecord;
 use sluice_api::transform::{Transformation, TransformationPlugin};
 
 use crate::cast::java_digit;
-use sluice_api::data::values::{decimal_low_i64, decimal_to_f64};
 use crate::util::{self, Operand};
+use sluice_api::data::values::{decimal_low_i64, decimal_to_f64};
 
 /// Class name of the key variant.
 const KEY_CLASS: &str = "org.apache.kafka.connect.transforms.MaskField$Key";
@@ -165,7 +165,9 @@ impl MaskField {
         };
         let schema = input.schema().clone();
         let mut values = input.into_values();
-        for (field, slot) in schema.fields.iter().zip(values.iter_mut()) {
+        // Indexes of the masked fields (below 64); the others keep their values.
+        let mut masked = 0u64;
+        for (i, (field, slot)) in schema.fields.iter().zip(values.iter_mut()).enumerate() {
             if slot.is_null() && self.replace_null_with_default {
                 if let Some(default) = &field.schema.default {
                     *slot = default.clone();
@@ -173,9 +175,16 @@ impl MaskField {
             }
             if self.fields.contains(&field.name) {
                 *slot = self.masked(std::mem::take(slot))?;
+                if i < 64 {
+                    masked |= 1 << i;
+                }
             }
         }
-        Ok(Value::Struct(Struct::from_values(schema, values)?))
+        Ok(Value::Struct(Struct::from_values_checking(
+            schema,
+            values,
+            |i| i >= 64 || masked & (1 << i) != 0,
+        )?))
     }
 
     fn masked(&self, value: Value) -> Result<Value> {
@@ -239,7 +248,10 @@ impl Replacement {
             .as_ref()
             .map(decimal_low_i64)
             .ok_or_else(number_error);
-        let double = decimal.as_ref().map(decimal_to_f64).ok_or_else(number_error);
+        let double = decimal
+            .as_ref()
+            .map(decimal_to_f64)
+            .ok_or_else(number_error);
         Replacement {
             text: text.to_string(),
             int8: long.clone().map(|v| v as i8),

@@ -298,7 +298,8 @@ impl ReplaceField {
                 (value, _) => value,
             });
         }
-        let output = Struct::from_values(updated.clone(), values)?;
+        // Every surviving field keeps its schema, so its value needs no new check.
+        let output = Struct::from_values_unchecked(updated.clone(), values)?;
         Ok((updated, Value::Struct(output)))
     }
 

@@ -352,26 +352,22 @@ impl TimestampConverter {
     /// The struct with the configured field converted, in the updated schema.
     fn convert_struct(&self, value: Struct, updated: &SchemaRef) -> Result<Struct> {
         let original = value.schema().clone();
-        let values = value
-            .into_values()
-            .into_iter()
-            .zip(&original.fields)
-            .map(|(v, field)| {
-                let v = match (&v, &field.schema.default) {
-                    (Value::Null, Some(default)) if self.replace_null_with_default => {
-                        default.clone()
-                    }
-                    _ => v,
-                };
-                if field.name == self.field {
-                    let source = Kind::of_schema(&field.schema)?;
-                    self.convert(v, Some(source))
-                } else {
-                    Ok(v)
+        let mut values = value.into_values();
+        let mut converted = None;
+        for (i, (slot, field)) in values.iter_mut().zip(&original.fields).enumerate() {
+            if let (Value::Null, Some(default)) = (&*slot, &field.schema.default) {
+                if self.replace_null_with_default {
+                    *slot = default.clone();
                 }
-            })
-            .collect::<Result<Vec<Value>>>()?;
-        Struct::from_values(updated.clone(), values)
+            }
+            if field.name == self.field {
+                let source = Kind::of_schema(&field.schema)?;
+                *slot = self.convert(std::mem::take(slot), Some(source))?;
+                converted = Some(i);
+            }
+        }
+        // The other fields keep their schemas: only the converted value is checked.
+        Struct::from_values_checking(updated.clone(), values, |i| Some(i) == converted)
     }
 
     /// Converts one timestamp of kind `source` (found from the value when `None`); null stays

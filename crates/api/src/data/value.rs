@@ -320,6 +320,32 @@ impl Struct {
     /// field schema exactly as [`Struct::put`] checks it (so a null in a required field is
     /// rejected with the same message).
     pub fn from_values(schema: SchemaRef, values: Vec<Value>) -> Result<Self> {
+        Self::from_values_checking(schema, values, |_| true)
+    }
+
+    /// A struct from one value per field, in field order, for values already known to match
+    /// their field schemas: [`Struct::from_values_checking`] that checks no non-null value.
+    pub fn from_values_unchecked(schema: SchemaRef, values: Vec<Value>) -> Result<Self> {
+        Self::from_values_checking(schema, values, |_| false)
+    }
+
+    /// A struct from one value per field, in field order, that checks non-null values
+    /// against their field schemas only at the field indexes `check` accepts; otherwise
+    /// exactly [`Struct::from_values`] (the same errors, in field order, for a non-struct
+    /// schema, a wrong number of values, a null in a required field or a value that does
+    /// not match its field schema).
+    ///
+    /// Meant for transformations that rebuild a struct from another struct's values: a
+    /// struct only ever holds non-null values that match their field schemas (and schema
+    /// defaults match their schemas), so a value moved to a field of an equal schema needs
+    /// no new check; only the values the transformation made or whose field schema changed
+    /// do. Debug builds check the skipped values too and panic on a mismatch, which is a
+    /// bug in the caller.
+    pub fn from_values_checking(
+        schema: SchemaRef,
+        values: Vec<Value>,
+        check: impl Fn(usize) -> bool,
+    ) -> Result<Self> {
         if schema.schema_type != SchemaType::Struct {
             return Err(ConnectError::data(format!(
                 "Not a struct schema: {:?}",
@@ -333,7 +359,7 @@ impl Struct {
                 values.len()
             )));
         }
-        for (f, v) in schema.fields.iter().zip(&values) {
+        for (i, (f, v)) in schema.fields.iter().zip(&values).enumerate() {
             if v.is_null() {
                 if !f.schema.optional {
                     return Err(ConnectError::data(format!(
@@ -341,8 +367,14 @@ impl Struct {
                         f.name, f.schema.schema_type
                     )));
                 }
-            } else {
+            } else if check(i) {
                 validate_field_value(&f.schema, &f.name, v)?;
+            } else {
+                debug_assert!(
+                    validate_field_value(&f.schema, &f.name, v).is_ok(),
+                    "value of field {:?} does not match its schema: {v:?}",
+                    f.name
+                );
             }
         }
         Ok(Struct { schema, values })
@@ -466,6 +498,33 @@ mod tests {
         assert_eq!(s.get("id"), Some(&Value::Int64(7)));
         assert_eq!(s.get("name"), Some(&Value::Null));
         s.validate().unwrap();
+    }
+
+    #[test]
+    fn from_values_unchecked_keeps_the_structural_checks() {
+        let schema = SchemaBuilder::struct_()
+            .field("id", Schema::required(SchemaType::Int64))
+            .unwrap()
+            .field("name", Schema::optional(SchemaType::String))
+            .unwrap()
+            .build();
+        let s = Struct::from_values_unchecked(schema.clone(), vec![Value::Int64(7), Value::Null])
+            .unwrap();
+        assert_eq!(
+            s,
+            Struct::from_values(schema.clone(), vec![Value::Int64(7), Value::Null]).unwrap()
+        );
+        let err = Struct::from_values_unchecked(schema.clone(), vec![Value::Null, Value::Null])
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Invalid value: null used for required field: \"id\", schema type: INT64"
+        );
+        let err = Struct::from_values_unchecked(schema, vec![Value::Int64(7)]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Struct schema has 2 fields but 1 values were given"
+        );
     }
 
     #[test]

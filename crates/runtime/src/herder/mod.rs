@@ -1,15 +1,17 @@
-//! Herders: what the REST API asks of a worker, and the standalone implementation.
+//! Herders: what the REST API asks of a worker, and the standalone and distributed
+//! implementations.
 //!
 //! A [`Herder`] owns connector configs and target states and decides what runs; a
 //! [`crate::worker::Worker`] runs it. The REST layer ([`crate::rest`]) only talks to a
 //! `dyn Herder`, so the standalone herder ([`StandaloneHerder`], configs in memory, one
 //! worker) and a distributed one (configs in the internal topics, work spread over workers)
-//! serve the same routes.
+//! serve the same routes ([`DistributedHerder`] keeps everything in the internal topics).
 //!
 //! Operations return a [`HerderError`] whose kind decides the HTTP status and whose text is
 //! Kafka's message (`Connector <n> not found`, ...). Validation ([`validation`]) and offsets
 //! ([`offsets`]) are shared helpers any herder can use.
 
+mod distributed;
 pub mod entities;
 pub mod offsets;
 mod standalone;
@@ -23,6 +25,7 @@ use sluice_api::config::ConfigMap;
 use crate::plugins::PluginRegistry;
 use crate::status::TargetState;
 
+pub use distributed::{DistributedHerder, InternalStores, STATUS_INTERVAL};
 pub use entities::*;
 pub use standalone::{StandaloneHerder, StandaloneSetup};
 
@@ -85,6 +88,12 @@ pub trait Herder: Send + Sync {
 
     /// Whether active topics may be reset (`topic.tracking.allow.reset`).
     fn topic_tracking_reset(&self) -> bool;
+
+    /// A snapshot of this worker's metrics for `GET /metrics` (none when the herder has
+    /// no worker to measure).
+    fn metrics(&self) -> Option<crate::metrics::WorkerMetrics> {
+        None
+    }
 
     /// Names of all connectors, sorted.
     async fn connectors(&self) -> Vec<String>;

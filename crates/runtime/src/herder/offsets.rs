@@ -17,8 +17,9 @@ use sluice_log::{LogAdmin, LogError};
 
 use super::entities::{ConnectorOffset, ConnectorOffsets, Message};
 use super::{HerderError, HerderResult};
-use crate::connector_config::ConnectorConfig;
+use crate::connector_config::{ConnectorConfig, ConnectorKind};
 use crate::offsets::{codec, OffsetStore, OffsetWrite};
+use crate::worker::Worker;
 
 /// Sink partition key: the topic.
 const KAFKA_TOPIC: &str = "kafka_topic";
@@ -398,6 +399,67 @@ pub async fn reset_sink_offsets(
         .await
         .map_err(|e| group_error(&config.name, e))?;
     Ok(success(false, !own))
+}
+
+/// The sink group of a connector on `worker` (its override or `connect-<name>`).
+fn worker_sink_group(worker: &Worker, parsed: &ConnectorConfig) -> String {
+    sink_group(&parsed.name, &parsed.originals, &worker.config().consumer)
+}
+
+/// `GET /connectors/{name}/offsets` for a connector running on `worker`: source offsets from
+/// the worker's offset store, sink offsets from its consumer group.
+pub async fn read_offsets(
+    worker: &Worker,
+    parsed: &ConnectorConfig,
+) -> HerderResult<ConnectorOffsets> {
+    match parsed.kind {
+        ConnectorKind::Source => Ok(source_offsets(worker.offsets().as_ref(), &parsed.name)),
+        ConnectorKind::Sink => {
+            let admin = worker.log().admin();
+            sink_offsets(
+                admin.as_ref(),
+                &parsed.name,
+                &worker_sink_group(worker, parsed),
+            )
+            .await
+        }
+    }
+}
+
+/// `PATCH /connectors/{name}/offsets` for a stopped connector on `worker`.
+pub async fn alter_offsets(
+    worker: &Worker,
+    parsed: &ConnectorConfig,
+    given: &ConnectorOffsets,
+) -> HerderResult<Message> {
+    match parsed.kind {
+        ConnectorKind::Source => {
+            let changes = parse_source_offsets(given)?;
+            write_source_offsets(worker.offsets(), parsed, changes, true).await
+        }
+        ConnectorKind::Sink => {
+            let changes = parse_sink_offsets(given)?;
+            let admin = worker.log().admin();
+            let group = worker_sink_group(worker, parsed);
+            write_sink_offsets(admin.as_ref(), parsed, &group, changes).await
+        }
+    }
+}
+
+/// `DELETE /connectors/{name}/offsets` for a stopped connector on `worker`.
+pub async fn reset_offsets(worker: &Worker, parsed: &ConnectorConfig) -> HerderResult<Message> {
+    match parsed.kind {
+        ConnectorKind::Source => {
+            let store = worker.offsets();
+            let resets = source_partitions(store.as_ref(), &parsed.name);
+            write_source_offsets(store, parsed, resets, false).await
+        }
+        ConnectorKind::Sink => {
+            let admin = worker.log().admin();
+            let group = worker_sink_group(worker, parsed);
+            reset_sink_offsets(admin.as_ref(), parsed, &group).await
+        }
+    }
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use sluice_api::config::ConfigMap;
 use super::entities::*;
 use super::{offsets, validation, Created, Herder, HerderError, HerderResult};
 use crate::config_file::{load_connector_config, load_properties};
-use crate::connector_config::{ConnectorConfig, ConnectorKind, NAME};
+use crate::connector_config::{ConnectorConfig, NAME};
 use crate::error::{ConfigIssue, ConfigIssues, RuntimeError};
 use crate::plugins::PluginRegistry;
 use crate::status::{ConnectorTaskId, State, Status, TargetState};
@@ -72,6 +72,14 @@ impl StandaloneSetup {
                     continue;
                 }
             };
+            // Placeholders must resolve with the worker's config providers; the stored config
+            // keeps them.
+            if let Some(w) = &worker {
+                if let Err(issues) = w.config_providers.resolve(&props) {
+                    errors.push(invalid(file, issues));
+                    continue;
+                }
+            }
             match ConnectorConfig::parse(&props, plugins) {
                 Ok(c) => {
                     if let Some((other, _)) = connectors.iter().find(|(_, o)| o.name == c.name) {
@@ -382,14 +390,6 @@ impl StandaloneHerder {
         }
         Ok(parsed)
     }
-
-    fn sink_group(&self, parsed: &ConnectorConfig) -> String {
-        offsets::sink_group(
-            &parsed.name,
-            &parsed.originals,
-            &self.worker.config().consumer,
-        )
-    }
 }
 
 fn already_exists(name: &str) -> HerderError {
@@ -416,6 +416,10 @@ impl Herder for StandaloneHerder {
 
     fn topic_tracking_reset(&self) -> bool {
         self.worker.config().rest.topic_tracking_reset
+    }
+
+    fn metrics(&self) -> Option<crate::metrics::WorkerMetrics> {
+        Some(self.worker.metrics())
     }
 
     async fn connectors(&self) -> Vec<String> {
@@ -664,16 +668,7 @@ impl Herder for StandaloneHerder {
 
     async fn connector_offsets(&self, name: &str) -> HerderResult<ConnectorOffsets> {
         let (_, _, parsed) = self.snapshot(name, HerderError::connector_not_found)?;
-        match parsed.kind {
-            ConnectorKind::Source => Ok(offsets::source_offsets(
-                self.worker.offsets().as_ref(),
-                name,
-            )),
-            ConnectorKind::Sink => {
-                let admin = self.worker.log().admin();
-                offsets::sink_offsets(admin.as_ref(), name, &self.sink_group(&parsed)).await
-            }
-        }
+        offsets::read_offsets(&self.worker, &parsed).await
     }
 
     async fn alter_connector_offsets(
@@ -683,40 +678,13 @@ impl Herder for StandaloneHerder {
     ) -> HerderResult<Message> {
         let _op = self.ops.lock().await;
         let parsed = self.stopped_config(name)?;
-        match parsed.kind {
-            ConnectorKind::Source => {
-                let changes = offsets::parse_source_offsets(&given)?;
-                offsets::write_source_offsets(self.worker.offsets(), &parsed, changes, true).await
-            }
-            ConnectorKind::Sink => {
-                let changes = offsets::parse_sink_offsets(&given)?;
-                let admin = self.worker.log().admin();
-                offsets::write_sink_offsets(
-                    admin.as_ref(),
-                    &parsed,
-                    &self.sink_group(&parsed),
-                    changes,
-                )
-                .await
-            }
-        }
+        offsets::alter_offsets(&self.worker, &parsed, &given).await
     }
 
     async fn reset_connector_offsets(&self, name: &str) -> HerderResult<Message> {
         let _op = self.ops.lock().await;
         let parsed = self.stopped_config(name)?;
-        match parsed.kind {
-            ConnectorKind::Source => {
-                let store = self.worker.offsets();
-                let resets = offsets::source_partitions(store.as_ref(), name);
-                offsets::write_source_offsets(store, &parsed, resets, false).await
-            }
-            ConnectorKind::Sink => {
-                let admin = self.worker.log().admin();
-                offsets::reset_sink_offsets(admin.as_ref(), &parsed, &self.sink_group(&parsed))
-                    .await
-            }
-        }
+        offsets::reset_offsets(&self.worker, &parsed).await
     }
 
     async fn validate_connector_config(&self, config: &ConfigMap) -> HerderResult<ConfigInfos> {

@@ -2,9 +2,13 @@
 //!
 //! `listeners` defaults to `http://127.0.0.1:8083`: unlike Kafka, the API is only reachable
 //! from the same machine until a listener names another interface (`http://0.0.0.0:8083` or
-//! Kafka's `http://:8083` for all of them). Keys for features this build lacks (TLS, CORS,
-//! extra response headers, REST extensions) are declared so that setting them is an error
-//! instead of being silently ignored.
+//! Kafka's `http://:8083` for all of them). `rest.extension.classes` accepts Kafka's
+//! `BasicAuthSecurityRestExtension`, which turns on HTTP basic authentication with the users
+//! of `rest.basic.auth.credentials.file` (see [`super::auth`]). Keys for features this build
+//! lacks (TLS, CORS, extra response headers, other REST extensions) are declared so that
+//! setting them is an error instead of being silently ignored.
+
+use std::path::PathBuf;
 
 use sluice_api::config::{
     ConfigDef, ConfigKey, ConfigType, ConfigValue, Importance, ParsedConfig, Validator,
@@ -24,6 +28,13 @@ pub const ADVERTISED_LISTENER: &str = "rest.advertised.listener";
 pub const TOPIC_TRACKING_ENABLE: &str = "topic.tracking.enable";
 /// Worker key: whether active topics may be reset through the API.
 pub const TOPIC_TRACKING_ALLOW_RESET: &str = "topic.tracking.allow.reset";
+/// Worker key: REST extension plugins (only the basic-authentication one exists).
+pub const REST_EXTENSION_CLASSES: &str = "rest.extension.classes";
+/// Worker key: the file of `user=password` lines basic authentication accepts.
+pub const BASIC_AUTH_CREDENTIALS_FILE: &str = "rest.basic.auth.credentials.file";
+/// Kafka's class name of the basic-authentication REST extension.
+pub const BASIC_AUTH_EXTENSION: &str =
+    "org.apache.kafka.connect.rest.basic.auth.extension.BasicAuthSecurityRestExtension";
 /// The default listener.
 pub const DEFAULT_LISTENER: &str = "http://127.0.0.1:8083";
 
@@ -40,10 +51,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     (
         "response.http.headers.config",
         "Rules that add headers to every response. Not supported by this build yet: leave it empty.",
-    ),
-    (
-        "rest.extension.classes",
-        "REST extension plugins. Not supported by this build: leave it empty.",
     ),
 ];
 
@@ -128,6 +135,25 @@ fn check_advertised_listener(_key: &str, value: &ConfigValue) -> Result<(), Stri
     }
 }
 
+/// Whether a `rest.extension.classes` entry names the basic-authentication extension (by
+/// its full or simple class name).
+fn is_basic_auth(class: &str) -> bool {
+    let class = class.trim();
+    class == BASIC_AUTH_EXTENSION || class == "BasicAuthSecurityRestExtension"
+}
+
+fn check_extensions(_key: &str, value: &ConfigValue) -> Result<(), String> {
+    match value {
+        ConfigValue::List(items) => match items.iter().find(|c| !is_basic_auth(c)) {
+            Some(other) => Err(format!(
+                "unknown REST extension '{other}'; the only one is {BASIC_AUTH_EXTENSION}"
+            )),
+            None => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}
+
 fn check_unsupported(_key: &str, value: &ConfigValue) -> Result<(), String> {
     let set = match value {
         ConfigValue::String(s) => !s.is_empty(),
@@ -189,15 +215,23 @@ pub fn rest_config_def() -> ConfigDef {
                 .default_value("true")
                 .importance(Importance::Low)
                 .doc("Allow PUT /connectors/{name}/topics/reset."),
+        )
+        .define(
+            ConfigKey::new(REST_EXTENSION_CLASSES, ConfigType::List)
+                .default_value("")
+                .validator(Validator::Custom(check_extensions))
+                .importance(Importance::Low)
+                .doc("REST extensions. The only one is org.apache.kafka.connect.rest.basic.auth.extension.BasicAuthSecurityRestExtension (or BasicAuthSecurityRestExtension): every request must then carry HTTP basic credentials of a user of rest.basic.auth.credentials.file, or it is answered 401."),
+        )
+        .define(
+            ConfigKey::new(BASIC_AUTH_CREDENTIALS_FILE, ConfigType::String)
+                .default_null()
+                .importance(Importance::Low)
+                .doc("Properties file of user=password lines accepted by the basic-authentication extension (read at startup; required when the extension is on). Keep it readable only by the worker's user."),
         );
     for (key, doc) in UNSUPPORTED {
-        let config_type = if *key == "rest.extension.classes" {
-            ConfigType::List
-        } else {
-            ConfigType::String
-        };
         def = def.define(
-            ConfigKey::new(*key, config_type)
+            ConfigKey::new(*key, ConfigType::String)
                 .default_value("")
                 .validator(Validator::Custom(check_unsupported))
                 .importance(Importance::Low)
@@ -222,6 +256,15 @@ pub struct RestSettings {
     pub topic_tracking: bool,
     /// `topic.tracking.allow.reset`.
     pub topic_tracking_reset: bool,
+    /// Basic authentication, when `rest.extension.classes` turns it on.
+    pub basic_auth: Option<BasicAuthSettings>,
+}
+
+/// Where basic authentication finds its users.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BasicAuthSettings {
+    /// `rest.basic.auth.credentials.file`; `None` when missing (an error at startup).
+    pub credentials_file: Option<PathBuf>,
 }
 
 impl Default for RestSettings {
@@ -237,6 +280,7 @@ impl Default for RestSettings {
             advertised_port: None,
             topic_tracking: true,
             topic_tracking_reset: true,
+            basic_auth: None,
         }
     }
 }
@@ -272,6 +316,16 @@ impl RestSettings {
                 .and_then(|p| u16::try_from(p).ok()),
             topic_tracking: parsed.boolean(TOPIC_TRACKING_ENABLE).unwrap_or(true),
             topic_tracking_reset: parsed.boolean(TOPIC_TRACKING_ALLOW_RESET).unwrap_or(true),
+            basic_auth: parsed
+                .list(REST_EXTENSION_CLASSES)
+                .iter()
+                .any(|c| is_basic_auth(c))
+                .then(|| BasicAuthSettings {
+                    credentials_file: parsed
+                        .string(BASIC_AUTH_CREDENTIALS_FILE)
+                        .filter(|f| !f.is_empty())
+                        .map(PathBuf::from),
+                }),
         }
     }
 }

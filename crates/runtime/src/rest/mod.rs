@@ -10,13 +10,17 @@
 //! [`RestServer::bind`] opens the `listeners` of the worker config (see [`config`]) before
 //! the worker starts, so a busy port stops startup early and the worker knows its id
 //! (`host:port`); [`RestServer::start`] then serves until [`RestHandle::stop`]. Paths are
-//! matched with or without a trailing slash. To add routes (metrics, OpenAPI), extend
-//! [`router`].
+//! matched with or without a trailing slash. With basic authentication on
+//! (`rest.extension.classes`, see [`auth`]), the server checks every request's credentials
+//! before routing it. `GET /metrics` ([`metrics`]) renders the
+//! herder's [`crate::metrics::WorkerMetrics`] for Prometheus.
 
+pub mod auth;
 pub mod config;
 mod connectors;
 pub mod error;
 pub mod loggers;
+pub mod metrics;
 mod plugins;
 pub mod request;
 
@@ -83,6 +87,7 @@ pub fn router_for(state: RestState, endpoints: Endpoints) -> Router {
         r = r
             .route("/", get(plugins::root))
             .route("/health", get(plugins::health))
+            .route("/metrics", get(metrics::metrics))
             .route(
                 "/connectors",
                 get(connectors::list).post(connectors::create),
@@ -177,6 +182,9 @@ pub enum RestError {
         #[source]
         source: io::Error,
     },
+    /// Basic authentication is on but its users cannot be read.
+    #[error(transparent)]
+    Auth(#[from] auth::AuthError),
 }
 
 struct Bound {
@@ -187,6 +195,7 @@ struct Bound {
 /// Listeners opened for the REST API, not yet serving.
 pub struct RestServer {
     bound: Vec<Bound>,
+    auth: Option<Arc<auth::BasicAuth>>,
     advertised_host: String,
     advertised_port: u16,
 }
@@ -204,6 +213,12 @@ fn host_name() -> String {
 impl RestServer {
     /// Opens every listener of the settings.
     pub async fn bind(settings: &RestSettings) -> Result<RestServer, RestError> {
+        let auth = match &settings.basic_auth {
+            Some(b) => Some(Arc::new(auth::BasicAuth::load(
+                b.credentials_file.as_deref(),
+            )?)),
+            None => None,
+        };
         let main_endpoints = match &settings.admin_listeners {
             None => Endpoints::All,
             Some(_) => Endpoints::Public,
@@ -243,6 +258,7 @@ impl RestServer {
         });
         Ok(RestServer {
             bound,
+            auth,
             advertised_host,
             advertised_port: settings.advertised_port.unwrap_or(first_port),
         })
@@ -276,7 +292,10 @@ impl RestServer {
         let mut tasks = Vec::with_capacity(self.bound.len());
         for b in self.bound {
             let addr = b.listener.local_addr().ok();
-            let app = router_for(state.clone(), b.endpoints);
+            let mut app = router_for(state.clone(), b.endpoints);
+            if let Some(users) = &self.auth {
+                app = auth::require(app, users.clone());
+            }
             let app = tower::ServiceExt::map_request(app, strip_trailing_slash);
             let make = axum::ServiceExt::<Request>::into_make_service(app);
             let mut rx = rx.clone();

@@ -4,7 +4,10 @@
 //! source partition, resuming after the offset it reads from its context, optionally
 //! waiting `poll.delay.ms` before each batch. `TestSink`
 //! records every put, open and close into a named in-memory store, and its `pre_commit`
-//! can hold offsets back (`pre_commit.limit`).
+//! can hold offsets back (`pre_commit.limit`). With `reject.containing` set, a `put` whose
+//! batch holds a value containing that text fails with a data error (nothing of the batch is
+//! stored), or, with `reject.report=true`, reports those records through the errant-record
+//! reporter and stores the rest.
 
 #![allow(dead_code)]
 
@@ -188,6 +191,8 @@ impl Connector for TestSink {
         ConfigDef::new()
             .define(ConfigKey::new("store", ConfigType::String))
             .define(ConfigKey::new("pre_commit.limit", ConfigType::Long).default_null())
+            .define(ConfigKey::new("reject.containing", ConfigType::String).default_null())
+            .define(ConfigKey::new("reject.report", ConfigType::Boolean).default_value("false"))
     }
 
     async fn start(&mut self, config: &ConfigMap, _: Arc<dyn ConnectorContext>) -> Result<()> {
@@ -215,6 +220,8 @@ pub struct TestSinkTask {
     store: String,
     task: u32,
     limit: Option<i64>,
+    reject: Option<String>,
+    reporter: Option<Arc<dyn sluice_api::connector::ErrantRecordReporter>>,
 }
 
 #[async_trait]
@@ -223,6 +230,10 @@ impl SinkTask for TestSinkTask {
         self.store = config["store"].clone();
         self.task = context.task_id;
         self.limit = config.get("pre_commit.limit").map(|v| v.parse().unwrap());
+        self.reject = config.get("reject.containing").cloned();
+        if config.get("reject.report").is_some_and(|v| v == "true") {
+            self.reporter = context.control.errant_record_reporter();
+        }
         assert!(config.contains_key("topics") || config.contains_key("topics.regex"));
         Ok(())
     }
@@ -247,7 +258,27 @@ impl SinkTask for TestSinkTask {
         Ok(())
     }
 
-    async fn put(&mut self, records: Vec<SinkRecord>) -> Result<()> {
+    async fn put(&mut self, mut records: Vec<SinkRecord>) -> Result<()> {
+        if let Some(reject) = &self.reject {
+            let bad = |r: &SinkRecord| matches!(&r.record.value, Value::String(v) if v.contains(reject.as_str()));
+            if records.iter().any(bad) {
+                let Some(reporter) = &self.reporter else {
+                    return Err(sluice_api::ConnectError::data(
+                        "the sink rejects this record",
+                    ));
+                };
+                let mut kept = Vec::new();
+                for r in records {
+                    if bad(&r) {
+                        reporter
+                            .report(&r, &sluice_api::ConnectError::data("reported as errant"))?;
+                    } else {
+                        kept.push(r);
+                    }
+                }
+                records = kept;
+            }
+        }
         with_store(&self.store, |s| {
             if records.is_empty() {
                 s.empty_puts += 1;

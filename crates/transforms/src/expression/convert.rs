@@ -26,6 +26,7 @@
 //! where the schema is required makes that schema optional. Rebuilt schemas are remembered,
 //! so records of one shape share one schema.
 
+use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -136,6 +137,103 @@ pub(super) fn round_trips(value: &Value) -> bool {
             }
         }),
         _ => true,
+    }
+}
+
+/// True when `value`, converted into jq and back against `schema` ([`Shapes::fit`]), comes
+/// back unchanged with `schema` itself: when it is valid for the schema in the strict sense
+/// jq's round trip needs (a null only where the schema is optional or has a default; every
+/// value of exactly the schema's type, a Decimal of the schema's scale, a Time within a day;
+/// a struct of the very schema; array elements, map entries and struct fields likewise).
+/// Maps are assumed to hold each key once, as Connect maps do.
+pub(super) fn fits_unchanged(value: &Value, schema: &Schema) -> bool {
+    match primitive_fits_unchanged(value, schema) {
+        Some(fits) => fits,
+        None => compound_fits_unchanged(value, schema),
+    }
+}
+
+/// [`fits_unchanged`] for null and the primitive types without a schema name (the common
+/// fields, decided without a call); `None` for the rest.
+#[inline]
+fn primitive_fits_unchanged(value: &Value, schema: &Schema) -> Option<bool> {
+    let plain = match value {
+        Value::Null => return Some(schema.optional || schema.default.is_some()),
+        Value::Boolean(_) => SchemaType::Boolean,
+        Value::Int8(_) => SchemaType::Int8,
+        Value::Int16(_) => SchemaType::Int16,
+        Value::Int32(_) => SchemaType::Int32,
+        Value::Int64(_) => SchemaType::Int64,
+        Value::Float32(_) => SchemaType::Float32,
+        Value::Float64(_) => SchemaType::Float64,
+        Value::String(_) => SchemaType::String,
+        Value::Bytes(_) => SchemaType::Bytes,
+        _ => return None,
+    };
+    if schema.name.is_some() {
+        return None;
+    }
+    Some(schema.schema_type == plain)
+}
+
+/// [`fits_unchanged`] for logical types, arrays, maps and structs.
+fn compound_fits_unchanged(value: &Value, schema: &Schema) -> bool {
+    if let Value::Null = value {
+        return schema.optional || schema.default.is_some();
+    }
+    if schema.name.is_some() {
+        if let Some(logical) = schema.logical_type() {
+            return match (logical, value) {
+                (LogicalType::Decimal, Value::Decimal(d)) => {
+                    LogicalType::decimal_scale(schema).is_ok_and(|scale| scale == d.scale)
+                }
+                (LogicalType::Date, Value::Date(_))
+                | (LogicalType::Timestamp, Value::Timestamp(_)) => true,
+                (LogicalType::Time, Value::Time(t)) => {
+                    (0..LogicalType::MILLIS_PER_DAY).contains(&i64::from(*t))
+                }
+                _ => false,
+            };
+        }
+    }
+    match (schema.schema_type, value) {
+        (SchemaType::Boolean, Value::Boolean(_))
+        | (SchemaType::Int8, Value::Int8(_))
+        | (SchemaType::Int16, Value::Int16(_))
+        | (SchemaType::Int32, Value::Int32(_))
+        | (SchemaType::Int64, Value::Int64(_))
+        | (SchemaType::Float32, Value::Float32(_))
+        | (SchemaType::Float64, Value::Float64(_))
+        | (SchemaType::String, Value::String(_))
+        | (SchemaType::Bytes, Value::Bytes(_)) => true,
+        (SchemaType::Array, Value::Array(items)) => match &schema.value_schema {
+            Some(element) => items.iter().all(|i| fits_unchanged(i, element)),
+            None => false,
+        },
+        (SchemaType::Map, Value::Map(entries)) => {
+            match (&schema.key_schema, &schema.value_schema) {
+                (Some(ks), Some(vs)) => entries
+                    .iter()
+                    .all(|(k, v)| fits_unchanged(k, ks) && fits_unchanged(v, vs)),
+                _ => false,
+            }
+        }
+        (SchemaType::Struct, Value::Struct(s)) => {
+            if !(std::ptr::eq(&**s.schema(), schema) || **s.schema() == *schema) {
+                return false;
+            }
+            for (f, v) in schema.fields.iter().zip(s.values()) {
+                let fits = match primitive_fits_unchanged(v, &f.schema) {
+                    Some(fits) => fits,
+                    None => compound_fits_unchanged(v, &f.schema),
+                };
+                if !fits {
+                    return false;
+                }
+            }
+            true
+        }
+        _ => false,
     }
 }
 
@@ -372,8 +470,9 @@ fn field_name(key: &[u8]) -> Result<&str> {
 }
 
 /// One field of a struct being converted back: its name (jq's bytes, or a name borrowed from
-/// a schema or a program), schema and value.
-pub(super) type OutField<N> = (N, SchemaRef, Value);
+/// a schema or a program) and schema (owned, or borrowed from the struct's schema); its value
+/// is held apart, in the struct's values.
+pub(super) type OutField<N, S = SchemaRef> = (N, S);
 
 /// Converts jq values back against schemas, and remembers the schemas it had to rebuild.
 #[derive(Debug, Default)]
@@ -419,10 +518,10 @@ impl Shapes {
 
     /// A struct schema with these fields, carrying `base`'s name, version, doc, parameters
     /// and optionality (an inferred struct, without base, is optional).
-    fn struct_schema<N: AsRef<[u8]>>(
+    fn struct_schema<N: AsRef<[u8]>, S: Borrow<SchemaRef>>(
         &self,
         base: Option<&Schema>,
-        fields: &[OutField<N>],
+        fields: &[OutField<N, S>],
     ) -> Result<SchemaRef> {
         let optional = base.is_none_or(|b| b.optional);
         self.find_or_build(
@@ -435,8 +534,9 @@ impl Shapes {
                     && c.doc.as_deref() == base.and_then(|b| b.doc.as_deref())
                     && base.map_or(c.parameters.is_empty(), |b| c.parameters == b.parameters)
                     && c.fields.len() == fields.len()
-                    && c.fields.iter().zip(fields).all(|(cf, (name, schema, _))| {
-                        cf.name.as_bytes() == name.as_ref() && same_schema(&cf.schema, schema)
+                    && c.fields.iter().zip(fields).all(|(cf, (name, schema))| {
+                        cf.name.as_bytes() == name.as_ref()
+                            && same_schema(&cf.schema, schema.borrow())
                     })
             },
             || {
@@ -447,8 +547,8 @@ impl Shapes {
                 if optional {
                     builder = builder.optional();
                 }
-                for (name, schema, _) in fields {
-                    builder = builder.field(field_name(name.as_ref())?, schema.clone())?;
+                for (name, schema) in fields {
+                    builder = builder.field(field_name(name.as_ref())?, schema.borrow().clone())?;
                 }
                 Ok(builder.build())
             },
@@ -532,6 +632,7 @@ impl Shapes {
 
     fn fit_struct(&self, map: Map, schema: &SchemaRef) -> Result<(SchemaRef, Value)> {
         let mut fields: Vec<OutField<Bytes>> = Vec::with_capacity(map.len());
+        let mut values = Vec::with_capacity(map.len());
         for (i, (k, v)) in map.into_iter().enumerate() {
             let Val::TStr(name) = k else {
                 return Err(ConnectError::data(
@@ -543,25 +644,30 @@ impl Shapes {
                 Some(f) => self.fit(v, &f.schema)?,
                 None => self.infer(v)?,
             };
-            fields.push((name, field_schema, value));
+            fields.push((name, field_schema));
+            values.push(value);
         }
-        self.finish_struct(schema, fields)
+        self.finish_struct(schema, fields, values)
     }
 
-    /// The struct of `fields` (in object order, each already converted against the field of
-    /// `schema` with its name, or inferred when `schema` has none): `schema` itself when the
-    /// fields are exactly its fields with their very schemas, else a rebuilt schema (see the
-    /// module docs).
-    pub(super) fn finish_struct<N: AsRef<[u8]>>(
+    /// The struct of `fields` and their `values` (in object order, each already converted
+    /// against the field of `schema` with its name, or inferred when `schema` has none):
+    /// `schema` itself when the fields are exactly its fields with their very schemas, else a
+    /// rebuilt schema (see the module docs).
+    pub(super) fn finish_struct<N: AsRef<[u8]>, S: Borrow<SchemaRef>>(
         &self,
         schema: &SchemaRef,
-        fields: Vec<OutField<N>>,
+        fields: Vec<OutField<N, S>>,
+        values: Vec<Value>,
     ) -> Result<(SchemaRef, Value)> {
         let mut same = fields.len() == schema.fields.len();
+        let mut in_order = same;
         if same {
-            for (i, (name, field_schema, _)) in fields.iter().enumerate() {
+            for (i, (name, field_schema)) in fields.iter().enumerate() {
                 match struct_field(schema, i, field_name(name.as_ref())?) {
-                    Some(f) if Arc::ptr_eq(field_schema, &f.schema) => {}
+                    Some(f) if Arc::ptr_eq(field_schema.borrow(), &f.schema) => {
+                        in_order &= f.index == i
+                    }
                     _ => {
                         same = false;
                         break;
@@ -569,18 +675,21 @@ impl Shapes {
                 }
             }
         }
-        if same {
-            let mut values = vec![Value::Null; schema.fields.len()];
-            for (i, (name, _, value)) in fields.into_iter().enumerate() {
-                if let Some(f) = struct_field(schema, i, field_name(name.as_ref())?) {
-                    values[f.index] = value;
-                }
-            }
+        if same && in_order {
             let s = Struct::from_values(schema.clone(), values)?;
             return Ok((schema.clone(), Value::Struct(s)));
         }
+        if same {
+            let mut placed = vec![Value::Null; schema.fields.len()];
+            for (i, ((name, _), value)) in fields.into_iter().zip(values).enumerate() {
+                if let Some(f) = struct_field(schema, i, field_name(name.as_ref())?) {
+                    placed[f.index] = value;
+                }
+            }
+            let s = Struct::from_values(schema.clone(), placed)?;
+            return Ok((schema.clone(), Value::Struct(s)));
+        }
         let rebuilt = self.struct_schema(Some(schema), &fields)?;
-        let values = fields.into_iter().map(|(_, _, v)| v).collect();
         let s = Struct::from_values(rebuilt.clone(), values)?;
         Ok((rebuilt, Value::Struct(s)))
     }
@@ -620,14 +729,15 @@ impl Shapes {
                 let map = unwrap_rc(map);
                 if map.keys().all(|k| matches!(k, Val::TStr(_))) {
                     let mut fields: Vec<OutField<Bytes>> = Vec::with_capacity(map.len());
+                    let mut values = Vec::with_capacity(map.len());
                     for (k, v) in map {
                         if let Val::TStr(name) = k {
                             let (schema, value) = self.infer(v)?;
-                            fields.push((*name, schema, value));
+                            fields.push((*name, schema));
+                            values.push(value);
                         }
                     }
                     let schema = self.struct_schema(None, &fields)?;
-                    let values = fields.into_iter().map(|(_, _, v)| v).collect();
                     let s = Struct::from_values(schema.clone(), values)?;
                     (schema, Value::Struct(s))
                 } else {
@@ -937,6 +1047,44 @@ mod tests {
                 (Value::from("c"), Value::Int64(5)),
             ])
         );
+    }
+
+    #[test]
+    fn values_valid_for_their_schema_fit_unchanged() {
+        let decimal = LogicalType::decimal(2);
+        let cases = [
+            (Value::Int32(1), Schema::required(SchemaType::Int32), true),
+            (Value::Int64(1), Schema::required(SchemaType::Int32), false),
+            (Value::Null, Schema::required(SchemaType::Int32), false),
+            (Value::Null, Schema::optional(SchemaType::Int32), true),
+            (Value::Decimal(Decimal::new(1, 2)), decimal.clone(), true),
+            (Value::Decimal(Decimal::new(1, 3)), decimal, false),
+            (Value::Time(5), LogicalType::Time.schema(), true),
+            (Value::Time(-5), LogicalType::Time.schema(), false),
+            (Value::Int32(5), LogicalType::Date.schema(), false),
+            (
+                Value::Array(vec![Value::Int16(1), Value::Null]),
+                SchemaBuilder::array(Schema::optional(SchemaType::Int16)).build(),
+                true,
+            ),
+            (
+                Value::Array(vec![Value::Null]),
+                SchemaBuilder::array(Schema::required(SchemaType::Int16)).build(),
+                false,
+            ),
+        ];
+        for (value, schema, expected) in cases {
+            assert_eq!(fits_unchanged(&value, &schema), expected, "{value:?}");
+            if expected {
+                let (s, v) = Shapes::new().fit(to_val(&value), &schema).unwrap();
+                assert!(Arc::ptr_eq(&s, &schema));
+                assert_eq!(v, value);
+            }
+        }
+        let valid = Struct::from_values(person(), vec![Value::from("ann"), Value::Null]).unwrap();
+        assert!(fits_unchanged(&Value::Struct(valid), &person()));
+        let unfilled = Struct::new(person()).unwrap();
+        assert!(!fits_unchanged(&Value::Struct(unfilled), &person()));
     }
 
     #[test]

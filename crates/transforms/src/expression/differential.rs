@@ -43,11 +43,15 @@ fn rich_map() -> Value {
         ("date", Value::Date(19_000)),
         ("time", Value::Time(3_600_000)),
         ("raw", Value::Bytes(Bytes::from_static(b"hi"))),
+        ("bad", Value::Bytes(Bytes::from_static(b"a\xffb\xe2\x82"))),
         ("num_text", text("42")),
         ("float_text", text("2.5")),
         ("amount", Value::Float64(150.25)),
         ("tags", Value::Array(vec![text("a"), text("b")])),
-        ("nums", Value::Array(vec![Value::Int32(5), Value::Int32(-2)])),
+        (
+            "nums",
+            Value::Array(vec![Value::Int32(5), Value::Int32(-2)]),
+        ),
         (
             "inner",
             map(&[
@@ -56,10 +60,7 @@ fn rich_map() -> Value {
                 ("deep", map(&[("z", Value::Int8(2))])),
             ]),
         ),
-        (
-            "ikeys",
-            Value::Map(vec![(Value::Int32(1), text("one"))]),
-        ),
+        ("ikeys", Value::Map(vec![(Value::Int32(1), text("one"))])),
     ])
 }
 
@@ -233,14 +234,27 @@ fn records() -> Vec<(&'static str, ConnectRecord)> {
     let mut r = base(Some(rich_schema()), rich_struct());
     r.key = Value::Struct(Struct::from_values(key_schema.clone(), vec![Value::Int64(9)]).unwrap());
     r.key_schema = Some(key_schema);
-    r.headers
-        .add("count", Some(Schema::required(SchemaType::Int32)), Value::Int32(5));
+    r.headers.add(
+        "count",
+        Some(Schema::required(SchemaType::Int32)),
+        Value::Int32(5),
+    );
     out.push(("schemad key and header", r));
 
     let inner = Struct::from_values(inner_schema(), vec![Value::Int32(1), Value::Null]).unwrap();
     out.push((
         "struct inside schemaless",
-        base(None, map(&[("s", Value::Struct(inner)), ("a", Value::Int64(1))])),
+        base(
+            None,
+            map(&[("s", Value::Struct(inner)), ("a", Value::Int64(1))]),
+        ),
+    ));
+    out.push((
+        "schemad unfilled struct",
+        base(
+            Some(inner_schema()),
+            Value::Struct(Struct::new(inner_schema()).unwrap()),
+        ),
     ));
     out.push((
         "float keys",
@@ -357,6 +371,15 @@ const PROGRAMS: &[&str] = &[
     ".value.c = (.value.flag or error(\"never\"))",
     ".value.len = [(.value.name | length), (.value.tags | length), (.value.nothing | length), (.value.raw | length), (.value.neg | length), (.value.inner | length)]",
     ".value.len = (.value.flag | length)",
+    ".value.len = (.value.bad | tostring | length)",
+    ".value.t = (.value.bad | tostring | ascii_upcase)",
+    ".value.t = (.value.bad | tostring)",
+    ".value.t = (.value.raw | tostring | ascii_downcase)",
+    ".value.t = (.value.raw | ascii_downcase)",
+    ".value.t = (.value.dec | length)",
+    ".value.t = (.value.x | length)",
+    ".value.t = (.value.tags | tojson | length)",
+    ".value.t = (.value.big * 10 | length)",
     ".value.t = (.value.name | startswith(\"Wid\"))",
     ".value.t = (.value.name | ltrimstr(\"Wid\"))",
     ".value.t = (.value.name | test(\"pro\"; \"i\"))",
@@ -477,7 +500,6 @@ const PROGRAMS: &[&str] = &[
     ".value.x = 1 | .value.y = .value.x + 1 | .value.z = .value.y * .value.x",
     ".value.amount = (.value.amount | floor) | .value.amount > 100",
     "error(\"rejected: \\(.value.region)\")",
-    "{topic: \"t\", value: .value.price}",
     "error(null)",
     "error({a: 1})",
     ".value.t = -.value.region",
@@ -509,13 +531,18 @@ const FALLBACK_PROGRAMS: &[&str] = &[
     ".value.x = input",
     ".[0] = 1",
     "if .value.x then 1 end",
+    "{topic: \"t\", value: .value.price}",
+    "def jaq_only: .; jaq_only | (.value.total = .value.a * .value.b + .value.c)",
     ".value.e = (.value.nothing // empty)",
     ".value.t = (.value.region | error)",
     ".value.x = (.value | to_entries | from_entries | map_values(. + 1))",
 ];
 
 /// Outcome of a transform on one record: the record, or the error text.
-fn outcome(t: &dyn Transformation, record: &ConnectRecord) -> std::result::Result<Option<ConnectRecord>, String> {
+fn outcome(
+    t: &dyn Transformation,
+    record: &ConnectRecord,
+) -> std::result::Result<Option<ConnectRecord>, String> {
     t.apply(record.clone()).map_err(|e| {
         assert!(e.is_data(), "not a data error: {e}");
         e.to_string()
@@ -577,7 +604,7 @@ fn fast_transform_gives_what_jaq_gives() {
     }
     assert!(differences.is_empty(), "{}", differences.join("\n"));
     assert!(
-        fast_runs > PROGRAMS.len() * records.len() * 9 / 10,
+        fast_runs > PROGRAMS.len() * records.len() * 3 / 4,
         "the fast path ran only {fast_runs} times"
     );
 }
@@ -609,12 +636,18 @@ fn fast_predicate_gives_what_jaq_gives() {
 fn values_jq_cannot_give_back_unchanged_are_left_to_jaq() {
     let records = records();
     for (name, record) in records {
-        let subset = Subset::compile(".value.x = 1").unwrap();
+        let subset = Subset::compile(".topic = \"other\"").unwrap();
         let bailed = matches!(
             subset.apply(&Shapes::new(), record.clone()),
             Applied::Bail(_)
         );
-        let expected = matches!(name, "struct inside schemaless" | "float keys");
+        let expected = matches!(
+            name,
+            "struct inside schemaless"
+                | "float keys"
+                | "schemad required null"
+                | "schemad unfilled struct"
+        );
         assert_eq!(bailed, expected, "{name}");
     }
 }

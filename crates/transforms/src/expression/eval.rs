@@ -13,9 +13,11 @@
 //! very functions the jaq path uses ([`super::convert`], [`super::record`]), against the
 //! record's original values and schemas, and the untouched parts are kept. The jaq path
 //! converts the whole value back, which gives an untouched part back unchanged except in the
-//! cases [`convert::round_trips`] lists; for a schemaless value of that kind the program is
-//! left to jaq, so both paths always give the same record.
+//! cases [`convert::round_trips`] (schemaless) and [`convert::fits_unchanged`] (schema'd)
+//! rule out; for a value of that kind the program is left to jaq, so both paths always give
+//! the same record.
 
+use std::borrow::Cow;
 use std::cell::{Cell, OnceCell};
 use std::sync::Arc;
 
@@ -89,7 +91,11 @@ impl Subset {
             Ok(Output::Nothing) => Applied::Value(None, record),
             Ok(Output::Val(v)) => Applied::Value(Some(v), record),
             Ok(Output::Record) => {
-                if record.value_schema.is_none() && !convert::round_trips(&record.value) {
+                let unchanged = match &record.value_schema {
+                    None => convert::round_trips(&record.value),
+                    Some(schema) => convert::fits_unchanged(&record.value, schema),
+                };
+                if !unchanged {
                     return Applied::Bail(record);
                 }
                 Applied::Record(state.finish(shapes, record))
@@ -772,8 +778,7 @@ fn member_val(record: &ConnectRecord, member: Member) -> Val {
 
 impl<'p> State<'p> {
     fn key_view(&self, record: &ConnectRecord) -> &Val {
-        self.key_view
-            .get_or_init(|| convert::to_val(&record.key))
+        self.key_view.get_or_init(|| convert::to_val(&record.key))
     }
 
     fn headers_view(&self, record: &ConnectRecord) -> &Val {
@@ -980,11 +985,7 @@ impl<'p> State<'p> {
             record::set_key(shapes, &mut record, key, &view)?;
         }
         match self.value {
-            Node::Orig => {
-                if record.value_schema.is_some() && record.value.is_null() {
-                    record::set_value(shapes, &mut record, Val::Null)?;
-                }
-            }
+            Node::Orig => {}
             Node::Val(v) => record::set_value(shapes, &mut record, v)?,
             Node::Edit(entries) => finish_value(shapes, &mut record, entries)?,
         }
@@ -1060,13 +1061,10 @@ fn finish_value(shapes: &Shapes, record: &mut ConnectRecord, entries: Vec<Entry>
 /// changed member with the original member of its name as type hint.
 fn finish_map(entries: Vec<Entry>, mut original: Vec<(Value, Value)>) -> Value {
     let in_order = original.len() <= entries.len()
-        && entries
-            .iter()
-            .enumerate()
-            .all(|(i, e)| match e.key {
-                EntryKey::Orig(j) => i == j,
-                EntryKey::New(_) => i >= original.len(),
-            });
+        && entries.iter().enumerate().all(|(i, e)| match e.key {
+            EntryKey::Orig(j) => i == j,
+            EntryKey::New(_) => i >= original.len(),
+        });
     if in_order {
         finish_map_in_place(entries, &mut original);
         return Value::Map(original);
@@ -1116,7 +1114,10 @@ fn finish_map_in_place(entries: Vec<Entry>, original: &mut Vec<(Value, Value)>) 
         let Some((_, value)) = original.get_mut(i) else {
             if let EntryKey::New(name) = entry.key {
                 let v = node_val(Origin::None, &entry.node, None);
-                added.push((Value::String(name.to_owned()), convert::to_schemaless(v, None)));
+                added.push((
+                    Value::String(name.to_owned()),
+                    convert::to_schemaless(v, None),
+                ));
             }
             continue;
         };
@@ -1134,7 +1135,12 @@ fn finish_map_in_place(entries: Vec<Entry>, original: &mut Vec<(Value, Value)>) 
             }
         }
     }
-    original.extend(added);
+    if !added.is_empty() {
+        let mut room = Vec::with_capacity(original.len() + added.len());
+        room.append(original);
+        room.extend(added);
+        *original = room;
+    }
 }
 
 /// A struct changed member by member, converted back as jaq's value would be: each member
@@ -1148,7 +1154,47 @@ fn finish_struct(
 ) -> Result<(SchemaRef, Value)> {
     let own = original.schema().clone();
     let mut values = original.into_values();
-    let mut fields: Vec<OutField<&str>> = Vec::with_capacity(entries.len());
+    let in_order = Arc::ptr_eq(&own, schema)
+        && values.len() <= entries.len()
+        && entries.iter().enumerate().all(|(i, e)| match e.key {
+            EntryKey::Orig(j) => i == j,
+            EntryKey::New(_) => i >= values.len(),
+        });
+    let mut fields: Vec<OutField<&str, Cow<SchemaRef>>> = Vec::with_capacity(entries.len());
+    if in_order {
+        if entries.len() > values.len() {
+            let mut room = Vec::with_capacity(entries.len());
+            room.append(&mut values);
+            values = room;
+        }
+        for (i, entry) in entries.into_iter().enumerate() {
+            let (name, field) = match (entry.key, schema.fields.get(i)) {
+                (EntryKey::Orig(_), Some(f)) => (f.name.as_str(), Some(f)),
+                (EntryKey::New(name), _) => (name, None),
+                (EntryKey::Orig(_), None) => continue,
+            };
+            let converted = match (entry.node, values.get_mut(i)) {
+                (Node::Orig, Some(_)) => None,
+                (node, slot) => {
+                    let original = slot.map(std::mem::take);
+                    Some(finish_field(shapes, node, original, field)?)
+                }
+            };
+            match (converted, field) {
+                (None, Some(f)) => fields.push((name, Cow::Borrowed(&f.schema))),
+                (Some((field_schema, value)), _) => {
+                    fields.push((name, Cow::Owned(field_schema)));
+                    match values.get_mut(i) {
+                        Some(slot) => *slot = value,
+                        None => values.push(value),
+                    }
+                }
+                (None, None) => {}
+            }
+        }
+        return shapes.finish_struct(schema, fields, values);
+    }
+    let mut out = Vec::with_capacity(entries.len());
     for (position, entry) in entries.into_iter().enumerate() {
         let name = match entry.key {
             EntryKey::Orig(i) => match own.fields.get(i) {
@@ -1158,37 +1204,188 @@ fn finish_struct(
             EntryKey::New(name) => name,
         };
         let field = convert::struct_field(schema, position, name);
-        let fit = |v: Val| match field {
-            Some(f) => shapes.fit(v, &f.schema),
-            None => shapes.infer(v),
+        let original = match entry.key {
+            EntryKey::Orig(i) => values.get_mut(i).map(std::mem::take),
+            EntryKey::New(_) => None,
         };
-        let (field_schema, value) = match (entry.key, entry.node) {
-            (EntryKey::Orig(i), Node::Orig) => {
-                let v = values.get_mut(i).map(std::mem::take).unwrap_or_default();
-                let same = |f: &Field| {
-                    own.fields
-                        .get(i)
-                        .is_some_and(|o| Arc::ptr_eq(&o.schema, &f.schema))
+        let (field_schema, value) = match (entry.node, original) {
+            (Node::Orig, Some(v)) => {
+                let own_schema = match entry.key {
+                    EntryKey::Orig(i) => own.fields.get(i).map(|o| &o.schema),
+                    EntryKey::New(_) => None,
                 };
-                match field {
-                    Some(f) if same(f) => (f.schema.clone(), v),
-                    _ => fit(convert::to_val(&v))?,
+                match (field, own_schema) {
+                    (Some(f), Some(o)) if Arc::ptr_eq(o, &f.schema) => (f.schema.clone(), v),
+                    _ => finish_field(shapes, Node::Val(convert::to_val(&v)), None, field)?,
                 }
             }
-            (EntryKey::Orig(i), Node::Edit(inner)) => {
-                let child = values.get_mut(i).map(std::mem::take).unwrap_or_default();
-                match (child, field) {
-                    (Value::Struct(child), Some(f))
-                        if f.schema.schema_type == SchemaType::Struct =>
-                    {
-                        finish_struct(shapes, inner, child, &f.schema)?
-                    }
-                    (other, _) => fit(edit_val(Origin::Value(&other), &inner, None))?,
-                }
-            }
-            (_, node) => fit(node_val(Origin::None, &node, None))?,
+            (node, original) => finish_field(shapes, node, original, field)?,
         };
-        fields.push((name, field_schema, value));
+        fields.push((name, Cow::Owned(field_schema)));
+        out.push(value);
     }
-    shapes.finish_struct(schema, fields)
+    shapes.finish_struct(schema, fields, out)
+}
+
+/// A changed struct member converted back against `field` (inferred without one); `original`
+/// is the member's original value.
+fn finish_field(
+    shapes: &Shapes,
+    node: Node,
+    original: Option<Value>,
+    field: Option<&Field>,
+) -> Result<(SchemaRef, Value)> {
+    let fit = |v: Val| match field {
+        Some(f) => shapes.fit(v, &f.schema),
+        None => shapes.infer(v),
+    };
+    match (node, original) {
+        (Node::Edit(inner), Some(Value::Struct(child))) => match field {
+            Some(f) if f.schema.schema_type == SchemaType::Struct => {
+                finish_struct(shapes, inner, child, &f.schema)
+            }
+            _ => fit(edit_val(Origin::Value(&Value::Struct(child)), &inner, None)),
+        },
+        (Node::Edit(inner), Some(other)) => fit(edit_val(Origin::Value(&other), &inner, None)),
+        (Node::Orig, Some(v)) => fit(convert::to_val(&v)),
+        (node, _) => fit(node_val(Origin::None, &node, None)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(entries: &[(&str, Value)]) -> Value {
+        Value::Map(
+            entries
+                .iter()
+                .map(|(k, v)| (Value::from(*k), v.clone()))
+                .collect(),
+        )
+    }
+
+    fn run_on(code: &str, value: Value) -> Applied {
+        let record = ConnectRecord::new("t", None, value);
+        Subset::compile(code).unwrap().apply(&Shapes::new(), record)
+    }
+
+    fn record_of(applied: Applied) -> ConnectRecord {
+        match applied {
+            Applied::Record(Ok(record)) => record,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn deleting_moves_the_last_member_into_the_gap_as_jaq_does() {
+        let value = map(&[
+            ("a", Value::Int32(1)),
+            ("b", Value::Int32(2)),
+            ("c", Value::Int32(3)),
+        ]);
+        let out = record_of(run_on("del(.value.a) | .value.d = 4", value));
+        assert_eq!(
+            out.value,
+            map(&[
+                ("c", Value::Int32(3)),
+                ("b", Value::Int32(2)),
+                ("d", Value::Int64(4)),
+            ])
+        );
+    }
+
+    #[test]
+    fn changed_members_keep_the_type_of_the_original_member() {
+        let value = map(&[("n", Value::Int16(1)), ("f", Value::Float32(0.5))]);
+        let out = record_of(run_on(
+            ".value.n += 1 | .value.f *= 2 | .value.n2 = .value.n",
+            value,
+        ));
+        assert_eq!(
+            out.value,
+            map(&[
+                ("n", Value::Int16(2)),
+                ("f", Value::Float32(1.0)),
+                ("n2", Value::Int64(2)),
+            ])
+        );
+    }
+
+    #[test]
+    fn hints_come_from_the_record_as_it_came_in() {
+        let value = map(&[("n", Value::Int32(7))]);
+        let out = record_of(run_on(".value.n = 1.5 | .value.n = 2", value));
+        assert_eq!(out.value, map(&[("n", Value::Int32(2))]));
+    }
+
+    #[test]
+    fn outputs_other_than_the_record_give_the_record_back() {
+        let value = map(&[("n", Value::Int32(7))]);
+        match run_on(".value.n = 1 | .value.n > 0", value.clone()) {
+            Applied::Value(Some(Val::Bool(true)), record) => assert_eq!(record.value, value),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            run_on("select(.value.n > 9)", value.clone()),
+            Applied::Value(None, _)
+        ));
+        assert!(matches!(run_on(".value", value.clone()), Applied::Bail(_)));
+        match run_on(".value.n.x", value) {
+            Applied::Failed(message) => assert_eq!(message, "cannot index 7 with \"x\""),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_predicate_needs_no_conversion_back() {
+        let subset = Subset::compile(".value.s.x = 1 | .value.s.x == 1").unwrap();
+        let inner = Struct::new(
+            sluice_api::data::SchemaBuilder::struct_()
+                .field("x", sluice_api::data::Schema::optional(SchemaType::Int64))
+                .unwrap()
+                .build(),
+        )
+        .unwrap();
+        let record = ConnectRecord::new("t", None, map(&[("s", Value::Struct(inner))]));
+        assert_eq!(subset.test(&record), Some(Ok(true)));
+        assert!(matches!(
+            subset.apply(&Shapes::new(), record),
+            Applied::Value(Some(Val::Bool(true)), _)
+        ));
+    }
+
+    #[test]
+    fn array_indexes_count_from_the_end_when_negative() {
+        assert_eq!(array_index(0, 2), Some(0));
+        assert_eq!(array_index(2, 2), None);
+        assert_eq!(array_index(-1, 2), Some(1));
+        assert_eq!(array_index(-2, 2), Some(0));
+        assert_eq!(array_index(-3, 2), None);
+        assert_eq!(array_index(-1, 0), None);
+    }
+
+    #[test]
+    fn length_is_the_library_length() {
+        let len = |v: Val| length(v).map_err(|e| format!("{e:?}")).unwrap();
+        assert_eq!(len(Val::Null), Val::from(0isize));
+        assert_eq!(len(Val::from(-3isize)), Val::from(3isize));
+        assert_eq!(len(Val::from(isize::MIN)), Val::from(isize::MIN));
+        assert_eq!(len(Val::from(-1.5)), Val::from(1.5));
+        assert_eq!(len(convert::text("é!")), Val::from(2isize));
+        assert_eq!(
+            len(Val::utf8_str(bytes::Bytes::from_static(b"a\xff\xe2\x82"))),
+            Val::from(3isize)
+        );
+        assert_eq!(
+            len(Val::byte_str(bytes::Bytes::from_static(b"\xff\xff"))),
+            Val::from(2isize)
+        );
+        match length(Val::Bool(true)) {
+            Err(Stop::Error(e)) => {
+                assert_eq!(super::super::program::error_text(e), "true has no length")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -130,7 +130,13 @@ impl Builtin {
         };
         let arena = Arena::default();
         let modules = Loader::new(library_defs())
-            .load(&arena, File { code: &*code, path: () })
+            .load(
+                &arena,
+                File {
+                    code: &*code,
+                    path: (),
+                },
+            )
             .ok()?;
         let filter = Compiler::default()
             .with_funs(library_funs())
@@ -396,6 +402,31 @@ mod tests {
         assert_eq!(err, "cannot index \"x\" with \"a\"");
         let p = Program::compile("error(\"bad record\")").unwrap();
         assert_eq!(p.first_output(Val::Null).unwrap_err(), "bad record");
+    }
+
+    #[test]
+    fn library_calls_take_their_arguments_in_order() {
+        let text = |s: &str| Val::from(s.to_owned());
+        let call = Builtin::compile("ltrimstr", 1).unwrap();
+        assert!(matches!(
+            call.call(text("abc"), vec![text("a")]),
+            CallOutput::One(v) if v == text("bc")
+        ));
+        let call = Builtin::compile("test", 2).unwrap();
+        assert!(matches!(
+            call.call(text("ABC"), vec![text("b"), text("i")]),
+            CallOutput::One(Val::Bool(true))
+        ));
+        assert!(matches!(
+            call.call(text("ABC"), vec![text("b"), text("")]),
+            CallOutput::One(Val::Bool(false))
+        ));
+        let call = Builtin::compile("tonumber", 0).unwrap();
+        assert!(matches!(call.call(text("1 2"), vec![]), CallOutput::Other));
+        assert!(matches!(call.call(text("x"), vec![]), CallOutput::Error(_)));
+        assert!(Builtin::compile("no_such_function", 0).is_none());
+        assert!(Builtin::compile("env", 0).is_none());
+        assert!(Builtin::compile("test", 3).is_none());
     }
 
     #[test]

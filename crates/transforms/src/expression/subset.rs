@@ -19,15 +19,16 @@
 //!
 //! Everything else (variables, `as`, `reduce`, `def`, `,` outside arrays and `del`, `?`,
 //! `try`, `..`, `.[]`, slices, format strings, `$__loc__`, other functions, `.` standing for
-//! the whole record in an expression) leaves the program to jaq. Every construct is compiled to
+//! the whole record in an expression, an object construction as the program's result) leaves
+//! the program to jaq. Every construct is compiled to
 //! the operation jaq compiles it to (`a + b` is jaq's `+` on jaq values, `tostring` jaq's
 //! string conversion, `P = E` jaq's path update), so the subset means exactly what jaq means.
 
+use bytes::Bytes;
 use jaq_core::load::lex::StrPart;
 use jaq_core::load::parse::{BinaryOp, Term};
 use jaq_core::ops::{Cmp, Math};
 use jaq_core::path::{Opt, Part};
-use bytes::Bytes;
 use jaq_core::ValT;
 use jaq_json::{Map, Num, Rc, Val};
 use num_bigint::BigInt;
@@ -70,8 +71,6 @@ pub(super) const LIBRARY_CALLS: &[(&str, usize)] = &[
     ("@base64d", 0),
     ("@uri", 0),
     ("@html", 0),
-    ("@csv", 0),
-    ("@tsv", 0),
     ("@sh", 0),
     ("startswith", 1),
     ("endswith", 1),
@@ -350,7 +349,21 @@ fn filter(t: &Tm) -> Option<(Vec<Stage>, End)> {
             return Some((first, end));
         }
     }
-    Some((Vec::new(), End::Value(expr(t, Ctx::Record)?)))
+    let end = expr(t, Ctx::Record)?;
+    if builds_object(&end) {
+        return None;
+    }
+    Some((Vec::new(), End::Value(end)))
+}
+
+/// True for an object construction: as a program's result it is a whole new record, which
+/// jaq converts.
+fn builds_object(e: &Expr) -> bool {
+    match e {
+        Expr::ObjSingle(..) | Expr::Lit(Lit::EmptyObject) => true,
+        Expr::Math(l, Math::Add, _) => matches!(**l, Expr::ObjSingle(..)),
+        _ => false,
+    }
 }
 
 /// A term that turns the record into the record (or nothing) as stages.
@@ -659,9 +672,192 @@ fn call(name: &str, args: &[Tm], ctx: Ctx) -> Option<Expr> {
         return None;
     }
     let builtin = Builtin::compile(name, args.len())?;
-    let args = args
-        .iter()
-        .map(|a| expr(a, ctx))
-        .collect::<Option<_>>()?;
+    let args = args.iter().map(|a| expr(a, ctx)).collect::<Option<_>>()?;
     Some(Expr::Call(builtin, args))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn compiled(code: &str) -> Subset {
+        Subset::compile(code).unwrap_or_else(|| panic!("not in the subset: {code}"))
+    }
+
+    fn single_update(code: &str) -> (Path, Update) {
+        let Subset { mut stages, end } = compiled(code);
+        assert!(matches!(end, End::Record), "{code}");
+        assert_eq!(stages.len(), 1, "{code}");
+        match stages.remove(0) {
+            Stage::Update(path, update) => (path, update),
+            other => panic!("{code}: {other:?}"),
+        }
+    }
+
+    fn names(path: &Path) -> Vec<String> {
+        let root = match &path.root {
+            Root::Member(m) => format!("{m:?}"),
+            Root::Other(name) => format!("other {name}"),
+        };
+        std::iter::once(root)
+            .chain(path.keys.iter().map(|k| match k {
+                Key::Name(n) => n.to_string(),
+                Key::Index(i) => format!("[{i}]"),
+            }))
+            .collect()
+    }
+
+    #[test]
+    fn a_computed_field_is_one_assignment() {
+        let (path, update) = single_update(".value.total = .value.a * .value.b + .value.c");
+        assert_eq!(names(&path), ["Value", "total"]);
+        let Update::Set(Expr::Math(l, Math::Add, r)) = update else {
+            panic!("{update:?}")
+        };
+        assert!(matches!(*l, Expr::Math(_, Math::Mul, _)));
+        assert!(matches!(*r, Expr::Read(_)));
+    }
+
+    #[test]
+    fn paths_take_names_quoted_names_and_indexes() {
+        let (path, _) = single_update(".headers[\"x-y\"] = 1");
+        assert_eq!(names(&path), ["Headers", "x-y"]);
+        let (path, _) = single_update(".value.\"a b\".c = 1");
+        assert_eq!(names(&path), ["Value", "a b", "c"]);
+        let (path, _) = single_update(".value.items[-1] = 1");
+        assert_eq!(names(&path), ["Value", "items", "[-1]"]);
+        let (path, _) = single_update(".vaule = 1");
+        assert_eq!(names(&path), ["other vaule"]);
+        for code in [
+            ".value.a? = 1",
+            ".[0] = 1",
+            ".value[] = 1",
+            ".value[1:] = 1",
+        ] {
+            assert!(Subset::compile(code).is_none(), "{code}");
+        }
+    }
+
+    #[test]
+    fn update_forms_compile_to_their_updates() {
+        assert!(matches!(
+            single_update(".value.n |= . + 1").1,
+            Update::Modify(_)
+        ));
+        assert!(matches!(
+            single_update(".value.n -= 1").1,
+            Update::Math(Math::Sub, _)
+        ));
+        assert!(matches!(single_update(".value.n //= 1").1, Update::Alt(_)));
+        assert!(matches!(single_update("del(.value.n)").1, Update::Delete));
+        assert!(matches!(
+            single_update(".value.n |= empty").1,
+            Update::Delete
+        ));
+        let Subset { stages, .. } = compiled("del(.value.a, .headers.b)");
+        assert_eq!(stages.len(), 2);
+    }
+
+    #[test]
+    fn pipes_of_stages_may_end_in_an_expression() {
+        let Subset { stages, end } =
+            compiled(".value.x = 1 | select(.value.x > 0) | if .key then . end | .value.x");
+        assert_eq!(stages.len(), 3);
+        assert!(matches!(stages[1], Stage::Select(_)));
+        let Stage::If(branches, otherwise) = &stages[2] else {
+            panic!("{stages:?}")
+        };
+        assert_eq!(branches.len(), 1);
+        assert!(otherwise.is_empty());
+        assert!(matches!(end, End::Value(Expr::Read(_))));
+        assert!(matches!(compiled("empty").stages[..], [Stage::Empty]));
+        assert!(matches!(compiled(".").end, End::Record));
+    }
+
+    #[test]
+    fn constants_are_compiled_as_jaq_reads_them() {
+        let lit = |code: &str| match compiled(code).end {
+            End::Value(Expr::Lit(lit)) => lit,
+            other => panic!("{code}: {other:?}"),
+        };
+        assert!(matches!(lit("1"), Lit::Int(1)));
+        assert!(matches!(lit("-1"), Lit::Int(-1)));
+        assert!(matches!(lit("1.50"), Lit::Dec(d) if &*d == "1.50"));
+        assert!(matches!(lit("-1.5"), Lit::Dec(d) if &*d == "-1.5"));
+        assert!(matches!(lit("123456789012345678901234"), Lit::BigInt(_)));
+        assert!(matches!(lit("\"a\\tb\\u00e9\""), Lit::Str(b) if b[..] == *"a\tbé".as_bytes()));
+        assert!(matches!(lit("null"), Lit::Null));
+        assert!(matches!(lit("true"), Lit::Bool(true)));
+        assert!(matches!(lit("[]"), Lit::EmptyArray));
+        assert!(Subset::compile("{}").is_none());
+        assert!(Subset::compile("{topic: \"t\", value: .value}").is_none());
+    }
+
+    #[test]
+    fn interpolation_converts_each_part_with_tostring() {
+        let End::Value(Expr::Concat(parts)) = compiled("\"a\\(.topic)b\\(.partition)\"").end else {
+            panic!()
+        };
+        assert_eq!(parts.len(), 4);
+        assert!(matches!(
+            &parts[1],
+            Expr::Pipe(_, f) if matches!(**f, Expr::Native(Native::ToString))
+        ));
+        assert!(Subset::compile("@base64 \"\\(.topic)\"").is_none());
+    }
+
+    #[test]
+    fn functions_apply_to_values_not_to_the_record() {
+        for code in [
+            ".value.name | ascii_downcase",
+            ".value.name | length > 3",
+            ".value.n = (.value.s | tonumber)",
+            ".value.n |= tostring",
+            ".value.ok = (.value.name | test(\"^a\"; \"i\"))",
+            "error(\"bad \\(.topic)\")",
+        ] {
+            assert!(Subset::compile(code).is_some(), "{code}");
+        }
+        for code in [
+            "length",
+            "tostring",
+            "not",
+            "keys",
+            "map(.)",
+            ".value | map(.)",
+        ] {
+            assert!(Subset::compile(code).is_none(), "{code}");
+        }
+    }
+
+    #[test]
+    fn every_listed_library_call_compiles() {
+        let missing: Vec<_> = LIBRARY_CALLS
+            .iter()
+            .filter(|(name, arity)| Builtin::compile(name, *arity).is_none())
+            .collect();
+        assert!(missing.is_empty(), "not in the library: {missing:?}");
+    }
+
+    #[test]
+    fn generators_variables_and_definitions_are_left_to_jaq() {
+        for code in [
+            ".value.a, .value.b",
+            ".value.a as $a | .value.b = $a",
+            "def f: .; f",
+            "reduce .value[] as $x (0; . + $x)",
+            "try .value.a catch 0",
+            "$__loc__",
+            "..",
+            ".value | if . then 1 end | . + 1",
+            "if .value then 1 end",
+        ] {
+            let in_subset = Subset::compile(code).is_some();
+            assert_eq!(
+                in_subset,
+                code == ".value | if . then 1 end | . + 1",
+                "{code}"
+            );
+        }
+    }
 }

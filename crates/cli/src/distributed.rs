@@ -1,0 +1,130 @@
+//! `sluice distributed`: a worker that keeps connector configs, task configs, target
+//! states, source offsets and statuses in the internal topics of the embedded log, like
+//! Kafka's `connect-distributed`, and is managed through the REST API only.
+//!
+//! The worker file is validated first (the common worker keys, `group.id` and the
+//! `*.storage.*` keys); errors are printed (key, reason) and the command exits with code 2.
+//! The REST listener is bound before the log opens, so a busy port stops startup at once.
+//! Then the internal topics are created or checked, every connector of the config topic is
+//! started in its target state, and the worker runs until SIGINT or SIGTERM, which stops it
+//! gracefully (exit 0; a second signal exits at once with code 130).
+//!
+//! The worker is the only member of its group for now (see
+//! [`sluice_runtime::herder::DistributedHerder`]).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use sluice_log::embedded::EmbeddedLog;
+use sluice_runtime::config_file::load_properties;
+use sluice_runtime::herder::{DistributedHerder, InternalStores};
+use sluice_runtime::rest::{Loggers, RestServer};
+use sluice_runtime::storage::{InternalTopics, StoreOptions};
+use sluice_runtime::worker::Worker;
+use sluice_runtime::worker_config::{WorkerConfig, GROUP_ID};
+
+use crate::standalone::{cluster_id, log_options, serve_until_signal, EXIT_CONFIG};
+
+/// Runs the distributed worker until a signal stops it.
+pub async fn run(worker_file: PathBuf, loggers: Arc<Loggers>) -> ExitCode {
+    let started = std::time::Instant::now();
+    let registry = Arc::new(crate::plugins::registry());
+    let props = match load_properties(&worker_file) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let (worker_config, topics) = match (
+        WorkerConfig::parse_distributed(&props, &registry),
+        InternalTopics::from_worker_config(&props),
+    ) {
+        (Ok(w), Ok(t)) => (w, t),
+        (w, t) => {
+            let mut issues = w.err().unwrap_or_default();
+            for issue in t.err().unwrap_or_default() {
+                if !issues.contains(&issue) {
+                    issues.push(issue);
+                }
+            }
+            eprintln!(
+                "error: invalid worker configuration in '{}':",
+                worker_file.display()
+            );
+            for issue in &issues {
+                eprintln!("  {issue}");
+            }
+            eprintln!("Nothing was started: fix the configuration above and run again.");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    for warning in &worker_config.warnings {
+        tracing::warn!("{warning}");
+    }
+    let group_id = props.get(GROUP_ID).cloned().unwrap_or_default();
+    let rest = match RestServer::bind(&worker_config.rest).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            eprintln!("Set 'listeners' in the worker config to a free address (port 0 picks one).");
+            return ExitCode::FAILURE;
+        }
+    };
+    let settings = worker_config.embedded_log.clone();
+    let log = match EmbeddedLog::open(&settings.dir, log_options(&settings)) {
+        Ok(log) => log,
+        Err(e) => {
+            eprintln!("error: cannot open the embedded log: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    for note in log.recovery_report() {
+        tracing::warn!(
+            topic = %note.topic,
+            partition = note.partition,
+            segment = %note.segment.display(),
+            bytes = note.bytes_dropped,
+            reason = %note.reason,
+            "Recovery truncated a damaged partition tail."
+        );
+    }
+    let options = StoreOptions {
+        client_id_base: format!("{group_id}-"),
+        producer: worker_config.producer.clone(),
+        consumer: worker_config.consumer.clone(),
+        ..StoreOptions::default()
+    };
+    let stores = match InternalStores::open(log.as_ref(), &topics, &options).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: cannot use the internal topics: {e}");
+            let _ = log.close().await;
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(
+        data_dir = %settings.dir.display(),
+        group_id = %group_id,
+        config_topic = %topics.config.name,
+        offset_topic = %topics.offsets.name,
+        status_topic = %topics.status.name,
+        "Distributed worker starting on the embedded log."
+    );
+    let worker = Arc::new(Worker::new(
+        worker_config,
+        registry.clone(),
+        log.clone(),
+        Arc::new(stores.offsets.clone()),
+    ));
+    let herder = DistributedHerder::start(
+        worker,
+        registry,
+        &stores,
+        rest.worker_id(),
+        cluster_id(&settings.dir),
+    )
+    .await;
+    serve_until_signal(rest, herder.clone(), loggers, started, herder.stop(), &log).await
+}

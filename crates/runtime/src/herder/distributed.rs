@@ -1,0 +1,946 @@
+//! The distributed herder: connector configs, task configs and target states in the config
+//! topic, source offsets in the offsets topic, statuses in the status topic (Kafka's
+//! `DistributedHerder`), so a worker that restarts, even after a crash, brings every
+//! connector back in its last target state with its committed task configs and offsets.
+//!
+//! # Model
+//!
+//! The config topic is the source of truth. A change asked through the REST API is written
+//! there first ([`ConfigStore`] reads each write back); the herder then applies what it read:
+//! the store reports each change it read ([`ConfigUpdate`]), and the herder *reconciles* the
+//! connectors concerned, bringing the [`Worker`] in line with the snapshot (start, pause,
+//! stop, reconfigure, remove). Startup is the same reconciliation over every connector of the
+//! snapshot. Statuses of the worker's connectors and tasks are copied to the status topic
+//! when they change (after every change and every [`STATUS_INTERVAL`]), under this worker's
+//! id (`host:port` of its REST listener) and a generation one above the highest stored.
+//!
+//! # One member, for now
+//!
+//! A cluster of workers agrees on who runs what through the group coordinator (the
+//! `group.id` group): a leader assigns connectors and tasks, writes task configs, and every
+//! member runs its share. This herder runs as the only member of its group and so is the
+//! leader with every connector assigned ([`DistributedHerder::assignment`]). Membership and
+//! rebalancing slot in there: the assignment then comes from the leader, followers reconcile
+//! only their share, and [`ConfigUpdate::TaskConfigs`] tells them when to (re)start tasks.
+//!
+//! Task configs: when a STARTED connector starts or its config changes, the connector makes
+//! task configs; they are written (then the commit record) only when they differ from the
+//! committed ones, and the tasks start from what was read back. A PAUSED connector's tasks
+//! start paused from the committed configs. Stopping writes an empty set of task configs
+//! before the STOPPED target state, as Kafka does, so offsets can then be changed safely.
+//!
+//! Restarts with `includeTasks` or `onlyFailed` go through the config topic as restart
+//! requests; the plain connector restart and task restarts act on the worker directly, as in
+//! Kafka (they are not persistent).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, RwLock, Weak};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sluice_api::config::ConfigMap;
+use sluice_log::Log;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::entities::*;
+use super::standalone::KAFKA_CONNECT_VERSION;
+use super::{offsets, validation, Created, Herder, HerderError, HerderResult};
+use crate::connector_config::{ConnectorConfig, NAME};
+use crate::error::RuntimeError;
+use crate::plugins::PluginRegistry;
+use crate::status::{ConnectorTaskId, State, Status, TargetState};
+use crate::storage::{
+    ConfigSnapshot, ConfigStore, ConfigUpdate, InternalTopics, RestartRequest as StoredRestart,
+    StatusStore, StorageError, StoreOptions, StoredStatus, TopicOffsetStore,
+};
+use crate::worker::Worker;
+
+/// How often statuses are copied to the status topic between changes.
+pub const STATUS_INTERVAL: Duration = Duration::from_millis(500);
+
+/// The three internal-topic stores of a distributed worker.
+#[derive(Clone)]
+pub struct InternalStores {
+    /// Connector and task configs, target states (`config.storage.topic`).
+    pub configs: ConfigStore,
+    /// Source offsets (`offset.storage.topic`); give it to the [`Worker`].
+    pub offsets: TopicOffsetStore,
+    /// Statuses (`status.storage.topic`).
+    pub statuses: StatusStore,
+}
+
+impl InternalStores {
+    /// Creates the internal topics when missing (checking existing ones) and reads each to
+    /// the end.
+    pub async fn open(
+        log: &dyn Log,
+        topics: &InternalTopics,
+        options: &StoreOptions,
+    ) -> Result<Self, StorageError> {
+        let configs = ConfigStore::open(log, &topics.config, options, None).await?;
+        let offsets = TopicOffsetStore::open(log, &topics.offsets, options).await?;
+        let statuses = StatusStore::open(log, &topics.status, options).await?;
+        Ok(InternalStores {
+            configs,
+            offsets,
+            statuses,
+        })
+    }
+}
+
+/// What the worker currently runs for one connector, as last reconciled.
+struct Applied {
+    config: ConfigMap,
+    kind: ConnectorType,
+    target: TargetState,
+    tasks: usize,
+}
+
+/// Statuses last written to the status topic for one connector.
+#[derive(Default, PartialEq)]
+struct Published {
+    connector: Option<Status>,
+    tasks: BTreeMap<u32, Status>,
+}
+
+/// Runs the connectors of a Connect cluster whose only member is this worker; see the
+/// module docs.
+pub struct DistributedHerder {
+    worker: Arc<Worker>,
+    plugins: Arc<PluginRegistry>,
+    configs: ConfigStore,
+    statuses: StatusStore,
+    worker_id: String,
+    kafka_cluster_id: String,
+    generation: i32,
+    /// Serializes changes (write, read back, apply).
+    ops: tokio::sync::Mutex<()>,
+    updates: tokio::sync::Mutex<mpsc::UnboundedReceiver<ConfigUpdate>>,
+    applied: RwLock<BTreeMap<String, Applied>>,
+    published: tokio::sync::Mutex<BTreeMap<String, Published>>,
+    status_loop: std::sync::Mutex<Option<JoinHandle<()>>>,
+}
+
+impl DistributedHerder {
+    /// Starts every connector of the config topic in its target state on `worker` (whose
+    /// offset store must be `stores.offsets`), then keeps the status topic up to date.
+    /// `worker_id` is `host:port` of the REST listener; `kafka_cluster_id` identifies the log.
+    pub async fn start(
+        worker: Arc<Worker>,
+        plugins: Arc<PluginRegistry>,
+        stores: &InternalStores,
+        worker_id: impl Into<String>,
+        kafka_cluster_id: impl Into<String>,
+    ) -> Arc<Self> {
+        let statuses = stores.statuses.clone();
+        let generation = statuses
+            .connectors()
+            .iter()
+            .flat_map(|c| {
+                statuses
+                    .connector(c)
+                    .map(|s| s.generation)
+                    .into_iter()
+                    .chain(statuses.tasks(c).into_iter().map(|(_, s)| s.generation))
+            })
+            .max()
+            .unwrap_or(0)
+            .saturating_add(1);
+        let herder = Arc::new(DistributedHerder {
+            worker,
+            plugins,
+            updates: tokio::sync::Mutex::new(stores.configs.subscribe()),
+            configs: stores.configs.clone(),
+            statuses,
+            worker_id: worker_id.into(),
+            kafka_cluster_id: kafka_cluster_id.into(),
+            generation,
+            ops: tokio::sync::Mutex::new(()),
+            applied: RwLock::new(BTreeMap::new()),
+            published: tokio::sync::Mutex::new(BTreeMap::new()),
+            status_loop: std::sync::Mutex::new(None),
+        });
+        {
+            let _op = herder.ops.lock().await;
+            let snapshot = herder.configs.snapshot();
+            for name in herder.assignment(&snapshot) {
+                herder.reconcile(&name).await;
+            }
+            tracing::info!(
+                connectors = herder.read().len(),
+                config_offset = snapshot.offset(),
+                generation,
+                "Distributed herder started from the config topic."
+            );
+        }
+        herder.publish_statuses().await;
+        let weak: Weak<Self> = Arc::downgrade(&herder);
+        let handle = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(STATUS_INTERVAL);
+            loop {
+                tick.tick().await;
+                let Some(herder) = weak.upgrade() else { break };
+                herder.publish_statuses().await;
+            }
+        });
+        *herder.status_loop.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
+        herder
+    }
+
+    /// The worker.
+    pub fn worker(&self) -> &Arc<Worker> {
+        &self.worker
+    }
+
+    /// Stops every connector and task (see [`Worker::stop`]) and writes their last statuses
+    /// (UNASSIGNED, as a worker leaving the group does).
+    pub async fn stop(&self) {
+        let _op = self.ops.lock().await;
+        if let Some(h) = self
+            .status_loop
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            h.abort();
+        }
+        self.worker.stop().await;
+        for name in self.read().keys() {
+            if let Some(status) = self.worker.connector_status(name) {
+                for (task, _) in status.tasks {
+                    let id = ConnectorTaskId {
+                        connector: Arc::from(name.as_str()),
+                        task,
+                    };
+                    self.worker.status().set_task(&id, State::Unassigned, None);
+                }
+            }
+        }
+        self.publish_statuses().await;
+    }
+
+    /// The connectors this worker runs: all of them, as the only member (and leader) of its
+    /// group. A group membership protocol replaces this with the leader's assignment.
+    fn assignment(&self, snapshot: &ConfigSnapshot) -> BTreeSet<String> {
+        let mut names: BTreeSet<String> = snapshot.connectors().map(str::to_owned).collect();
+        names.extend(self.read().keys().cloned());
+        names
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Applied>> {
+        self.applied.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, Applied>> {
+        self.applied.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Applies every change read from the config topic since the last call; the caller
+    /// holds `ops`.
+    async fn apply_updates(&self) {
+        let mut touched = BTreeSet::new();
+        let mut restarts = Vec::new();
+        {
+            let mut rx = self.updates.lock().await;
+            while let Ok(update) = rx.try_recv() {
+                match update {
+                    ConfigUpdate::ConnectorConfig { connector }
+                    | ConfigUpdate::ConnectorRemoved { connector }
+                    | ConfigUpdate::TargetState { connector } => {
+                        touched.insert(connector);
+                    }
+                    ConfigUpdate::Restart(request) => restarts.push(request),
+                    // This worker, as leader, starts tasks itself after writing their
+                    // configs; followers would start theirs here.
+                    ConfigUpdate::TaskConfigs { .. }
+                    | ConfigUpdate::SessionKey
+                    | ConfigUpdate::LoggerLevel { .. } => {}
+                }
+            }
+        }
+        for name in touched {
+            self.reconcile(&name).await;
+        }
+        for request in restarts {
+            self.apply_restart(&request).await;
+        }
+        self.publish_statuses().await;
+    }
+
+    /// Brings the worker in line with the config snapshot for one connector; the caller
+    /// holds `ops`.
+    async fn reconcile(&self, name: &str) {
+        let snapshot = self.configs.snapshot();
+        let Some(config) = snapshot.connector_config(name).cloned() else {
+            if self.write().remove(name).is_some() {
+                self.worker.remove_connector(name).await;
+                tracing::info!(connector = %name, "Connector deleted.");
+            }
+            return;
+        };
+        let target = snapshot.target_state(name).unwrap_or_default();
+        let previous = self
+            .read()
+            .get(name)
+            .map(|a| (a.config.clone(), a.target, a.tasks));
+        let parsed = match ConnectorConfig::parse(&config, &self.plugins) {
+            Ok(p) => p,
+            Err(issues) => {
+                let trace = issues
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                tracing::error!(connector = %name, problems = %trace, "The stored connector config is invalid; the connector cannot run.");
+                self.worker.remove_connector(name).await;
+                self.worker
+                    .status()
+                    .set_connector(name, State::Failed, Some(trace));
+                self.write().insert(
+                    name.to_string(),
+                    Applied {
+                        config,
+                        kind: ConnectorType::Unknown,
+                        target,
+                        tasks: 0,
+                    },
+                );
+                return;
+            }
+        };
+        let kind = parsed.kind.into();
+        let tasks = match previous {
+            None => {
+                if let Err(e) = self.worker.add_connector(parsed, target).await {
+                    tracing::warn!(connector = %name, error = %e, "Connector did not start.");
+                }
+                match target {
+                    TargetState::Started => self.start_tasks(name, true).await,
+                    TargetState::Paused => self.start_tasks(name, false).await,
+                    TargetState::Stopped => 0,
+                }
+            }
+            Some((old_config, old_target, old_tasks)) => {
+                if old_target != target {
+                    if let Err(e) = self.worker.set_target_state(name, target).await {
+                        tracing::warn!(connector = %name, error = %e, target = %target, "Applying the target state failed.");
+                    }
+                }
+                let changed = old_config != config;
+                if changed {
+                    if let Err(e) = self.worker.reconfigure_connector(parsed).await {
+                        tracing::warn!(connector = %name, error = %e, "Connector did not start after its config changed.");
+                    }
+                }
+                match target {
+                    TargetState::Stopped => 0,
+                    TargetState::Started
+                        if changed || old_target == TargetState::Stopped || old_tasks == 0 =>
+                    {
+                        self.start_tasks(name, true).await
+                    }
+                    TargetState::Paused if changed => 0,
+                    _ => old_tasks,
+                }
+            }
+        };
+        self.write().insert(
+            name.to_string(),
+            Applied {
+                config,
+                kind,
+                target,
+                tasks,
+            },
+        );
+    }
+
+    /// Starts a connector's tasks and answers how many run. With `generate`, the connector
+    /// makes task configs, written when they differ from the committed ones; the tasks
+    /// start from the committed configs read back (also when the connector cannot make
+    /// any, e.g. when it failed).
+    async fn start_tasks(&self, name: &str, generate: bool) -> usize {
+        if generate {
+            match self.worker.generate_task_configs(name).await {
+                Ok(generated) => {
+                    if committed_tasks(&self.configs.snapshot(), name).as_ref() != Some(&generated)
+                    {
+                        if let Err(e) = self.configs.put_task_configs(name, &generated).await {
+                            tracing::error!(connector = %name, error = %e, "Writing task configs failed; no tasks started.");
+                            return 0;
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(connector = %name, error = %e, "The connector made no task configs; starting the committed ones.");
+                }
+            }
+        }
+        let Some(configs) = committed_tasks(&self.configs.snapshot(), name) else {
+            return 0;
+        };
+        let count = configs.len();
+        match self.worker.start_tasks(name, configs).await {
+            Ok(()) => count,
+            Err(e) => {
+                tracing::warn!(connector = %name, error = %e, "No tasks started.");
+                0
+            }
+        }
+    }
+
+    /// Carries out a restart request read from the config topic.
+    async fn apply_restart(&self, request: &StoredRestart) {
+        let name = request.connector.as_str();
+        let Some(status) = self.worker.connector_status(name) else {
+            return;
+        };
+        let failed = |s: &Status| s.state == State::Failed;
+        if !request.only_failed || failed(&status.connector) {
+            if let Err(e) = self.worker.restart_connector(name).await {
+                tracing::warn!(connector = %name, error = %e, "Connector did not restart.");
+            }
+        }
+        if request.include_tasks {
+            for (task, s) in &status.tasks {
+                if request.only_failed && !failed(s) {
+                    continue;
+                }
+                let id = ConnectorTaskId {
+                    connector: Arc::from(name),
+                    task: *task,
+                };
+                if let Err(e) = self.worker.restart_task(&id).await {
+                    tracing::warn!(task = %id, error = %e, "Task did not restart.");
+                }
+            }
+        }
+        self.start_missing_tasks(name).await;
+    }
+
+    /// A started connector that failed before making tasks gets them (after a restart).
+    async fn start_missing_tasks(&self, name: &str) {
+        let missing = self
+            .read()
+            .get(name)
+            .is_some_and(|a| a.target == TargetState::Started && a.tasks == 0);
+        if missing {
+            let tasks = self.start_tasks(name, true).await;
+            if let Some(a) = self.write().get_mut(name) {
+                a.tasks = tasks;
+            }
+        }
+    }
+
+    /// Copies changed statuses of this worker's connectors and tasks to the status topic,
+    /// and tombstones those of removed connectors and tasks.
+    async fn publish_statuses(&self) {
+        let mut published = self.published.lock().await;
+        let names: Vec<String> = self.read().keys().cloned().collect();
+        let stored = |s: &Status| StoredStatus {
+            state: s.state,
+            trace: s.trace.clone(),
+            worker_id: self.worker_id.clone(),
+            generation: self.generation,
+        };
+        let gone: Vec<String> = published
+            .keys()
+            .filter(|n| !names.contains(n))
+            .cloned()
+            .collect();
+        for name in gone {
+            if let Err(e) = self.statuses.remove_connector(&name).await {
+                tracing::warn!(connector = %name, error = %e, "Removing a connector status failed.");
+                continue;
+            }
+            published.remove(&name);
+        }
+        for name in names {
+            let Some(now) = self.worker.connector_status(&name) else {
+                continue;
+            };
+            let before = published.entry(name.clone()).or_default();
+            if before.connector.as_ref() != Some(&now.connector) {
+                match self
+                    .statuses
+                    .put_connector(&name, &stored(&now.connector))
+                    .await
+                {
+                    Ok(()) => before.connector = Some(now.connector.clone()),
+                    Err(e) => {
+                        tracing::warn!(connector = %name, error = %e, "Writing a connector status failed.")
+                    }
+                }
+            }
+            let id = |task: u32| ConnectorTaskId {
+                connector: Arc::from(name.as_str()),
+                task,
+            };
+            let current: BTreeMap<u32, &Status> = now.tasks.iter().map(|(t, s)| (*t, s)).collect();
+            let removed: Vec<u32> = before
+                .tasks
+                .keys()
+                .filter(|t| !current.contains_key(t))
+                .copied()
+                .collect();
+            for task in removed {
+                match self.statuses.remove_task(&id(task)).await {
+                    Ok(()) => {
+                        before.tasks.remove(&task);
+                    }
+                    Err(e) => {
+                        tracing::warn!(task = %id(task), error = %e, "Removing a task status failed.")
+                    }
+                }
+            }
+            for (task, status) in current {
+                if before.tasks.get(&task) == Some(status) {
+                    continue;
+                }
+                match self.statuses.put_task(&id(task), &stored(status)).await {
+                    Ok(()) => {
+                        before.tasks.insert(task, status.clone());
+                    }
+                    Err(e) => {
+                        tracing::warn!(task = %id(task), error = %e, "Writing a task status failed.")
+                    }
+                }
+            }
+        }
+    }
+
+    fn require(
+        &self,
+        name: &str,
+        missing: impl FnOnce(&str) -> HerderError,
+    ) -> HerderResult<ConfigSnapshot> {
+        let snapshot = self.configs.snapshot();
+        if snapshot.contains(name) {
+            Ok(snapshot)
+        } else {
+            Err(missing(name))
+        }
+    }
+
+    fn info(&self, name: &str) -> HerderResult<ConnectorInfo> {
+        let snapshot = self.require(name, HerderError::connector_not_found)?;
+        Ok(ConnectorInfo {
+            name: name.to_string(),
+            config: snapshot.connector_config(name).cloned().unwrap_or_default(),
+            tasks: snapshot
+                .tasks(name)
+                .into_iter()
+                .map(|t| TaskId {
+                    connector: name.to_string(),
+                    task: t.task,
+                })
+                .collect(),
+            kind: self.kind_of(name),
+        })
+    }
+
+    fn kind_of(&self, name: &str) -> ConnectorType {
+        self.read()
+            .get(name)
+            .map_or(ConnectorType::Unknown, |a| a.kind)
+    }
+
+    fn task_state(&self, id: u32, status: &Status) -> TaskState {
+        TaskState {
+            id,
+            state: status.state.as_str().to_string(),
+            worker_id: self.worker_id.clone(),
+            trace: status.trace.clone(),
+        }
+    }
+
+    /// The connector's status, with `restarting` instances shown RESTARTING.
+    fn state_info(
+        &self,
+        name: &str,
+        restart_connector: bool,
+        restart_tasks: &[u32],
+    ) -> HerderResult<ConnectorStateInfo> {
+        let status = self.worker.connector_status(name).ok_or_else(|| {
+            HerderError::NotFound(format!("No status found for connector {name}"))
+        })?;
+        let shown = |s: &Status, restarting: bool| {
+            if restarting {
+                Status {
+                    state: State::Restarting,
+                    trace: None,
+                }
+            } else {
+                s.clone()
+            }
+        };
+        let connector = shown(&status.connector, restart_connector);
+        Ok(ConnectorStateInfo {
+            name: name.to_string(),
+            connector: ConnectorState {
+                state: connector.state.as_str().to_string(),
+                worker_id: self.worker_id.clone(),
+                trace: connector.trace,
+            },
+            tasks: status
+                .tasks
+                .iter()
+                .map(|(id, s)| self.task_state(*id, &shown(s, restart_tasks.contains(id))))
+                .collect(),
+            kind: self.kind_of(name),
+        })
+    }
+
+    /// The parsed config of a connector whose offsets may change: STOPPED in the config
+    /// topic, with no task configs.
+    fn stopped_config(&self, name: &str) -> HerderResult<ConnectorConfig> {
+        let snapshot = self.require(name, HerderError::connector_not_found)?;
+        if snapshot.target_state(name) != Some(TargetState::Stopped)
+            || !snapshot.tasks(name).is_empty()
+        {
+            return Err(HerderError::BadRequest(offsets::not_stopped_message(name)));
+        }
+        self.parsed(&snapshot, name)
+    }
+
+    fn parsed(&self, snapshot: &ConfigSnapshot, name: &str) -> HerderResult<ConnectorConfig> {
+        let config = snapshot
+            .connector_config(name)
+            .ok_or_else(|| HerderError::connector_not_found(name))?;
+        ConnectorConfig::parse(config, &self.plugins).map_err(|issues| {
+            HerderError::BadRequest(
+                issues
+                    .iter()
+                    .map(|i| i.message.as_str())
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            )
+        })
+    }
+
+    /// Validates, then writes a new or replaced config; the caller holds `ops`.
+    async fn put_locked(
+        &self,
+        name: &str,
+        mut config: ConfigMap,
+        allow_replace: bool,
+        initial_state: Option<TargetState>,
+    ) -> HerderResult<Created<ConnectorInfo>> {
+        match config.get(NAME) {
+            Some(n) if n != name => {
+                return Err(HerderError::BadRequest(format!(
+                    "Connector name configuration ({n}) doesn't match connector name in the URL ({name})"
+                )))
+            }
+            Some(_) => {}
+            None => {
+                config.insert(NAME.to_string(), name.to_string());
+            }
+        }
+        let infos = validation::config_infos(&config, &self.plugins)?;
+        if infos.error_count > 0 {
+            return Err(HerderError::BadRequest(validation::invalid_config_message(
+                &infos,
+            )));
+        }
+        let exists = self.configs.contains(name);
+        if exists && !allow_replace {
+            return Err(HerderError::Conflict(format!(
+                "Connector {name} already exists"
+            )));
+        }
+        let target = if exists { None } else { initial_state };
+        self.configs
+            .put_connector_config(name, &config, target)
+            .await
+            .map_err(storage_error)?;
+        self.apply_updates().await;
+        Ok(Created {
+            created: !exists,
+            value: self.info(name)?,
+        })
+    }
+
+    /// Writes a target state, reads it back and applies it; the caller holds `ops`.
+    async fn set_target(&self, name: &str, target: TargetState) -> HerderResult<()> {
+        self.configs
+            .put_target_state(name, target)
+            .await
+            .map_err(storage_error)?;
+        self.configs.refresh().await.map_err(storage_error)?;
+        self.apply_updates().await;
+        Ok(())
+    }
+}
+
+/// The committed task configs of a connector, in task order; `None` without a complete
+/// committed set.
+fn committed_tasks(snapshot: &ConfigSnapshot, name: &str) -> Option<Vec<ConfigMap>> {
+    snapshot.task_config_generation(name)?;
+    snapshot
+        .tasks(name)
+        .iter()
+        .map(|t| snapshot.task_config(t).cloned())
+        .collect()
+}
+
+fn storage_error(e: StorageError) -> HerderError {
+    HerderError::Internal(format!("The config topic could not be updated: {e}"))
+}
+
+#[async_trait]
+impl Herder for DistributedHerder {
+    fn plugins(&self) -> &PluginRegistry {
+        &self.plugins
+    }
+
+    fn server_info(&self) -> ServerInfo {
+        ServerInfo {
+            version: KAFKA_CONNECT_VERSION.to_string(),
+            commit: format!("sluice-{}", env!("CARGO_PKG_VERSION")),
+            kafka_cluster_id: self.kafka_cluster_id.clone(),
+        }
+    }
+
+    fn topic_tracking(&self) -> bool {
+        self.worker.config().rest.topic_tracking
+    }
+
+    fn topic_tracking_reset(&self) -> bool {
+        self.worker.config().rest.topic_tracking_reset
+    }
+
+    async fn connectors(&self) -> Vec<String> {
+        self.configs
+            .snapshot()
+            .connectors()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    async fn connector_info(&self, name: &str) -> HerderResult<ConnectorInfo> {
+        self.info(name)
+    }
+
+    async fn connector_config(&self, name: &str) -> HerderResult<ConfigMap> {
+        let snapshot = self.require(name, HerderError::connector_not_found)?;
+        Ok(snapshot.connector_config(name).cloned().unwrap_or_default())
+    }
+
+    async fn put_connector_config(
+        &self,
+        name: &str,
+        config: ConfigMap,
+        allow_replace: bool,
+        initial_state: Option<TargetState>,
+    ) -> HerderResult<Created<ConnectorInfo>> {
+        let _op = self.ops.lock().await;
+        self.put_locked(name, config, allow_replace, initial_state)
+            .await
+    }
+
+    async fn patch_connector_config(
+        &self,
+        name: &str,
+        patch: BTreeMap<String, Option<String>>,
+    ) -> HerderResult<ConnectorInfo> {
+        let _op = self.ops.lock().await;
+        let snapshot = self.require(name, HerderError::connector_not_found)?;
+        let mut config = snapshot.connector_config(name).cloned().unwrap_or_default();
+        for (key, value) in patch {
+            match value {
+                Some(v) => {
+                    config.insert(key, v);
+                }
+                None => {
+                    config.remove(&key);
+                }
+            }
+        }
+        Ok(self.put_locked(name, config, true, None).await?.value)
+    }
+
+    async fn delete_connector(&self, name: &str) -> HerderResult<()> {
+        let _op = self.ops.lock().await;
+        self.require(name, HerderError::connector_not_found)?;
+        self.configs
+            .remove_connector_config(name)
+            .await
+            .map_err(storage_error)?;
+        self.apply_updates().await;
+        Ok(())
+    }
+
+    async fn task_configs(&self, name: &str) -> HerderResult<Vec<TaskInfo>> {
+        let snapshot = self.require(name, HerderError::connector_not_found)?;
+        Ok(snapshot
+            .tasks(name)
+            .into_iter()
+            .map(|t| TaskInfo {
+                id: TaskId {
+                    connector: name.to_string(),
+                    task: t.task,
+                },
+                config: snapshot.task_config(&t).cloned().unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    async fn connector_status(&self, name: &str) -> HerderResult<ConnectorStateInfo> {
+        if !self.configs.contains(name) {
+            return Err(HerderError::NotFound(format!(
+                "No status found for connector {name}"
+            )));
+        }
+        self.state_info(name, false, &[])
+    }
+
+    async fn task_status(&self, name: &str, task: u32) -> HerderResult<TaskState> {
+        let id = ConnectorTaskId {
+            connector: Arc::from(name),
+            task,
+        };
+        match self.worker.status().task(&id) {
+            Some(s) if self.configs.contains(name) => Ok(self.task_state(task, &s)),
+            _ => Err(HerderError::NotFound(format!(
+                "No status found for task {id}"
+            ))),
+        }
+    }
+
+    async fn restart_connector(
+        &self,
+        name: &str,
+        request: RestartRequest,
+    ) -> HerderResult<Option<ConnectorStateInfo>> {
+        let _op = self.ops.lock().await;
+        if request.is_legacy() {
+            self.require(name, HerderError::connector_not_found)?;
+            if let Err(e) = self.worker.restart_connector(name).await {
+                tracing::warn!(connector = %name, error = %e, "Connector did not restart.");
+            }
+            self.start_missing_tasks(name).await;
+            self.publish_statuses().await;
+            return Ok(None);
+        }
+        self.require(name, |n| {
+            HerderError::NotFound(format!("Unknown connector: {n}"))
+        })?;
+        let current = self.state_info(name, false, &[])?;
+        let failed = |state: &str| state == State::Failed.as_str();
+        let restart_connector = !request.only_failed || failed(&current.connector.state);
+        let restart_tasks: Vec<u32> = if request.include_tasks {
+            current
+                .tasks
+                .iter()
+                .filter(|t| !request.only_failed || failed(&t.state))
+                .map(|t| t.id)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let answer = self.state_info(name, restart_connector, &restart_tasks)?;
+        self.configs
+            .put_restart_request(&StoredRestart {
+                connector: name.to_string(),
+                only_failed: request.only_failed,
+                include_tasks: request.include_tasks,
+            })
+            .await
+            .map_err(storage_error)?;
+        self.apply_updates().await;
+        Ok(Some(answer))
+    }
+
+    async fn restart_task(&self, name: &str, task: u32) -> HerderResult<()> {
+        let _op = self.ops.lock().await;
+        let snapshot = self.require(name, HerderError::connector_not_found)?;
+        let id = ConnectorTaskId {
+            connector: Arc::from(name),
+            task,
+        };
+        if task >= snapshot.task_count(name) {
+            return Err(HerderError::NotFound(format!("Task {id} not found")));
+        }
+        let result = self.worker.restart_task(&id).await.map_err(|e| match e {
+            RuntimeError::UnknownTask { .. } | RuntimeError::UnknownConnector { .. } => {
+                HerderError::NotFound(format!("Task {id} not found"))
+            }
+            other => HerderError::Internal(other.to_string()),
+        });
+        self.publish_statuses().await;
+        result
+    }
+
+    async fn pause_connector(&self, name: &str) -> HerderResult<()> {
+        let _op = self.ops.lock().await;
+        self.require(name, HerderError::unknown_connector)?;
+        self.set_target(name, TargetState::Paused).await
+    }
+
+    async fn resume_connector(&self, name: &str) -> HerderResult<()> {
+        let _op = self.ops.lock().await;
+        self.require(name, HerderError::unknown_connector)?;
+        self.set_target(name, TargetState::Started).await
+    }
+
+    async fn stop_connector(&self, name: &str) -> HerderResult<()> {
+        let _op = self.ops.lock().await;
+        self.require(name, HerderError::unknown_connector)?;
+        // Empty task configs first, so a STOPPED connector never has tasks to fence.
+        self.configs
+            .put_task_configs(name, &[])
+            .await
+            .map_err(storage_error)?;
+        self.set_target(name, TargetState::Stopped).await
+    }
+
+    async fn active_topics(&self, name: &str) -> HerderResult<Vec<String>> {
+        if !self.topic_tracking() {
+            return Err(HerderError::Forbidden("Topic tracking is disabled.".into()));
+        }
+        self.require(name, HerderError::connector_not_found)?;
+        Ok(self.worker.status().topics(name).list())
+    }
+
+    async fn reset_active_topics(&self, name: &str) -> HerderResult<()> {
+        if !self.topic_tracking() {
+            return Err(HerderError::Forbidden("Topic tracking is disabled.".into()));
+        }
+        if !self.topic_tracking_reset() {
+            return Err(HerderError::Forbidden(
+                "Topic tracking reset is disabled.".into(),
+            ));
+        }
+        self.require(name, HerderError::connector_not_found)?;
+        self.worker.status().topics(name).clear();
+        Ok(())
+    }
+
+    async fn connector_offsets(&self, name: &str) -> HerderResult<ConnectorOffsets> {
+        let snapshot = self.require(name, HerderError::connector_not_found)?;
+        let parsed = self.parsed(&snapshot, name)?;
+        offsets::read_offsets(&self.worker, &parsed).await
+    }
+
+    async fn alter_connector_offsets(
+        &self,
+        name: &str,
+        given: ConnectorOffsets,
+    ) -> HerderResult<Message> {
+        let _op = self.ops.lock().await;
+        let parsed = self.stopped_config(name)?;
+        offsets::alter_offsets(&self.worker, &parsed, &given).await
+    }
+
+    async fn reset_connector_offsets(&self, name: &str) -> HerderResult<Message> {
+        let _op = self.ops.lock().await;
+        let parsed = self.stopped_config(name)?;
+        offsets::reset_offsets(&self.worker, &parsed).await
+    }
+
+    async fn validate_connector_config(&self, config: &ConfigMap) -> HerderResult<ConfigInfos> {
+        validation::config_infos(config, &self.plugins)
+    }
+}

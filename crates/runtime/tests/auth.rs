@@ -1,0 +1,186 @@
+//! Basic authentication on a real listener: requests without or with wrong credentials get
+//! 401 with `WWW-Authenticate: Basic` and change nothing; the right ones are served.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+
+use base64::Engine as _;
+use common::*;
+use sluice_log::embedded::{EmbeddedLog, EmbeddedLogOptions};
+use sluice_runtime::herder::StandaloneHerder;
+use sluice_runtime::offsets::FileOffsetStore;
+use sluice_runtime::rest::config::{rest_config_def, BasicAuthSettings};
+use sluice_runtime::rest::{Loggers, RestServer, RestSettings, RestState};
+use sluice_runtime::worker::Worker;
+
+struct Reply {
+    status: u16,
+    head: String,
+    body: String,
+}
+
+/// One HTTP/1.1 request on its own connection (blocking; run off the runtime's threads).
+fn request(addr: SocketAddr, method: &str, path: &str, auth: Option<&str>, body: &str) -> Reply {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    let mut text = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if let Some(user_pass) = auth {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(user_pass);
+        text.push_str(&format!("Authorization: Basic {encoded}\r\n"));
+    }
+    text.push_str("\r\n");
+    text.push_str(body);
+    stream.write_all(text.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    Reply {
+        status: head[9..12].parse().unwrap(),
+        head: head.to_ascii_lowercase(),
+        body: body.to_string(),
+    }
+}
+
+async fn call(addr: SocketAddr, method: &str, path: &str, auth: Option<&str>, body: &str) -> Reply {
+    let (method, path, auth, body) = (
+        method.to_string(),
+        path.to_string(),
+        auth.map(str::to_string),
+        body.to_string(),
+    );
+    tokio::task::spawn_blocking(move || request(addr, &method, &path, auth.as_deref(), &body))
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_need_the_credentials_of_a_listed_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users.properties");
+    std::fs::write(&users, "admin=adm1n\nops=0ps\n").unwrap();
+
+    let mut settings = RestSettings::default();
+    settings.listeners[0].port = 0;
+    settings.basic_auth = Some(BasicAuthSettings {
+        credentials_file: Some(users.clone()),
+    });
+    let server = RestServer::bind(&settings).await.unwrap();
+    let addr = server.local_addrs()[0];
+
+    let log = EmbeddedLog::open(&dir.path().join("data"), EmbeddedLogOptions::default()).unwrap();
+    let config = worker_config(dir.path(), &[]);
+    let offsets = Arc::new(FileOffsetStore::open(&config.offset_file).unwrap());
+    let worker = Arc::new(Worker::new(config, registry(), log, offsets));
+    let herder = Arc::new(StandaloneHerder::new(
+        worker,
+        registry(),
+        "localhost:8083",
+        "cluster-1",
+    ));
+    let handle = server.start(RestState {
+        herder: herder.clone(),
+        loggers: Arc::new(Loggers::new("info", None)),
+    });
+
+    let topic = unique("t");
+    let create = format!(
+        "{{\"name\":\"s\",\"config\":{{\"connector.class\":\"{SINK_CLASS}\",\"topics\":\"{topic}\",\"store\":\"{}\"}}}}",
+        unique("store")
+    );
+    for auth in [
+        None,
+        Some("admin:wrong"),
+        Some("nobody:adm1n"),
+        Some("admin"),
+    ] {
+        for (method, path, body) in [
+            ("GET", "/", ""),
+            ("GET", "/connectors", ""),
+            ("GET", "/metrics", ""),
+            ("GET", "/admin/loggers", ""),
+            ("GET", "/no/such/path", ""),
+            ("POST", "/connectors", create.as_str()),
+            ("PUT", "/admin/loggers/root", "{\"level\":\"DEBUG\"}"),
+        ] {
+            let r = call(addr, method, path, auth, body).await;
+            assert_eq!(r.status, 401, "{method} {path} with {auth:?}: {}", r.body);
+            assert!(
+                r.head.contains("www-authenticate: basic"),
+                "{method} {path}: {}",
+                r.head
+            );
+            assert_eq!(
+                r.body,
+                "{\"error_code\":401,\"message\":\"User cannot access the resource.\"}"
+            );
+        }
+    }
+    // Nothing was created or changed.
+    let listed = call(addr, "GET", "/connectors", Some("admin:adm1n"), "").await;
+    assert_eq!(listed.status, 200);
+    assert_eq!(listed.body, "[]");
+    let root = call(addr, "GET", "/admin/loggers/root", Some("ops:0ps"), "").await;
+    assert_eq!(root.status, 200);
+    assert!(root.body.contains("\"INFO\""), "{}", root.body);
+
+    let created = call(addr, "POST", "/connectors", Some("ops:0ps"), &create).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let listed = call(addr, "GET", "/connectors/", Some("admin:adm1n"), "").await;
+    assert_eq!(listed.body, "[\"s\"]");
+    let metrics = call(addr, "GET", "/metrics", Some("admin:adm1n"), "").await;
+    assert_eq!(metrics.status, 200);
+    assert!(metrics
+        .body
+        .contains("sluice_connect_worker_connector_count 1"));
+
+    handle.stop().await;
+    herder.stop().await;
+}
+
+#[tokio::test]
+async fn a_missing_or_empty_credentials_file_stops_startup() {
+    let parse = |pairs: &[(&str, &str)]| {
+        let props = map(pairs);
+        rest_config_def()
+            .parse(&props)
+            .map(|p| RestSettings::from_parsed(&p))
+            .map_err(|e| e.iter().map(ToString::to_string).collect::<Vec<_>>())
+    };
+    let extension =
+        "org.apache.kafka.connect.rest.basic.auth.extension.BasicAuthSecurityRestExtension";
+    let mut settings = parse(&[("rest.extension.classes", extension)]).unwrap();
+    settings.listeners[0].port = 0;
+    let err = RestServer::bind(&settings).await.err().unwrap().to_string();
+    assert!(
+        err.contains("rest.basic.auth.credentials.file is not set"),
+        "{err}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("users");
+    std::fs::write(&empty, "").unwrap();
+    let mut settings = parse(&[
+        ("rest.extension.classes", "BasicAuthSecurityRestExtension"),
+        ("rest.basic.auth.credentials.file", empty.to_str().unwrap()),
+    ])
+    .unwrap();
+    assert_eq!(
+        settings.basic_auth,
+        Some(BasicAuthSettings {
+            credentials_file: Some(empty.clone())
+        })
+    );
+    settings.listeners[0].port = 0;
+    let err = RestServer::bind(&settings).await.err().unwrap().to_string();
+    assert!(err.contains("has no user=password line"), "{err}");
+    let errors = parse(&[("rest.extension.classes", "com.example.Other")]).unwrap_err();
+    assert!(
+        errors[0].contains("unknown REST extension 'com.example.Other'"),
+        "{errors:?}"
+    );
+    assert_eq!(parse(&[]).unwrap().basic_auth, None);
+}

@@ -1,0 +1,317 @@
+//! The distributed herder on the embedded log: every change goes through the config topic,
+//! offsets through the offsets topic, statuses to the status topic, and a herder restarted on
+//! the same log brings every connector back in its last target state.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use sluice_api::config::ConfigMap;
+use sluice_log::embedded::{EmbeddedLog, EmbeddedLogOptions};
+use sluice_log::Log;
+use sluice_runtime::herder::{DistributedHerder, Herder, HerderError, InternalStores};
+use sluice_runtime::offsets::OffsetStore;
+use sluice_runtime::status::{State, TargetState};
+use sluice_runtime::storage::{InternalTopics, StoreOptions};
+use sluice_runtime::worker::Worker;
+use sluice_runtime::worker_config::{distributed_worker_config_def, WorkerConfig};
+
+fn worker_props(dir: &Path) -> ConfigMap {
+    map(&[
+        ("group.id", "test-cluster"),
+        ("config.storage.topic", "connect-configs"),
+        ("offset.storage.topic", "connect-offsets"),
+        ("offset.storage.partitions", "3"),
+        ("status.storage.topic", "connect-status"),
+        ("key.converter", "StringConverter"),
+        ("value.converter", "StringConverter"),
+        ("offset.flush.interval.ms", "50"),
+        ("embedded.log.dir", dir.join("data").to_str().unwrap()),
+    ])
+}
+
+struct Running {
+    herder: Arc<DistributedHerder>,
+    stores: InternalStores,
+    log: Arc<EmbeddedLog>,
+}
+
+async fn start(dir: &Path) -> Running {
+    let props = worker_props(dir);
+    let config = WorkerConfig::parse_distributed(&props, &registry()).unwrap();
+    let topics = InternalTopics::from_worker_config(&props).unwrap();
+    let log = EmbeddedLog::open(&dir.join("data"), EmbeddedLogOptions::default()).unwrap();
+    let stores = InternalStores::open(log.as_ref(), &topics, &StoreOptions::default())
+        .await
+        .unwrap();
+    let worker = Arc::new(Worker::new(
+        config,
+        registry(),
+        log.clone(),
+        Arc::new(stores.offsets.clone()),
+    ));
+    let herder =
+        DistributedHerder::start(worker, registry(), &stores, "127.0.0.1:8083", "test").await;
+    Running {
+        herder,
+        stores,
+        log,
+    }
+}
+
+impl Running {
+    async fn stop(self) {
+        self.herder.stop().await;
+        drop(self.herder);
+        self.log.close().await.unwrap();
+    }
+
+    async fn state(&self, name: &str) -> (String, Vec<String>) {
+        let s = self.herder.connector_status(name).await.unwrap();
+        (
+            s.connector.state,
+            s.tasks.into_iter().map(|t| t.state).collect(),
+        )
+    }
+
+    async fn wait_state(&self, name: &str, connector: &str, tasks: &[&str]) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let (c, t) = self.state(name).await;
+            if c == connector && t == tasks {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{name}: wanted {connector} {tasks:?}, have {c} {t:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    async fn source_seq(&self, name: &str) -> Option<i64> {
+        let offsets = self.herder.connector_offsets(name).await.unwrap();
+        offsets
+            .offsets
+            .first()
+            .and_then(|o| o.offset.as_ref()?.get("seq")?.as_i64())
+    }
+
+    async fn wait_seq(&self, name: &str, seq: i64) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while self.source_seq(name).await != Some(seq) {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{name}: offsets never reached {seq}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    async fn put(&self, name: &str, config: &[(&str, &str)]) -> Result<bool, HerderError> {
+        self.herder
+            .put_connector_config(name, map(config), true, None)
+            .await
+            .map(|c| c.created)
+    }
+}
+
+fn source_config(topic: &str, records: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("connector.class", SOURCE_CLASS.to_string()),
+        ("topic", topic.to_string()),
+        ("records", records.to_string()),
+    ]
+}
+
+fn pairs<'a>(v: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    v.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connectors_come_back_in_their_target_states_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = start(dir.path()).await;
+    let (a, paused, stopped, deleted, sink) = (
+        unique("run"),
+        unique("paused"),
+        unique("stopped"),
+        unique("deleted"),
+        unique("sink"),
+    );
+    let topic = unique("t");
+    for name in [&a, &paused, &stopped, &deleted] {
+        assert!(running
+            .put(name, &pairs(&source_config(&topic, "20")))
+            .await
+            .unwrap());
+    }
+    let store = unique("store");
+    assert!(running
+        .put(
+            &sink,
+            &[
+                ("connector.class", SINK_CLASS),
+                ("topics", &topic),
+                ("store", &store),
+            ],
+        )
+        .await
+        .unwrap());
+    running.wait_seq(&a, 20).await;
+    running.herder.pause_connector(&paused).await.unwrap();
+    running.herder.stop_connector(&stopped).await.unwrap();
+    running.herder.delete_connector(&deleted).await.unwrap();
+    running.wait_state(&paused, "PAUSED", &["PAUSED"]).await;
+    running.wait_state(&stopped, "STOPPED", &[]).await;
+    assert!(matches!(
+        running.herder.connector_status(&deleted).await,
+        Err(HerderError::NotFound(_))
+    ));
+    // A config change restarts the connector's tasks with the new config.
+    let changed = {
+        let mut c = source_config(&topic, "30");
+        c.push(("tasks.generate", "2".to_string()));
+        c.push(("tasks.max", "2".to_string()));
+        c
+    };
+    assert!(!running.put(&a, &pairs(&changed)).await.unwrap());
+    running
+        .wait_state(&a, "RUNNING", &["RUNNING", "RUNNING"])
+        .await;
+    let tasks = running.herder.task_configs(&a).await.unwrap();
+    assert_eq!(tasks.len(), 2);
+    assert_eq!(tasks[1].config["records"], "30");
+    running.wait_seq(&a, 30).await;
+
+    // Offsets are in the offsets topic, statuses in the status topic.
+    let offsets_end: i64 = running
+        .log
+        .admin()
+        .describe_topic("connect-offsets")
+        .await
+        .unwrap()
+        .partitions
+        .iter()
+        .map(|p| p.latest_offset)
+        .sum();
+    assert!(offsets_end > 0, "nothing in the offsets topic");
+    let mut names = vec![a.clone(), paused.clone(), stopped.clone(), sink.clone()];
+    names.sort();
+    assert_eq!(running.herder.connectors().await, names);
+    running.stop().await;
+
+    let running = start(dir.path()).await;
+    assert_eq!(running.herder.connectors().await, names);
+    running
+        .wait_state(&a, "RUNNING", &["RUNNING", "RUNNING"])
+        .await;
+    running.wait_state(&paused, "PAUSED", &["PAUSED"]).await;
+    running.wait_state(&stopped, "STOPPED", &[]).await;
+    running.wait_state(&sink, "RUNNING", &["RUNNING"]).await;
+    assert_eq!(
+        running.herder.connector_config(&a).await.unwrap()["records"],
+        "30"
+    );
+    assert_eq!(running.herder.task_configs(&a).await.unwrap().len(), 2);
+    assert!(running
+        .herder
+        .task_configs(&stopped)
+        .await
+        .unwrap()
+        .is_empty());
+    // The source resumed from its committed offset, read from the offsets topic.
+    assert_eq!(running.source_seq(&a).await, Some(30));
+    assert!(running
+        .stores
+        .offsets
+        .entries()
+        .iter()
+        .any(|(k, _)| String::from_utf8_lossy(k).contains(&*a)));
+    // Statuses are written to the status topic under this worker's id.
+    running.stores.statuses.refresh().await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        running.stores.statuses.refresh().await.unwrap();
+        let s = running.stores.statuses.connector(&paused);
+        if s.as_ref().is_some_and(|s| s.state == State::Paused) {
+            let s = s.unwrap();
+            assert_eq!(s.worker_id, "127.0.0.1:8083");
+            assert!(s.generation >= 2, "{s:?}");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{s:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Resuming the stopped connector makes tasks again, which continue from its offsets.
+    running.herder.resume_connector(&stopped).await.unwrap();
+    running.wait_state(&stopped, "RUNNING", &["RUNNING"]).await;
+    running.wait_seq(&stopped, 20).await;
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offsets_change_only_when_stopped_and_go_to_the_offsets_topic() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = start(dir.path()).await;
+    let name = unique("src");
+    let topic = unique("t");
+    running
+        .herder
+        .put_connector_config(
+            &name,
+            map(&pairs(&source_config(&topic, "10"))),
+            false,
+            Some(TargetState::Stopped),
+        )
+        .await
+        .unwrap();
+    running.wait_state(&name, "STOPPED", &[]).await;
+    let offsets: sluice_runtime::herder::ConnectorOffsets = serde_json::from_value(
+        serde_json::json!({"offsets": [{"partition": {"source": name}, "offset": {"seq": 7}}]}),
+    )
+    .unwrap();
+    running
+        .herder
+        .alter_connector_offsets(&name, offsets.clone())
+        .await
+        .unwrap();
+    running.stop().await;
+
+    let running = start(dir.path()).await;
+    assert_eq!(running.source_seq(&name).await, Some(7));
+    running.herder.resume_connector(&name).await.unwrap();
+    running.wait_state(&name, "RUNNING", &["RUNNING"]).await;
+    running.wait_seq(&name, 10).await;
+    assert_eq!(
+        source_starts().lock().unwrap().get(&name).cloned(),
+        Some(vec![Some(7)])
+    );
+    assert!(matches!(
+        running.herder.alter_connector_offsets(&name, offsets).await,
+        Err(HerderError::BadRequest(_))
+    ));
+    running.herder.stop_connector(&name).await.unwrap();
+    running.herder.reset_connector_offsets(&name).await.unwrap();
+    assert_eq!(running.source_seq(&name).await, None);
+    running.stop().await;
+}
+
+#[test]
+fn a_distributed_worker_needs_group_id_and_the_topics_but_no_offsets_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut props = worker_props(dir.path());
+    WorkerConfig::parse_distributed(&props, &registry()).unwrap();
+    props.remove("group.id");
+    props.remove("status.storage.topic");
+    let issues = WorkerConfig::parse_distributed(&props, &registry()).unwrap_err();
+    let keys: Vec<&str> = issues.iter().map(|i| i.key.as_str()).collect();
+    assert_eq!(keys.len(), 2, "{issues:?}");
+    assert!(keys.contains(&"group.id") && keys.contains(&"status.storage.topic"));
+    assert!(distributed_worker_config_def()
+        .key("offset.storage.file.filename")
+        .is_none());
+}
