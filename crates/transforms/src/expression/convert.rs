@@ -26,7 +26,7 @@
 //! where the schema is required makes that schema optional. Rebuilt schemas are remembered,
 //! so records of one shape share one schema.
 
-use std::borrow::Borrow;
+use std::borrow::{Borrow, Cow};
 use std::cmp::Ordering;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -142,9 +142,10 @@ pub(super) fn round_trips(value: &Value) -> bool {
 
 /// True when `value`, converted into jq and back against `schema` ([`Shapes::fit`]), comes
 /// back unchanged with `schema` itself: when it is valid for the schema in the strict sense
-/// jq's round trip needs (a null only where the schema is optional or has a default; every
-/// value of exactly the schema's type, a Decimal of the schema's scale, a Time within a day;
-/// a struct of the very schema; array elements, map entries and struct fields likewise).
+/// jq's round trip needs (a null only where the schema is optional or has a default, and in
+/// a struct field only where it is optional, as [`Struct::from_values`] requires; every value
+/// of exactly the schema's type, a Decimal of the schema's scale, a Time within a day; a
+/// struct of the very schema; array elements, map entries and struct fields likewise).
 /// Maps are assumed to hold each key once, as Connect maps do.
 pub(super) fn fits_unchanged(value: &Value, schema: &Schema) -> bool {
     match primitive_fits_unchanged(value, schema) {
@@ -223,9 +224,10 @@ fn compound_fits_unchanged(value: &Value, schema: &Schema) -> bool {
                 return false;
             }
             for (f, v) in schema.fields.iter().zip(s.values()) {
-                let fits = match primitive_fits_unchanged(v, &f.schema) {
-                    Some(fits) => fits,
-                    None => compound_fits_unchanged(v, &f.schema),
+                let fits = match (v, primitive_fits_unchanged(v, &f.schema)) {
+                    (Value::Null, _) => f.schema.optional,
+                    (_, Some(fits)) => fits,
+                    (_, None) => compound_fits_unchanged(v, &f.schema),
                 };
                 if !fits {
                     return false;
@@ -474,10 +476,56 @@ fn field_name(key: &[u8]) -> Result<&str> {
 /// is held apart, in the struct's values.
 pub(super) type OutField<N, S = SchemaRef> = (N, S);
 
+/// A field of a struct rebuilt from a base schema, named by identity: the base's field at an
+/// index, or a field added by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum FieldId<'a> {
+    /// The base schema's field at this index.
+    Base(usize),
+    /// A field the base schema does not have.
+    New(&'a str),
+}
+
+/// A struct schema rebuilt from a base schema, remembered by the identities of its fields.
+#[derive(Debug)]
+struct Rebuilt {
+    base: SchemaRef,
+    fields: Vec<(RebuiltField, SchemaRef)>,
+    schema: SchemaRef,
+}
+
+/// [`FieldId`], owned.
+#[derive(Debug)]
+enum RebuiltField {
+    Base(usize),
+    New(Box<str>),
+}
+
+impl Rebuilt {
+    fn matches(&self, base: &SchemaRef, fields: &[(FieldId, Cow<SchemaRef>)]) -> bool {
+        Arc::ptr_eq(&self.base, base)
+            && self.fields.len() == fields.len()
+            && self
+                .fields
+                .iter()
+                .zip(fields)
+                .all(|((id, schema), (other, other_schema))| {
+                    Arc::ptr_eq(schema, other_schema)
+                        && match (id, other) {
+                            (RebuiltField::Base(a), FieldId::Base(b)) => a == b,
+                            (RebuiltField::New(a), FieldId::New(b)) => **a == **b,
+                            _ => false,
+                        }
+                })
+    }
+}
+
 /// Converts jq values back against schemas, and remembers the schemas it had to rebuild.
 #[derive(Debug, Default)]
 pub(super) struct Shapes {
     built: Mutex<Vec<SchemaRef>>,
+    /// Struct schemas rebuilt for [`Shapes::finish_appended`], by field identities.
+    rebuilt: Mutex<Vec<Rebuilt>>,
 }
 
 impl Shapes {
@@ -692,6 +740,75 @@ impl Shapes {
         let rebuilt = self.struct_schema(Some(schema), &fields)?;
         let s = Struct::from_values(rebuilt.clone(), values)?;
         Ok((rebuilt, Value::Struct(s)))
+    }
+
+    /// [`Shapes::finish_struct`] for the fields of `base` in order (each with the schema it
+    /// got: its own when it still fits) followed by new fields, named by identity so that a
+    /// schema rebuilt before is found again without comparing names.
+    pub(super) fn finish_appended(
+        &self,
+        base: &SchemaRef,
+        fields: Vec<(FieldId, Cow<SchemaRef>)>,
+        values: Vec<Value>,
+    ) -> Result<(SchemaRef, Value)> {
+        let same = fields.len() == base.fields.len()
+            && fields
+                .iter()
+                .zip(&base.fields)
+                .enumerate()
+                .all(|(i, ((id, schema), field))| {
+                    *id == FieldId::Base(i) && Arc::ptr_eq(schema, &field.schema)
+                });
+        if same {
+            let s = Struct::from_values(base.clone(), values)?;
+            return Ok((base.clone(), Value::Struct(s)));
+        }
+        let schema = {
+            let mut rebuilt = self.rebuilt.lock().unwrap_or_else(|e| e.into_inner());
+            match rebuilt.iter().position(|r| r.matches(base, &fields)) {
+                Some(i) => rebuilt[i].schema.clone(),
+                None => {
+                    let mut named: Vec<(&str, &SchemaRef)> = Vec::with_capacity(fields.len());
+                    for (id, schema) in &fields {
+                        let name = match id {
+                            FieldId::Base(i) => match base.fields.get(*i) {
+                                Some(f) => f.name.as_str(),
+                                None => {
+                                    return Err(ConnectError::data(format!(
+                                        "expression result: the struct has no field {i}"
+                                    )))
+                                }
+                            },
+                            FieldId::New(name) => name,
+                        };
+                        named.push((name, schema.as_ref()));
+                    }
+                    let schema = self.struct_schema(Some(base), &named)?;
+                    let fields = fields
+                        .iter()
+                        .map(|(id, s)| {
+                            let id = match id {
+                                FieldId::Base(i) => RebuiltField::Base(*i),
+                                FieldId::New(name) => RebuiltField::New((*name).into()),
+                            };
+                            (id, s.as_ref().clone())
+                        })
+                        .collect();
+                    rebuilt.insert(
+                        0,
+                        Rebuilt {
+                            base: base.clone(),
+                            fields,
+                            schema: schema.clone(),
+                        },
+                    );
+                    rebuilt.truncate(SHAPES_CAPACITY);
+                    schema
+                }
+            }
+        };
+        let s = Struct::from_values(schema.clone(), values)?;
+        Ok((schema, Value::Struct(s)))
     }
 
     /// An optional schema inferred from the jq value, with the value converted to it: null
@@ -1085,6 +1202,19 @@ mod tests {
         assert!(fits_unchanged(&Value::Struct(valid), &person()));
         let unfilled = Struct::new(person()).unwrap();
         assert!(!fits_unchanged(&Value::Struct(unfilled), &person()));
+        let defaulted = SchemaBuilder::struct_()
+            .field(
+                "n",
+                SchemaBuilder::new(SchemaType::Int32)
+                    .default_value(Value::Int32(1))
+                    .unwrap()
+                    .build(),
+            )
+            .unwrap()
+            .build();
+        let null_field = Value::Struct(Struct::new(defaulted.clone()).unwrap());
+        assert!(!fits_unchanged(&null_field, &defaulted));
+        assert!(Shapes::new().fit(to_val(&null_field), &defaulted).is_err());
     }
 
     #[test]
@@ -1179,6 +1309,50 @@ mod tests {
         assert_eq!(*s1.fields[1].schema, *Schema::optional(SchemaType::Float64));
         let Value::Struct(st) = v1 else { panic!() };
         assert_eq!(st.values(), &[Value::from("bo"), Value::Float64(1.0)]);
+    }
+
+    #[test]
+    fn appended_structs_find_their_rebuilt_schema_again() {
+        let shapes = Shapes::new();
+        let base = person();
+        let fields = |extra: Option<SchemaRef>| {
+            let mut fields = vec![
+                (FieldId::Base(0), Cow::Borrowed(&base.fields[0].schema)),
+                (FieldId::Base(1), Cow::Borrowed(&base.fields[1].schema)),
+            ];
+            fields.extend(extra.map(|s| (FieldId::New("total"), Cow::Owned(s))));
+            fields
+        };
+        let values = || vec![Value::from("bo"), Value::Null, Value::Int64(1)];
+        let int = optional_primitive(SchemaType::Int64);
+        let (s1, v1) = shapes
+            .finish_appended(&base, fields(Some(int.clone())), values())
+            .unwrap();
+        let (s2, _) = shapes
+            .finish_appended(&base, fields(Some(int.clone())), values())
+            .unwrap();
+        assert!(Arc::ptr_eq(&s1, &s2));
+        let named = vec![
+            (&b"name"[..], base.fields[0].schema.clone()),
+            (&b"age"[..], base.fields[1].schema.clone()),
+            (&b"total"[..], int),
+        ];
+        let (by_name, v) = Shapes::new().finish_struct(&base, named, values()).unwrap();
+        assert_eq!(*s1, *by_name);
+        assert_eq!(v1, v);
+        let float = optional_primitive(SchemaType::Float64);
+        let (s3, _) = shapes
+            .finish_appended(
+                &base,
+                fields(Some(float)),
+                vec![Value::from("bo"), Value::Null, Value::Float64(1.5)],
+            )
+            .unwrap();
+        assert_eq!(s3.fields[2].schema.schema_type, SchemaType::Float64);
+        let (s4, _) = shapes
+            .finish_appended(&base, fields(None), values()[..2].to_vec())
+            .unwrap();
+        assert!(Arc::ptr_eq(&s4, &base));
     }
 
     #[test]

@@ -256,6 +256,25 @@ fn records() -> Vec<(&'static str, ConnectRecord)> {
             Value::Struct(Struct::new(inner_schema()).unwrap()),
         ),
     ));
+    let defaulted = SchemaBuilder::struct_()
+        .field(
+            "n",
+            SchemaBuilder::new(SchemaType::Int32)
+                .default_value(Value::Int32(1))
+                .unwrap()
+                .build(),
+        )
+        .unwrap()
+        .field("m", Schema::optional(SchemaType::Int32))
+        .unwrap()
+        .build();
+    out.push((
+        "schemad null in a defaulted field",
+        base(
+            Some(defaulted.clone()),
+            Value::Struct(Struct::new(defaulted).unwrap()),
+        ),
+    ));
     out.push((
         "float keys",
         base(
@@ -647,6 +666,7 @@ fn values_jq_cannot_give_back_unchanged_are_left_to_jaq() {
                 | "float keys"
                 | "schemad required null"
                 | "schemad unfilled struct"
+                | "schemad null in a defaulted field"
         );
         assert_eq!(bailed, expected, "{name}");
     }

@@ -31,7 +31,7 @@ use sluice_api::data::{Field, Header, Headers, SchemaRef, SchemaType, Struct, Va
 use sluice_api::error::Result;
 use sluice_api::record::ConnectRecord;
 
-use super::convert::{self, OutField, Shapes};
+use super::convert::{self, FieldId, OutField, Shapes};
 use super::program::CallOutput;
 use super::record;
 use super::subset::{End, Expr, Key, Member, Native, Path, Root, Stage, Subset, Update};
@@ -41,7 +41,7 @@ type Error = jaq_core::Error<Val>;
 
 /// Why evaluation stopped early.
 #[derive(Debug)]
-pub(super) enum Stop {
+enum Stop {
     /// The program fails, as it fails under jaq.
     Error(Error),
     /// A library call gave no value or several: only jaq can tell what the program does.
@@ -58,7 +58,7 @@ type Res<T> = std::result::Result<T, Stop>;
 
 /// What a program's first output was.
 #[derive(Debug)]
-pub(super) enum Output {
+enum Output {
     /// No output.
     Nothing,
     /// The record.
@@ -1160,17 +1160,17 @@ fn finish_struct(
             EntryKey::Orig(j) => i == j,
             EntryKey::New(_) => i >= values.len(),
         });
-    let mut fields: Vec<OutField<&str, Cow<SchemaRef>>> = Vec::with_capacity(entries.len());
     if in_order {
+        let mut fields: Vec<(FieldId, Cow<SchemaRef>)> = Vec::with_capacity(entries.len());
         if entries.len() > values.len() {
             let mut room = Vec::with_capacity(entries.len());
             room.append(&mut values);
             values = room;
         }
         for (i, entry) in entries.into_iter().enumerate() {
-            let (name, field) = match (entry.key, schema.fields.get(i)) {
-                (EntryKey::Orig(_), Some(f)) => (f.name.as_str(), Some(f)),
-                (EntryKey::New(name), _) => (name, None),
+            let (id, field) = match (entry.key, schema.fields.get(i)) {
+                (EntryKey::Orig(_), Some(f)) => (FieldId::Base(i), Some(f)),
+                (EntryKey::New(name), _) => (FieldId::New(name), None),
                 (EntryKey::Orig(_), None) => continue,
             };
             let converted = match (entry.node, values.get_mut(i)) {
@@ -1181,9 +1181,9 @@ fn finish_struct(
                 }
             };
             match (converted, field) {
-                (None, Some(f)) => fields.push((name, Cow::Borrowed(&f.schema))),
+                (None, Some(f)) => fields.push((id, Cow::Borrowed(&f.schema))),
                 (Some((field_schema, value)), _) => {
-                    fields.push((name, Cow::Owned(field_schema)));
+                    fields.push((id, Cow::Owned(field_schema)));
                     match values.get_mut(i) {
                         Some(slot) => *slot = value,
                         None => values.push(value),
@@ -1192,8 +1192,9 @@ fn finish_struct(
                 (None, None) => {}
             }
         }
-        return shapes.finish_struct(schema, fields, values);
+        return shapes.finish_appended(schema, fields, values);
     }
+    let mut fields: Vec<OutField<&str, Cow<SchemaRef>>> = Vec::with_capacity(entries.len());
     let mut out = Vec::with_capacity(entries.len());
     for (position, entry) in entries.into_iter().enumerate() {
         let name = match entry.key {

@@ -84,7 +84,7 @@ pub(super) fn to_input(record: &ConnectRecord) -> (Val, Inputs) {
 
 /// True when the program returned the very view it was given: the same container (jq copies
 /// a container before changing it while we hold it), or an equal scalar.
-pub(super) fn untouched(output: &Val, input: &Val) -> bool {
+fn untouched(output: &Val, input: &Val) -> bool {
     match (output, input) {
         (Val::Obj(a), Val::Obj(b)) => Rc::ptr_eq(a, b),
         (Val::Arr(a), Val::Arr(b)) => Rc::ptr_eq(a, b),
@@ -108,7 +108,7 @@ fn same_scalar(a: &Val, b: &Val) -> bool {
     }
 }
 
-pub(super) fn type_name(val: &Val) -> &'static str {
+fn type_name(val: &Val) -> &'static str {
     match val {
         Val::Null => "null",
         Val::Bool(_) => "boolean",
