@@ -15,6 +15,7 @@ mod distributed;
 pub mod entities;
 pub mod offsets;
 mod standalone;
+mod status_view;
 pub mod validation;
 
 use std::collections::BTreeMap;

@@ -20,7 +20,7 @@ use async_trait::async_trait;
 use sluice_api::config::ConfigMap;
 
 use super::entities::*;
-use super::{offsets, validation, Created, Herder, HerderError, HerderResult};
+use super::{offsets, status_view, validation, Created, Herder, HerderError, HerderResult};
 use crate::config_file::{load_connector_config, load_properties};
 use crate::connector_config::{ConnectorConfig, NAME};
 use crate::error::{ConfigIssue, ConfigIssues, RuntimeError};
@@ -326,12 +326,7 @@ impl StandaloneHerder {
     }
 
     fn task_state(&self, id: u32, status: &Status) -> TaskState {
-        TaskState {
-            id,
-            state: status.state.as_str().to_string(),
-            worker_id: self.worker_id.clone(),
-            trace: status.trace.clone(),
-        }
+        status_view::task_state(&self.worker_id, id, status)
     }
 
     /// The connector's status, with `restarting` instances shown RESTARTING.
@@ -341,34 +336,14 @@ impl StandaloneHerder {
         restart_connector: bool,
         restart_tasks: &[u32],
     ) -> HerderResult<ConnectorStateInfo> {
-        let status = self.worker.connector_status(name).ok_or_else(|| {
-            HerderError::NotFound(format!("No status found for connector {name}"))
-        })?;
-        let shown = |s: &Status, restarting: bool| {
-            if restarting {
-                Status {
-                    state: State::Restarting,
-                    trace: None,
-                }
-            } else {
-                s.clone()
-            }
-        };
-        let connector = shown(&status.connector, restart_connector);
-        Ok(ConnectorStateInfo {
-            name: name.to_string(),
-            connector: ConnectorState {
-                state: connector.state.as_str().to_string(),
-                worker_id: self.worker_id.clone(),
-                trace: connector.trace,
-            },
-            tasks: status
-                .tasks
-                .iter()
-                .map(|(id, s)| self.task_state(*id, &shown(s, restart_tasks.contains(id))))
-                .collect(),
-            kind: self.kind_of(name),
-        })
+        status_view::state_info(
+            &self.worker,
+            &self.worker_id,
+            name,
+            self.kind_of(name),
+            restart_connector,
+            restart_tasks,
+        )
     }
 
     /// The target state, task count and parsed config of a connector.

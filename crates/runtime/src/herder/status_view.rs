@@ -1,0 +1,58 @@
+//! Status answers shared by the herders: the worker's status board rendered as Kafka
+//! Connect's `ConnectorStateInfo`, with instances being restarted shown as RESTARTING.
+
+use super::{
+    ConnectorState, ConnectorStateInfo, ConnectorType, HerderError, HerderResult, TaskState,
+};
+use crate::status::{State, Status};
+use crate::worker::Worker;
+
+/// One task's state as the REST API shows it.
+pub(crate) fn task_state(worker_id: &str, id: u32, status: &Status) -> TaskState {
+    TaskState {
+        id,
+        state: status.state.as_str().to_string(),
+        worker_id: worker_id.to_string(),
+        trace: status.trace.clone(),
+    }
+}
+
+/// The connector's status on `worker`, with the connector (`restart_connector`) and the tasks
+/// in `restart_tasks` shown as RESTARTING.
+pub(crate) fn state_info(
+    worker: &Worker,
+    worker_id: &str,
+    name: &str,
+    kind: ConnectorType,
+    restart_connector: bool,
+    restart_tasks: &[u32],
+) -> HerderResult<ConnectorStateInfo> {
+    let status = worker
+        .connector_status(name)
+        .ok_or_else(|| HerderError::NotFound(format!("No status found for connector {name}")))?;
+    let shown = |s: &Status, restarting: bool| {
+        if restarting {
+            Status {
+                state: State::Restarting,
+                trace: None,
+            }
+        } else {
+            s.clone()
+        }
+    };
+    let connector = shown(&status.connector, restart_connector);
+    Ok(ConnectorStateInfo {
+        name: name.to_string(),
+        connector: ConnectorState {
+            state: connector.state.as_str().to_string(),
+            worker_id: worker_id.to_string(),
+            trace: connector.trace,
+        },
+        tasks: status
+            .tasks
+            .iter()
+            .map(|(id, s)| task_state(worker_id, *id, &shown(s, restart_tasks.contains(id))))
+            .collect(),
+        kind,
+    })
+}
