@@ -333,6 +333,7 @@ mod tests {
             connector: "c".into(),
             task_id: 0,
             offsets: Arc::new(NoOffsets),
+            transaction_context: None,
         };
         task.start(&config, context).await.unwrap();
         let (tx, rx) = mpsc::sync_channel(4);

@@ -62,6 +62,16 @@ pub enum ExactlyOnceSupport {
     Unsupported,
 }
 
+/// Whether a source connector can say where its transactions end
+/// (`transaction.boundary=connector`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectorTransactionBoundaries {
+    /// Its tasks use the [`TransactionContext`] to commit or abort transactions.
+    Supported,
+    /// Its tasks do not define transaction boundaries.
+    Unsupported,
+}
+
 /// A connector that reads from an external system into topics.
 pub trait SourceConnector: Connector {
     /// Creates one task; the runtime then calls [`SourceTask::start`] with a task config.
@@ -70,6 +80,16 @@ pub trait SourceConnector: Connector {
     /// Whether the connector can support exactly-once delivery with this config.
     fn exactly_once_support(&self, _config: &ConfigMap) -> ExactlyOnceSupport {
         ExactlyOnceSupport::Unsupported
+    }
+
+    /// Whether the connector's tasks define their own transaction boundaries with this
+    /// config (through [`SourceTaskContext::transaction_context`]), as
+    /// `transaction.boundary=connector` needs.
+    fn can_define_transaction_boundaries(
+        &self,
+        _config: &ConfigMap,
+    ) -> ConnectorTransactionBoundaries {
+        ConnectorTransactionBoundaries::Unsupported
     }
 
     /// Checks offsets a user wants to write through the REST API before they are stored.
@@ -106,6 +126,26 @@ pub trait OffsetStorageReader: Send + Sync {
     fn offset(&self, partition: &OffsetMap) -> Option<OffsetMap>;
 }
 
+/// Lets a source task end transactions itself, when its connector runs exactly-once with
+/// `transaction.boundary=connector`. Requests take effect between records: the runtime
+/// commits (or aborts) the open transaction after the last record returned by `poll` so far,
+/// or right after a given record of the batch being returned. An aborted transaction's
+/// records are discarded but the offsets of its records are still committed, so they are
+/// not read again.
+pub trait TransactionContext: Send + Sync {
+    /// Commits the open transaction after the records polled so far (including the batch
+    /// the current `poll` returns).
+    fn commit_transaction(&self);
+    /// Commits the open transaction right after `record`, a record the current `poll`
+    /// returns (matched by source partition, source offset and topic).
+    fn commit_transaction_after(&self, record: &SourceRecord);
+    /// Aborts the open transaction after the records polled so far.
+    fn abort_transaction(&self);
+    /// Aborts the open transaction right after `record` (matched as for
+    /// [`TransactionContext::commit_transaction_after`]).
+    fn abort_transaction_after(&self, record: &SourceRecord);
+}
+
 /// What a source task gets from the runtime when it starts.
 #[derive(Clone)]
 pub struct SourceTaskContext {
@@ -115,6 +155,9 @@ pub struct SourceTaskContext {
     pub task_id: u32,
     /// Committed offsets of this connector, to resume from.
     pub offsets: Arc<dyn OffsetStorageReader>,
+    /// Present only when the task runs exactly-once with `transaction.boundary=connector`:
+    /// the task then decides where transactions end.
+    pub transaction_context: Option<Arc<dyn TransactionContext>>,
 }
 
 /// Reads from an external system. Each task runs as one async task.

@@ -32,9 +32,10 @@ pub mod prelude {
         ConfigDef, ConfigKey, ConfigMap, ConfigType, Importance, ParsedConfig, Validator, Width,
     };
     pub use crate::connector::{
-        Connector, ConnectorContext, ConnectorFactory, ConnectorPlugin, ExactlyOnceSupport,
-        OffsetStorageReader, SinkConnector, SinkTask, SinkTaskContext, SourceConnector, SourceTask,
-        SourceTaskContext,
+        Connector, ConnectorContext, ConnectorFactory, ConnectorPlugin,
+        ConnectorTransactionBoundaries, ExactlyOnceSupport, OffsetStorageReader, SinkConnector,
+        SinkTask, SinkTaskContext, SourceConnector, SourceTask, SourceTaskContext,
+        TransactionContext,
     };
     pub use crate::data::{
         Headers, LogicalType, Schema, SchemaBuilder, SchemaRef, SchemaType, Struct, Value,

@@ -5,20 +5,22 @@
 //! An error answer of the API is printed with its status and the command exits with 1.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
 use base64::Engine as _;
 use bytes::Bytes;
 use clap::{Args, Subcommand, ValueEnum};
 use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST};
-use hyper::{Method, Request, StatusCode};
+use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::{json, Map, Value as Json};
 use sluice_runtime::config_file::load_connector_config;
 use tokio::net::TcpStream;
 
-use crate::out;
+use crate::{https, out};
 
 /// The default API address.
 const DEFAULT_URL: &str = "http://127.0.0.1:8083";
@@ -31,8 +33,10 @@ their offsets. Works with any server of the Kafka Connect REST API.
 
 The worker is found at --url (default http://127.0.0.1:8083, or the SLUICE_URL environment
 variable). A worker with basic authentication needs --user USER:PASSWORD (or the SLUICE_AUTH
-environment variable, which keeps the password out of the process list). Answers are printed
-as tables; --json prints the API's JSON as it is.
+environment variable, which keeps the password out of the process list). For an https:// URL
+the worker's certificate must chain to --cacert FILE (or SLUICE_CACERT), else to the system's
+CA bundle; --insecure skips that check. Answers are printed as tables; --json prints the
+API's JSON as it is.
 
 Connector files are .properties or .json files, as 'sluice standalone' reads them: a flat
 config, or {\"name\": ..., \"config\": {...}}.
@@ -53,7 +57,8 @@ Examples:
   sluice connectors validate file-sink.properties
   sluice connectors delete local-file-sink
   SLUICE_URL=http://worker1:8083 sluice connectors list
-  SLUICE_AUTH=admin:secret sluice connectors list";
+  SLUICE_AUTH=admin:secret sluice connectors list
+  sluice connectors --url https://worker1:8443 --cacert worker1.pem list";
 
 /// Where the API is and how to print answers.
 #[derive(Args, Debug)]
@@ -64,6 +69,13 @@ pub struct ClientArgs {
     /// Basic-authentication credentials for a worker that requires them [default: $SLUICE_AUTH].
     #[arg(long, global = true, value_name = "USER:PASSWORD")]
     user: Option<String>,
+    /// For an https:// URL: PEM certificates to trust (the worker's own or its CA's)
+    /// [default: $SLUICE_CACERT, else the system's CA bundle].
+    #[arg(long, global = true, value_name = "FILE")]
+    cacert: Option<PathBuf>,
+    /// For an https:// URL: do not check the worker's certificate (tests only).
+    #[arg(long, global = true)]
+    insecure: bool,
     /// Print the API's JSON answers instead of tables.
     #[arg(long, global = true)]
     json: bool,
@@ -215,6 +227,8 @@ struct Client {
     prefix: String,
     /// The `Authorization` header value, with credentials.
     authorization: Option<String>,
+    /// The TLS configuration, for an `https://` URL.
+    tls: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
 }
 
 /// An answer of the API.
@@ -230,9 +244,11 @@ impl Client {
             .clone()
             .or_else(|| std::env::var("SLUICE_URL").ok().filter(|u| !u.is_empty()))
             .unwrap_or_else(|| DEFAULT_URL.to_string());
-        let rest = url
-            .strip_prefix("http://")
-            .ok_or_else(|| anyhow!("--url must start with http:// (got '{url}')"))?;
+        let (https, rest) = match (url.strip_prefix("http://"), url.strip_prefix("https://")) {
+            (Some(rest), _) => (false, rest),
+            (None, Some(rest)) => (true, rest),
+            (None, None) => bail!("--url must start with http:// or https:// (got '{url}')"),
+        };
         let (authority, prefix) = match rest.find('/') {
             Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
             None => (rest, ""),
@@ -243,7 +259,7 @@ impl Client {
                 p.parse::<u16>()
                     .map_err(|_| anyhow!("invalid port in --url '{url}'"))?,
             ),
-            _ => (authority, 80),
+            _ => (authority, if https { 443 } else { 80 }),
         };
         let user = args
             .user
@@ -259,12 +275,28 @@ impl Client {
             )),
             None => None,
         };
+        let tls = if https {
+            let cacert = args.cacert.clone().or_else(|| {
+                std::env::var_os("SLUICE_CACERT")
+                    .filter(|f| !f.is_empty())
+                    .map(PathBuf::from)
+            });
+            let trust = match (args.insecure, cacert) {
+                (true, _) => https::Trust::Insecure,
+                (false, Some(file)) => https::Trust::CaFile(file),
+                (false, None) => https::Trust::System,
+            };
+            Some(https::client_config(&trust)?)
+        } else {
+            None
+        };
         Ok(Client {
             url: url.clone(),
             host: host.to_string(),
             port,
             prefix: prefix.to_string(),
             authorization,
+            tls,
         })
     }
 
@@ -277,10 +309,6 @@ impl Client {
                     self.url
                 )
             })?;
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .context("HTTP handshake failed")?;
-        tokio::spawn(connection);
         let bytes = match body {
             Some(b) => Bytes::from(serde_json::to_vec(b)?),
             None => Bytes::new(),
@@ -294,10 +322,17 @@ impl Client {
             request = request.header(AUTHORIZATION, value);
         }
         let request = request.body(Full::new(bytes))?;
-        let response = sender
-            .send_request(request)
-            .await
-            .with_context(|| format!("request to {} failed", self.url))?;
+        let response = match &self.tls {
+            None => exchange(stream, request).await,
+            Some(config) => {
+                let stream = tokio_rustls::TlsConnector::from(config.clone())
+                    .connect(https::server_name(&self.host)?, stream)
+                    .await
+                    .map_err(|e| https::handshake_error(e, &self.url))?;
+                exchange(stream, request).await
+            }
+        }
+        .with_context(|| format!("request to {} failed", self.url))?;
         let status = response.status();
         let bytes = response
             .into_body()
@@ -328,6 +363,18 @@ impl Client {
         }
         Ok(answer)
     }
+}
+
+/// Sends one request over a connection and returns the answer's head and body stream.
+async fn exchange<T>(io: T, request: Request<Full<Bytes>>) -> Result<Response<Incoming>>
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+        .await
+        .context("HTTP handshake failed")?;
+    tokio::spawn(connection);
+    Ok(sender.send_request(request).await?)
 }
 
 /// A path segment with everything but unreserved characters percent-encoded.
@@ -793,6 +840,8 @@ mod tests {
             url: Some(url.to_string()),
             user: None,
             json: false,
+            cacert: None,
+            insecure: false,
         })
     }
 
@@ -802,6 +851,8 @@ mod tests {
             url: None,
             user: Some("admin:pa:ss".into()),
             json: false,
+            cacert: None,
+            insecure: false,
         })
         .unwrap();
         assert_eq!(c.authorization.as_deref(), Some("Basic YWRtaW46cGE6c3M="));
@@ -809,6 +860,8 @@ mod tests {
             url: None,
             user: Some("admin".into()),
             json: false,
+            cacert: None,
+            insecure: false,
         });
         assert!(bad.err().unwrap().to_string().contains("USER:PASSWORD"));
     }
@@ -828,7 +881,18 @@ mod tests {
         let c = client("http://[::1]:8083").unwrap();
         assert_eq!((c.host.as_str(), c.port), ("::1", 8083));
         assert_eq!(client("http://h").unwrap().port, 80);
-        assert!(client("https://h:1").is_err());
+        let c = Client::new(&ClientArgs {
+            url: Some("https://h".into()),
+            user: None,
+            json: false,
+            cacert: None,
+            insecure: true,
+        })
+        .unwrap();
+        assert_eq!(c.port, 443);
+        assert!(c.tls.is_some());
+        assert!(client("http://h:1").unwrap().tls.is_none());
+        assert!(client("ftp://h:1").is_err());
         assert!(client("http://h:x").is_err());
     }
 

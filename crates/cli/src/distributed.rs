@@ -1,6 +1,7 @@
 //! `sluice distributed`: a worker that keeps connector configs, task configs, target
-//! states, source offsets and statuses in the internal topics of the embedded log, like
-//! Kafka's `connect-distributed`, and is managed through the REST API only.
+//! states, source offsets and statuses in the internal topics of its log (the embedded log,
+//! or the Kafka cluster of `bootstrap.servers`), like Kafka's `connect-distributed`, and is
+//! managed through the REST API only.
 //!
 //! The worker file is validated first (the common worker keys, `group.id` and the
 //! `*.storage.*` keys); errors are printed (key, reason) and the command exits with code 2.
@@ -16,15 +17,18 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use sluice_log::embedded::EmbeddedLog;
+use sluice_runtime::backend::open_log;
 use sluice_runtime::config_file::load_properties;
+use sluice_runtime::exactly_once::{
+    leader_transactional_id, ExactlyOnceSourceSupport, ExactlyOnceWorker,
+};
 use sluice_runtime::herder::{DistributedHerder, InternalStores};
 use sluice_runtime::rest::{Loggers, RestServer};
 use sluice_runtime::storage::{InternalTopics, StoreOptions};
 use sluice_runtime::worker::Worker;
 use sluice_runtime::worker_config::{WorkerConfig, GROUP_ID};
 
-use crate::standalone::{cluster_id, log_options, serve_until_signal, EXIT_CONFIG};
+use crate::standalone::{serve_until_signal, EXIT_CONFIG};
 
 /// Runs the distributed worker until a signal stops it.
 pub async fn run(worker_file: PathBuf, loggers: Arc<Loggers>) -> ExitCode {
@@ -72,58 +76,62 @@ pub async fn run(worker_file: PathBuf, loggers: Arc<Loggers>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let settings = worker_config.embedded_log.clone();
-    let log = match EmbeddedLog::open(&settings.dir, log_options(&settings)) {
+    let backend = worker_config.backend.clone();
+    let log = match open_log(&backend).await {
         Ok(log) => log,
         Err(e) => {
-            eprintln!("error: cannot open the embedded log: {e}");
+            eprintln!("error: {e}");
             return ExitCode::FAILURE;
         }
     };
-    for note in log.recovery_report() {
-        tracing::warn!(
-            topic = %note.topic,
-            partition = note.partition,
-            segment = %note.segment.display(),
-            bytes = note.bytes_dropped,
-            reason = %note.reason,
-            "Recovery truncated a damaged partition tail."
-        );
-    }
     let options = StoreOptions {
         client_id_base: format!("{group_id}-"),
         producer: worker_config.producer.clone(),
         consumer: worker_config.consumer.clone(),
         ..StoreOptions::default()
     };
-    let stores = match InternalStores::open(log.as_ref(), &topics, &options).await {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: cannot use the internal topics: {e}");
-            let _ = log.close().await;
-            return ExitCode::FAILURE;
-        }
-    };
+    let exactly_once = ExactlyOnceSourceSupport::of_worker(&worker_config);
+    let leader_id = exactly_once
+        .leader_transactional()
+        .then(|| leader_transactional_id(&group_id));
+    let stores =
+        match InternalStores::open_for(log.log.as_ref(), &topics, &options, leader_id).await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: cannot use the internal topics: {e}");
+                let _ = log.close().await;
+                return ExitCode::FAILURE;
+            }
+        };
     tracing::info!(
-        data_dir = %settings.dir.display(),
+        log = %backend.describe(),
         group_id = %group_id,
         config_topic = %topics.config.name,
         offset_topic = %topics.offsets.name,
         status_topic = %topics.status.name,
-        "Distributed worker starting on the embedded log."
+        "Distributed worker starting."
     );
-    let worker = Arc::new(Worker::new(
+    let worker = Worker::shared(
         worker_config,
         registry.clone(),
-        log.clone(),
+        log.log.clone(),
         Arc::new(stores.offsets.clone()),
-    ));
+    );
+    if exactly_once.tasks_transactional() {
+        tracing::info!(
+            "Exactly-once source support is enabled: source tasks write records and offsets in transactions."
+        );
+        worker.enable_exactly_once(ExactlyOnceWorker {
+            group_id: group_id.clone(),
+            offsets: stores.offsets.clone(),
+        });
+    }
     let herder = DistributedHerder::start(
         worker,
         registry,
         &stores,
         rest.worker_id(),
-        cluster_id(&settings.dir),
+        log.cluster_id.clone(),
     )
     .await;
     serve_until_signal(rest, herder.clone(), loggers, started, herder.stop(), &log).await

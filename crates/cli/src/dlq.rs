@@ -25,7 +25,7 @@ use sluice_log::{
     ProduceRecord, ProducerConfig, SeekTo, TopicPartition,
 };
 
-use crate::topics::{escape_bytes, iso8601, locate, open_read_only, open_writable, LogLocation};
+use crate::topics::{escape_bytes, iso8601, locate, open, Access, LogLocation};
 
 /// Prefix of the context headers Kafka Connect adds to dead-letter records.
 const ERROR_HEADER_PREFIX: &str = "__connect.errors.";
@@ -169,31 +169,41 @@ fn header_text<'a>(record: &'a ConsumedRecord, key: &str) -> Option<&'a str> {
 
 /// Runs a `sluice dlq` subcommand.
 pub async fn run(location: &LogLocation, command: DlqCommand) -> Result<()> {
-    let (dir, options) = locate(location)?;
+    let located = locate(location)?;
     match command {
         DlqCommand::Inspect {
             topic,
             filters,
             max_messages,
         } => {
-            let log = open_read_only(&dir)?;
-            let result = inspect(log.as_ref(), &topic, &filters, max_messages).await;
+            let log = open(&located, Access::ReadOnly).await?;
+            let result = inspect(
+                log.log.as_ref(),
+                located.end_slack(),
+                &topic,
+                &filters,
+                max_messages,
+            )
+            .await;
             log.close().await?;
             result
         }
         DlqCommand::Replay(args) => {
-            let log = open_writable(&dir, options)?;
-            let result = replay(log.as_ref(), &args).await;
+            let log = open(&located, Access::Writable).await?;
+            let result = replay(log.log.as_ref(), located.end_slack(), &args).await;
             log.close().await?;
             result
         }
     }
 }
 
-/// Reads `topic` from `start` offsets to the end offsets as they are now, calling `each` per
-/// batch. Returns early when `each` returns false.
+/// Reads `topic` from `start` offsets to the end offsets as they are now (then, with
+/// `end_slack`, on until a poll of that long finds nothing: see
+/// [`crate::topics::Located::end_slack`]), calling `each` per batch. Returns early when
+/// `each` returns false.
 async fn read_to_end(
     log: &dyn Log,
+    end_slack: Option<Duration>,
     topic: &str,
     client_id: &str,
     start: &[(TopicPartition, Option<i64>)],
@@ -221,16 +231,26 @@ async fn read_to_end(
         .map(|d| (TopicPartition::new(topic, d.partition), d.latest_offset))
         .collect();
     let mut listener = NoopRebalanceListener;
+    let mut settling_for = None;
     loop {
         let done = ends
             .iter()
             .all(|(tp, end)| consumer.position(tp).is_none_or(|pos| pos >= *end));
         if done {
-            break;
+            match end_slack {
+                Some(slack) => settling_for = Some(slack),
+                None => break,
+            }
         }
         let records = consumer
-            .poll(Duration::from_millis(200), &mut listener)
+            .poll(
+                settling_for.unwrap_or(Duration::from_millis(200)),
+                &mut listener,
+            )
             .await?;
+        if records.is_empty() && settling_for.is_some() {
+            break;
+        }
         if !records.is_empty() && !each(&records)? {
             break;
         }
@@ -254,6 +274,7 @@ async fn partitions_of(log: &dyn Log, topic: &str) -> Result<Vec<TopicPartition>
 
 async fn inspect(
     log: &dyn Log,
+    end_slack: Option<Duration>,
     topic: &str,
     filters: &[Filter],
     max_messages: Option<u64>,
@@ -267,22 +288,29 @@ async fn inspect(
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut shown = 0u64;
     let mut broken_pipe = false;
-    read_to_end(log, topic, "sluice-dlq-inspect", &start, |records| {
-        for r in records {
-            if max_messages.is_some_and(|m| shown >= m) {
-                return Ok(false);
+    read_to_end(
+        log,
+        end_slack,
+        topic,
+        "sluice-dlq-inspect",
+        &start,
+        |records| {
+            for r in records {
+                if max_messages.is_some_and(|m| shown >= m) {
+                    return Ok(false);
+                }
+                if !filters.iter().all(|f| f.matches(r)) {
+                    continue;
+                }
+                if write!(out, "{}", describe(r)).is_err() {
+                    broken_pipe = true;
+                    return Ok(false);
+                }
+                shown += 1;
             }
-            if !filters.iter().all(|f| f.matches(r)) {
-                continue;
-            }
-            if write!(out, "{}", describe(r)).is_err() {
-                broken_pipe = true;
-                return Ok(false);
-            }
-            shown += 1;
-        }
-        Ok(out.flush().is_ok())
-    })
+            Ok(out.flush().is_ok())
+        },
+    )
     .await?;
     drop(out);
     if !broken_pipe {
@@ -387,7 +415,7 @@ fn default_group(args: &ReplayArgs) -> String {
     group
 }
 
-async fn replay(log: &dyn Log, args: &ReplayArgs) -> Result<()> {
+async fn replay(log: &dyn Log, end_slack: Option<Duration>, args: &ReplayArgs) -> Result<()> {
     if args.batch_size == 0 {
         bail!("--batch-size must be at least 1");
     }
@@ -421,7 +449,7 @@ async fn replay(log: &dyn Log, args: &ReplayArgs) -> Result<()> {
     let mut start = committed;
     let mut totals = ReplayTotals::default();
     loop {
-        let round = read_round(log, args, &start, &mut totals).await?;
+        let round = read_round(log, end_slack, args, &start, &mut totals).await?;
         if round.is_empty() {
             break;
         }
@@ -495,6 +523,7 @@ type Round = Vec<(Vec<ProduceRecord>, Vec<(TopicPartition, i64)>)>;
 /// Reads a bounded number of batches from `start`; empty when nothing is left.
 async fn read_round(
     log: &dyn Log,
+    end_slack: Option<Duration>,
     args: &ReplayArgs,
     start: &[(TopicPartition, Option<i64>)],
     totals: &mut ReplayTotals,
@@ -503,33 +532,40 @@ async fn read_round(
     let mut batches: Round = Vec::new();
     let mut pending: Vec<ProduceRecord> = Vec::new();
     let mut positions: Vec<(TopicPartition, i64)> = Vec::new();
-    read_to_end(log, &args.from, "sluice-dlq-replay", start, |records| {
-        for r in records {
-            if args.max_messages.is_some_and(|m| totals.matched >= m) {
-                return Ok(false);
-            }
-            if args.filters.iter().all(|f| f.matches(r)) {
-                match replayed(r, args.to.as_deref()) {
-                    Some(out) => {
-                        pending.push(out);
-                        totals.matched += 1;
-                    }
-                    None => totals.unroutable += 1,
+    read_to_end(
+        log,
+        end_slack,
+        &args.from,
+        "sluice-dlq-replay",
+        start,
+        |records| {
+            for r in records {
+                if args.max_messages.is_some_and(|m| totals.matched >= m) {
+                    return Ok(false);
                 }
-            } else {
-                totals.passed_over += 1;
+                if args.filters.iter().all(|f| f.matches(r)) {
+                    match replayed(r, args.to.as_deref()) {
+                        Some(out) => {
+                            pending.push(out);
+                            totals.matched += 1;
+                        }
+                        None => totals.unroutable += 1,
+                    }
+                } else {
+                    totals.passed_over += 1;
+                }
+                let tp = TopicPartition::new(r.topic.clone(), r.partition);
+                match positions.iter_mut().find(|(p, _)| *p == tp) {
+                    Some(slot) => slot.1 = r.offset + 1,
+                    None => positions.push((tp, r.offset + 1)),
+                }
+                if pending.len() >= args.batch_size {
+                    batches.push((std::mem::take(&mut pending), positions.clone()));
+                }
             }
-            let tp = TopicPartition::new(r.topic.clone(), r.partition);
-            match positions.iter_mut().find(|(p, _)| *p == tp) {
-                Some(slot) => slot.1 = r.offset + 1,
-                None => positions.push((tp, r.offset + 1)),
-            }
-            if pending.len() >= args.batch_size {
-                batches.push((std::mem::take(&mut pending), positions.clone()));
-            }
-        }
-        Ok(batches.len() < BATCHES_PER_ROUND)
-    })
+            Ok(batches.len() < BATCHES_PER_ROUND)
+        },
+    )
     .await?;
     if !positions.is_empty()
         && (!pending.is_empty() || batches.last().map(|b| &b.1) != Some(&positions))

@@ -3,6 +3,7 @@
 mod connectors;
 mod distributed;
 mod dlq;
+mod https;
 mod logging;
 mod plugins;
 mod standalone;
@@ -134,13 +135,17 @@ Example:
         #[arg(value_name = "WORKER")]
         worker: PathBuf,
     },
-    /// List, inspect, create, delete, write and read topics of the embedded log.
+    /// List, inspect, create, delete, write and read topics of the embedded log or a Kafka
+    /// cluster.
     #[command(long_about = "\
-List, inspect, create, delete, write and read topics of the embedded log.
+List, inspect, create, delete, write and read topics of the embedded log or a Kafka cluster.
 
-The log is found with --data-dir DIR (default ./sluice-data) or --worker-config FILE (its
-embedded.log.dir). 'list', 'describe' and 'consume' (without --group) read the log while a
-worker is running; the other commands need the worker to be stopped.
+The log is found with --data-dir DIR (default ./sluice-data), --worker-config FILE (its
+bootstrap.servers and client settings, or its embedded.log.dir), or --bootstrap-server
+HOST:PORT with optional --command-config FILE (client settings such as security.protocol, as
+for Kafka's tools). On the embedded log, 'list', 'describe' and 'consume' (without --group)
+read the log while a worker is running; the other commands need the worker to be stopped. On
+Kafka every command works while workers run.
 
 Examples:
   sluice topics list
@@ -149,7 +154,8 @@ Examples:
   printf 'k1:hello\\nk2:world\\n' | sluice topics produce orders --key-separator :
   sluice topics consume orders --from-beginning --max-messages 10
   sluice topics consume orders --follow --format json
-  sluice topics --worker-config worker.properties consume lines --partition 0 --offset 100")]
+  sluice topics --worker-config worker.properties consume lines --partition 0 --offset 100
+  sluice topics --bootstrap-server localhost:9092 consume connect-configs --format json")]
     Topics {
         #[command(flatten)]
         location: topics::LogLocation,

@@ -1,8 +1,10 @@
-//! `sluice standalone`: run connectors from files on the embedded log, like Kafka's
+//! `sluice standalone`: run connectors from files on the embedded log (or on a Kafka
+//! cluster when the worker config sets `bootstrap.servers`), like Kafka's
 //! `connect-standalone`.
 //!
 //! Everything is validated before anything starts; config errors are printed (file, key,
-//! reason) and the command exits with code 2. Then the offsets file and the log are opened,
+//! reason) and the command exits with code 2. Then the offsets file and the log are opened
+//! (an unreachable Kafka cluster is retried for `bootstrap.timeout.ms`, then exits 1),
 //! the connectors started, and the worker runs until SIGINT or SIGTERM, which stops it
 //! gracefully (exit 0). A second signal exits at once with code 130.
 //!
@@ -10,57 +12,22 @@
 //! port stops startup at once); the log says where ("REST API listening on http://...").
 //! On a stop signal it closes first, then the connectors stop.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use sluice_log::embedded::{EmbeddedLog, EmbeddedLogOptions};
+use sluice_runtime::backend::{open_log, OpenedLog};
 use sluice_runtime::herder::{Herder, StandaloneHerder, StandaloneSetup};
 use sluice_runtime::offsets::FileOffsetStore;
 use sluice_runtime::rest::{Loggers, RestServer, RestState};
 use sluice_runtime::worker::Worker;
-use sluice_runtime::worker_config::EmbeddedLogSettings;
 
 /// Exit code for configuration errors.
 pub const EXIT_CONFIG: u8 = 2;
 /// Exit code when a second signal interrupts the graceful stop (128 + SIGINT).
 pub const EXIT_INTERRUPTED: i32 = 130;
 
-/// Embedded log options from the worker's `embedded.log.*` settings.
-pub fn log_options(settings: &EmbeddedLogSettings) -> EmbeddedLogOptions {
-    let defaults = EmbeddedLogOptions::default();
-    EmbeddedLogOptions {
-        flush_interval_messages: settings.flush_interval_messages,
-        flush_interval_ms: settings.flush_interval_ms,
-        default_partitions: settings.num_partitions,
-        segment_bytes: settings.segment_bytes.unwrap_or(defaults.segment_bytes),
-        retention_ms: match settings.retention_ms {
-            Some(ms) if ms < 0 => None,
-            Some(ms) => Some(ms),
-            None => defaults.retention_ms,
-        },
-        retention_bytes: match settings.retention_bytes {
-            Some(b) if b < 0 => None,
-            Some(b) => Some(b),
-            None => defaults.retention_bytes,
-        },
-        ..defaults
-    }
-}
-
-/// The id reported as `kafka_cluster_id` for an embedded log: stable for one data
-/// directory (a hash of its absolute path).
-pub fn cluster_id(dir: &Path) -> String {
-    let path = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
-    // FNV-1a, 64 bits.
-    let hash = path
-        .to_string_lossy()
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        });
-    format!("sluice-embedded-{hash:016x}")
-}
+pub use sluice_runtime::backend::embedded_log_options as log_options;
 
 /// Runs the standalone worker until a signal stops it.
 pub async fn run(
@@ -98,42 +65,28 @@ pub async fn run(
             return ExitCode::FAILURE;
         }
     };
-    let settings = setup.worker.embedded_log.clone();
-    let log = match EmbeddedLog::open(&settings.dir, log_options(&settings)) {
+    let backend = setup.worker.backend.clone();
+    let log = match open_log(&backend).await {
         Ok(log) => log,
         Err(e) => {
-            eprintln!("error: cannot open the embedded log: {e}");
+            eprintln!("error: {e}");
             return ExitCode::FAILURE;
         }
     };
-    for note in log.recovery_report() {
-        tracing::warn!(
-            topic = %note.topic,
-            partition = note.partition,
-            segment = %note.segment.display(),
-            bytes = note.bytes_dropped,
-            reason = %note.reason,
-            "Recovery truncated a damaged partition tail."
-        );
-    }
     tracing::info!(
-        data_dir = %settings.dir.display(),
+        log = %backend.describe(),
         offsets_file = %setup.worker.offset_file.display(),
         stored_offsets = offsets.len(),
-        "Standalone worker starting on the embedded log."
+        "Standalone worker starting."
     );
-    let worker = Arc::new(Worker::new(
-        setup.worker,
-        registry.clone(),
-        log.clone(),
-        offsets,
-    ));
+    let worker = Worker::shared(setup.worker, registry.clone(), log.log.clone(), offsets);
     let herder = Arc::new(StandaloneHerder::new(
         worker,
         registry,
         rest.worker_id(),
-        cluster_id(&settings.dir),
+        log.cluster_id.clone(),
     ));
+    herder.follow_reconfiguration_requests();
     for (file, config) in setup.connectors {
         let name = config.name.clone();
         if let Err(e) = herder.start_connector(config).await {
@@ -151,7 +104,7 @@ pub async fn serve_until_signal(
     loggers: Arc<Loggers>,
     started: std::time::Instant,
     stop: impl std::future::Future<Output = ()>,
-    log: &EmbeddedLog,
+    log: &OpenedLog,
 ) -> ExitCode {
     let advertised = rest.advertised_url();
     let server = rest.start(RestState { herder, loggers });
@@ -171,7 +124,7 @@ pub async fn serve_until_signal(
     server.stop().await;
     stop.await;
     if let Err(e) = log.close().await {
-        tracing::error!(error = %e, "Closing the embedded log failed.");
+        tracing::error!(error = %e, "Closing the log failed.");
         return ExitCode::FAILURE;
     }
     tracing::info!("Stopped.");

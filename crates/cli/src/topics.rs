@@ -1,8 +1,13 @@
-//! `sluice topics`: look at and change the topics of an embedded log.
+//! `sluice topics`: look at and change the topics of an embedded log or a Kafka cluster.
 //!
-//! `list`, `describe` and `consume` (without `--group`) open the data directory read-only,
-//! so they work while a worker owns it. `create`, `delete`, `produce` and `consume --group`
-//! need the directory's lock and fail with a clear message while a worker runs.
+//! The log is the embedded one of `--data-dir` (or of `--worker-config`), or the Kafka
+//! cluster of `--bootstrap-server` (or of a worker config that sets `bootstrap.servers`),
+//! with `--command-config` holding client settings (security) as for Kafka's own tools.
+//!
+//! On the embedded log, `list`, `describe` and `consume` (without `--group`) open the data
+//! directory read-only, so they work while a worker owns it. `create`, `delete`, `produce`
+//! and `consume --group` need the directory's lock and fail with a clear message while a
+//! worker runs. On Kafka every command works while workers run.
 
 use std::io::{BufRead, Write};
 
@@ -16,15 +21,17 @@ use clap::{Args, Subcommand, ValueEnum};
 use sluice_api::data::java_text::{civil_from_days, Civil};
 use sluice_log::embedded::{EmbeddedLog, EmbeddedLogOptions};
 use sluice_log::{
-    ConsumedRecord, ConsumerConfig, Log, LogError, LogHeader, NewTopic, NoopRebalanceListener,
-    OffsetReset, ProduceRecord, ProducerConfig, SeekTo, Subscription, TopicPartition,
+    ConsumedRecord, ConsumerConfig, IsolationLevel, Log, LogError, LogHeader, NewTopic,
+    NoopRebalanceListener, OffsetReset, ProduceRecord, ProducerConfig, SeekTo, Subscription,
+    TopicPartition,
 };
+use sluice_runtime::backend::{open_log, KafkaSettings, LogBackend, OpenedLog};
 use sluice_runtime::config_file::load_properties;
 use sluice_runtime::worker_config::{EmbeddedLogSettings, DEFAULT_DATA_DIR};
 
 use crate::standalone::log_options;
 
-/// Where the embedded log is.
+/// Where the log is: an embedded log's directory or a Kafka cluster.
 #[derive(Args, Debug)]
 pub struct LogLocation {
     /// Data directory of the embedded log.
@@ -32,12 +39,78 @@ pub struct LogLocation {
         long,
         value_name = "DIR",
         global = true,
-        conflicts_with = "worker_config"
+        conflicts_with_all = ["worker_config", "bootstrap_server"]
     )]
     pub data_dir: Option<PathBuf>,
-    /// Worker config whose `embedded.log.*` settings locate the log.
-    #[arg(long, value_name = "FILE", global = true)]
+    /// Worker config whose `bootstrap.servers` (Kafka) or `embedded.log.*` settings locate
+    /// the log.
+    #[arg(
+        long,
+        value_name = "FILE",
+        global = true,
+        conflicts_with = "bootstrap_server"
+    )]
     pub worker_config: Option<PathBuf>,
+    /// Kafka cluster to use instead of an embedded log.
+    #[arg(long, value_name = "HOST:PORT", global = true)]
+    pub bootstrap_server: Option<String>,
+    /// Kafka client settings (security.protocol, sasl.*, ssl.*, ...) for --bootstrap-server,
+    /// as a .properties file.
+    #[arg(
+        long,
+        value_name = "FILE",
+        global = true,
+        requires = "bootstrap_server"
+    )]
+    pub command_config: Option<PathBuf>,
+}
+
+/// A located log, not yet opened.
+pub(crate) enum Located {
+    /// An embedded log's directory and options.
+    Embedded(PathBuf, EmbeddedLogOptions),
+    /// A Kafka cluster.
+    Kafka(KafkaSettings),
+}
+
+impl Located {
+    /// How long to keep reading past the end offsets the log reports before deciding the
+    /// end is reached: the Kafka test broker can report an end short of the last batch, so
+    /// on Kafka the end is where a poll of this long finds nothing (partition EOF); the
+    /// embedded log's ends are exact.
+    pub(crate) fn end_slack(&self) -> Option<Duration> {
+        match self {
+            Located::Embedded(..) => None,
+            Located::Kafka(_) => Some(Duration::from_millis(1000)),
+        }
+    }
+}
+
+/// How a command uses an embedded log (a Kafka cluster needs no lock).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// Reads only: works while a worker owns the directory.
+    ReadOnly,
+    /// Changes the log: needs the directory's lock.
+    Writable,
+}
+
+/// Opens a located log.
+pub(crate) async fn open(located: &Located, access: Access) -> Result<OpenedLog> {
+    match located {
+        Located::Embedded(dir, options) => {
+            let log = match access {
+                Access::ReadOnly => open_read_only(dir)?,
+                Access::Writable => open_writable(dir, options.clone())?,
+            };
+            Ok(OpenedLog {
+                log: log.clone(),
+                embedded: Some(log),
+                cluster_id: String::new(),
+            })
+        }
+        Located::Kafka(settings) => Ok(open_log(&LogBackend::Kafka(settings.clone())).await?),
+    }
 }
 
 /// `sluice topics` subcommands.
@@ -57,6 +130,10 @@ pub enum TopicsCommand {
         /// Number of partitions.
         #[arg(long, default_value_t = 1)]
         partitions: i32,
+        /// Replication factor (Kafka; -1 for the cluster's default; the embedded log keeps
+        /// one copy).
+        #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
+        replication_factor: i16,
         /// Topic setting as KEY=VALUE (e.g. cleanup.policy=compact); repeatable.
         #[arg(long = "config", value_name = "KEY=VALUE", value_parser = parse_pair)]
         configs: Vec<(String, String)>,
@@ -119,6 +196,21 @@ pub struct ConsumeArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Which records of transactional producers to show: `read_committed` skips records
+    /// of aborted transactions (e.g. to check an exactly-once source's output).
+    #[arg(long, value_enum, default_value_t = Isolation::ReadUncommitted)]
+    pub isolation: Isolation,
+}
+
+/// Transaction visibility of `consume` (Kafka's `isolation.level`).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Isolation {
+    /// Every record written, including those of aborted transactions.
+    #[value(name = "read_uncommitted")]
+    ReadUncommitted,
+    /// Only committed transactional records and non-transactional ones.
+    #[value(name = "read_committed")]
+    ReadCommitted,
 }
 
 /// How `consume` prints records.
@@ -137,8 +229,23 @@ fn parse_pair(s: &str) -> Result<(String, String), String> {
     }
 }
 
-/// Resolves the data directory and log options.
-pub(crate) fn locate(location: &LogLocation) -> Result<(PathBuf, EmbeddedLogOptions)> {
+/// Resolves where the log is: a Kafka cluster or an embedded log's directory.
+pub(crate) fn locate(location: &LogLocation) -> Result<Located> {
+    if let Some(servers) = &location.bootstrap_server {
+        let props = match &location.command_config {
+            Some(file) => load_properties(file)?,
+            None => sluice_api::config::ConfigMap::new(),
+        };
+        let mut settings = KafkaSettings::from_props(servers, &props)
+            .map_err(|e| anyhow::anyhow!("--bootstrap-server: {}", e.message))?;
+        // As for Kafka's tools, every setting of the file goes to every client.
+        settings.common.extend(
+            props
+                .into_iter()
+                .filter(|(k, _)| k != sluice_runtime::backend::BOOTSTRAP_TIMEOUT_MS),
+        );
+        return Ok(Located::Kafka(settings));
+    }
     if let Some(file) = &location.worker_config {
         let props = load_properties(file)?;
         let settings = EmbeddedLogSettings::from_map(&props).map_err(|issues| {
@@ -149,15 +256,21 @@ pub(crate) fn locate(location: &LogLocation) -> Result<(PathBuf, EmbeddedLogOpti
                 text.join("; ")
             )
         })?;
-        // A relative directory in a worker config is relative to where the worker runs,
-        // as for Kafka's own paths.
-        return Ok((settings.dir.clone(), log_options(&settings)));
+        let options = log_options(&settings);
+        return match LogBackend::from_worker_props(&props, settings)
+            .map_err(|e| anyhow::anyhow!("'{}': {e}", file.display()))?
+        {
+            LogBackend::Kafka(k) => Ok(Located::Kafka(k)),
+            // A relative directory in a worker config is relative to where the worker
+            // runs, as for Kafka's own paths.
+            LogBackend::Embedded(e) => Ok(Located::Embedded(e.dir, options)),
+        };
     }
     let dir = location
         .data_dir
         .clone()
         .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-    Ok((dir, EmbeddedLogOptions::default()))
+    Ok(Located::Embedded(dir, EmbeddedLogOptions::default()))
 }
 
 pub(crate) fn open_read_only(dir: &Path) -> Result<Arc<EmbeddedLog>> {
@@ -187,18 +300,21 @@ pub(crate) fn open_writable(dir: &Path, options: EmbeddedLogOptions) -> Result<A
 
 /// Runs a `sluice topics` subcommand.
 pub async fn run(location: &LogLocation, command: TopicsCommand) -> Result<()> {
-    let (dir, options) = locate(location)?;
+    let located = locate(location)?;
     match command {
         TopicsCommand::List => {
-            let log = open_read_only(&dir)?;
-            for t in log.admin().list_topics().await? {
+            let log = open(&located, Access::ReadOnly).await?;
+            let listed = log.log.admin().list_topics().await;
+            log.close().await?;
+            for t in listed? {
                 crate::out(format_args!("{t}"));
             }
-            log.close().await?;
         }
         TopicsCommand::Describe { topic } => {
-            let log = open_read_only(&dir)?;
-            let d = log.admin().describe_topic(&topic).await?;
+            let log = open(&located, Access::ReadOnly).await?;
+            let described = log.log.admin().describe_topic(&topic).await;
+            log.close().await?;
+            let d = described?;
             crate::out(format_args!(
                 "Topic: {}  Partitions: {}",
                 d.name,
@@ -216,20 +332,21 @@ pub async fn run(location: &LogLocation, command: TopicsCommand) -> Result<()> {
                     p.latest_offset - p.earliest_offset
                 ));
             }
-            log.close().await?;
         }
         TopicsCommand::Create {
             topic,
             partitions,
+            replication_factor,
             configs,
         } => {
             if partitions < 1 {
                 bail!("--partitions must be at least 1");
             }
-            let log = open_writable(&dir, options)?;
+            let log = open(&located, Access::Writable).await?;
             let mut new = NewTopic::new(&topic, partitions);
+            new.replication_factor = replication_factor;
             new.configs = configs.into_iter().collect();
-            let created = log.admin().create_topic(new).await;
+            let created = log.log.admin().create_topic(new).await;
             log.close().await?;
             created?;
             crate::out(format_args!(
@@ -237,8 +354,8 @@ pub async fn run(location: &LogLocation, command: TopicsCommand) -> Result<()> {
             ));
         }
         TopicsCommand::Delete { topic } => {
-            let log = open_writable(&dir, options)?;
-            let deleted = log.admin().delete_topic(&topic).await;
+            let log = open(&located, Access::Writable).await?;
+            let deleted = log.log.admin().delete_topic(&topic).await;
             log.close().await?;
             deleted?;
             crate::out(format_args!("Deleted topic {topic}."));
@@ -249,19 +366,35 @@ pub async fn run(location: &LogLocation, command: TopicsCommand) -> Result<()> {
             partition,
             headers,
         } => {
-            let log = open_writable(&dir, options)?;
-            let result = produce(&log, &topic, key_separator.as_deref(), partition, &headers).await;
+            let log = open(&located, Access::Writable).await?;
+            let result = produce(
+                log.log.as_ref(),
+                &topic,
+                key_separator.as_deref(),
+                partition,
+                &headers,
+            )
+            .await;
             log.close().await?;
             let count = result?;
             eprintln!("Produced {count} record(s) to topic {topic}.");
         }
-        TopicsCommand::Consume(args) => consume(&dir, options, args).await?,
+        TopicsCommand::Consume(args) => {
+            let access = match args.group {
+                Some(_) => Access::Writable,
+                None => Access::ReadOnly,
+            };
+            let log = open(&located, access).await?;
+            let result = consume_from(log.log.as_ref(), &args, located.end_slack()).await;
+            log.close().await?;
+            result?;
+        }
     }
     Ok(())
 }
 
 async fn produce(
-    log: &EmbeddedLog,
+    log: &dyn Log,
     topic: &str,
     key_separator: Option<&str>,
     partition: Option<i32>,
@@ -347,17 +480,13 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-async fn consume(dir: &Path, options: EmbeddedLogOptions, args: ConsumeArgs) -> Result<()> {
-    let log = match &args.group {
-        Some(_) => open_writable(dir, options)?,
-        None => open_read_only(dir)?,
-    };
-    let result = consume_from(&log, &args).await;
-    log.close().await?;
-    result
-}
-
-async fn consume_from(log: &EmbeddedLog, args: &ConsumeArgs) -> Result<()> {
+/// Prints records; without `--follow`, stops at the end offsets the log reports when it
+/// starts, then (with `end_slack`) keeps reading until a poll of that long finds nothing.
+async fn consume_from(
+    log: &dyn Log,
+    args: &ConsumeArgs,
+    end_slack: Option<Duration>,
+) -> Result<()> {
     let description = log.admin().describe_topic(&args.topic).await?;
     let partitions: Vec<i32> = match args.partition {
         Some(p) => {
@@ -378,6 +507,10 @@ async fn consume_from(log: &EmbeddedLog, args: &ConsumeArgs) -> Result<()> {
             OffsetReset::Earliest
         },
         max_poll_records: 1000,
+        isolation_level: match args.isolation {
+            Isolation::ReadUncommitted => IsolationLevel::ReadUncommitted,
+            Isolation::ReadCommitted => IsolationLevel::ReadCommitted,
+        },
         ..Default::default()
     })?;
     let tps: Vec<TopicPartition> = partitions
@@ -412,6 +545,8 @@ async fn consume_from(log: &EmbeddedLog, args: &ConsumeArgs) -> Result<()> {
     let mut printed = 0u64;
     let mut positions: Vec<(i32, i64)> = Vec::new();
     let mut idle_polls = 0;
+    // Past the reported ends, reading on until a poll finds nothing.
+    let mut settling_for: Option<Duration> = None;
     loop {
         if args.max_messages.is_some_and(|m| printed >= m) {
             break;
@@ -422,15 +557,25 @@ async fn consume_from(log: &EmbeddedLog, args: &ConsumeArgs) -> Result<()> {
                 consumer.position(&tp).is_some_and(|pos| pos >= *end)
             });
             // A group consumer gets its partitions during poll; give it a few polls.
-            if done && (args.group.is_none() || !consumer.assignment().is_empty() || idle_polls > 3)
-            {
-                break;
+            let assigned =
+                args.group.is_none() || !consumer.assignment().is_empty() || idle_polls > 3;
+            if done && assigned {
+                match end_slack {
+                    Some(slack) => settling_for = Some(slack),
+                    None => break,
+                }
             }
         }
         let records = consumer
-            .poll(Duration::from_millis(500), &mut listener)
+            .poll(
+                settling_for.unwrap_or(Duration::from_millis(500)),
+                &mut listener,
+            )
             .await?;
         if records.is_empty() {
+            if settling_for.is_some() {
+                break;
+            }
             idle_polls += 1;
             continue;
         }

@@ -125,11 +125,13 @@ fn unreadable_source_file_fails_the_task_with_the_file_name() {
     let c = s.write(
         "c.properties",
         &format!(
-            "name=x\nconnector.class=FileStreamSource\nfile={}\ntopic=t\n",
+            "name=x\nconnector.class=FileStreamSource\nfile={}\ntopic=t\n\
+             errors.restart.max.attempts=2\nerrors.restart.backoff.initial.ms=50\n",
             dir.display()
         ),
     );
     let mut p = s.spawn(&["standalone", &worker, c.to_str().unwrap()], "run.log");
+    // An I/O error may be temporary: the task is restarted (twice here), then FAILED.
     wait_until(
         "the task failure to be logged",
         Duration::from_secs(60),
@@ -138,6 +140,9 @@ fn unreadable_source_file_fails_the_task_with_the_file_name() {
             log.contains("FAILED") && log.contains("not-a-file")
         },
     );
+    assert!(s
+        .read_log("run.log")
+        .contains("restarting it automatically"));
     assert!(
         p.try_wait().unwrap().is_none(),
         "worker exited; a failed task must not stop it"

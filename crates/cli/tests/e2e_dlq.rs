@@ -132,3 +132,111 @@ fn bad_filter_is_a_clear_error() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("unknown filter field 'colour'"), "{stderr}");
 }
+
+/// Records `Cast$Value` rejects, through the real binary with `errors.tolerance=all`: the
+/// good ones reach the file, the bad ones the dead-letter queue with Kafka's context headers,
+/// and the counts add up.
+#[test]
+fn records_a_transformation_rejects_reach_the_dead_letter_queue_and_the_rest_arrive() {
+    let s = Scratch::new();
+    let input = s.path("in.txt");
+    let bad = |i: usize| i.is_multiple_of(10);
+    let text: String = (1..=60)
+        .map(|i| {
+            if bad(i) {
+                format!("n/a-{i}\n")
+            } else {
+                format!("{i}\n")
+            }
+        })
+        .collect();
+    std::fs::write(&input, text).unwrap();
+    let output = s.path("out.txt");
+    let worker = s.worker("");
+    let source = s.write(
+        "source.properties",
+        &format!(
+            "name=src\nconnector.class=FileStreamSource\nfile={}\ntopic=raw\n",
+            input.display()
+        ),
+    );
+    let sink = s.write(
+        "sink.properties",
+        &format!(
+            "name=numbers\nconnector.class=FileStreamSink\nfile={}\ntopics=raw\n\
+             transforms=cast\n\
+             transforms.cast.type=org.apache.kafka.connect.transforms.Cast$Value\n\
+             transforms.cast.spec=int32\n\
+             errors.tolerance=all\nerrors.log.enable=true\n\
+             errors.deadletterqueue.topic.name=raw-dlq\n\
+             errors.deadletterqueue.topic.replication.factor=1\n\
+             errors.deadletterqueue.context.headers.enable=true\n",
+            output.display()
+        ),
+    );
+    let mut p = s.spawn(
+        &[
+            "standalone",
+            worker.to_str().unwrap(),
+            source.to_str().unwrap(),
+            sink.to_str().unwrap(),
+        ],
+        "worker.log",
+    );
+    let good: Vec<String> = (1..=60)
+        .filter(|i| !bad(*i))
+        .map(|i| i.to_string())
+        .collect();
+    wait_until(
+        "the good records",
+        std::time::Duration::from_secs(60),
+        || line_count(&output) >= good.len(),
+    );
+    // Every bad record is logged (errors.log.enable) once it was handled.
+    wait_until(
+        "the failures logged",
+        std::time::Duration::from_secs(60),
+        || {
+            s.read_log("worker.log")
+                .matches("Error encountered in task numbers-0")
+                .count()
+                >= 6
+        },
+    );
+    signal(&p, "TERM");
+    assert!(wait_exit(&mut p, std::time::Duration::from_secs(60)).success());
+    assert_eq!(lines(&output), good);
+
+    let out = s.run(&["dlq", "--data-dir", DATA, "inspect", "raw-dlq"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        text.matches("failed in:  TRANSFORMATION (org.apache.kafka.connect.transforms.Cast$Value)")
+            .count(),
+        6,
+        "{text}"
+    );
+    for i in (1..=60).filter(|i| bad(*i)) {
+        assert!(text.contains(&format!("value:      n/a-{i}\n")), "{text}");
+        assert!(
+            text.contains(&format!("came from:  raw[0]@{}", i - 1)),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "error:      org.apache.kafka.connect.errors.DataException: \
+                 transformation 'cast' (org.apache.kafka.connect.transforms.Cast$Value) failed: \
+                 Value (n/a-{i}) was out of range for requested data type"
+            )),
+            "{text}"
+        );
+    }
+    assert!(text.contains("connector:  numbers, task 0"), "{text}");
+    let dead = text.matches("failed in:").count();
+    println!(
+        "{} records in, {} delivered, {dead} in the dead-letter queue",
+        60,
+        good.len()
+    );
+    assert_eq!(good.len() + dead, 60);
+}

@@ -117,6 +117,11 @@ pub enum LogError {
     /// A transient failure of a remote log (broker unavailable, timeout); retry may succeed.
     #[error("log temporarily unavailable: {0}")]
     Unavailable(String),
+    /// A remote log (Kafka cluster) refused or failed the operation for a reason that a
+    /// retry does not fix (authentication, authorization, unsupported request, ...); the
+    /// message is the remote client's own.
+    #[error("{0}")]
+    Remote(String),
 }
 
 impl LogError {

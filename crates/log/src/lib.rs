@@ -17,6 +17,8 @@
 //!
 //! Records cross this boundary as owned [`bytes::Bytes`]: no library lifetimes leak out.
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod embedded;
 mod error;
 mod types;

@@ -1,4 +1,5 @@
-//! Produce/consume round trips, partitioning, admin and locking of the embedded log.
+//! Partitioning, admin, locking and consumer details of the embedded log beyond the
+//! shared conformance scenarios (`tests/conformance.rs`).
 
 mod common;
 
@@ -10,49 +11,6 @@ use sluice_log::{
     ConsumerConfig, Log, LogError, NewTopic, NoopRebalanceListener, OffsetReset, SeekTo,
     TimestampType,
 };
-
-#[tokio::test]
-async fn round_trip_keeps_keys_values_headers_tombstones_and_timestamps() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = open(dir.path());
-    let producer = log.producer(Default::default()).unwrap();
-    let mut a = rec_p("t", 0, Some("k1"), Some("v1"));
-    a.headers = vec![header("h1", Some("x")), header("null", None)];
-    a.timestamp = Some(1_234);
-    let b = rec_p("t", 0, None, Some(""));
-    let c = rec_p("t", 0, Some("k1"), None);
-    let meta = producer.send(vec![a, b, c]).await.unwrap();
-    assert_eq!(
-        meta.iter().map(|m| m.offset).collect::<Vec<_>>(),
-        vec![0, 1, 2]
-    );
-    assert_eq!(meta[0].timestamp, 1_234);
-    assert!(meta[1].timestamp > 1_600_000_000_000);
-    let meta2 = producer
-        .send(vec![rec_p("t", 0, Some("k2"), Some("v2"))])
-        .await
-        .unwrap();
-    assert_eq!(meta2[0].offset, 3);
-
-    let mut consumer = assigned(&log, &[tp("t", 0)]).await;
-    let got = drain(consumer.as_mut(), 4).await;
-    assert_eq!(got.len(), 4);
-    assert_eq!(got[0].offset, 0);
-    assert_eq!(key_str(&got[0]).as_deref(), Some("k1"));
-    assert_eq!(value_str(&got[0]).as_deref(), Some("v1"));
-    assert_eq!(
-        got[0].headers,
-        vec![header("h1", Some("x")), header("null", None)]
-    );
-    assert_eq!(got[0].timestamp, 1_234);
-    assert_eq!(got[0].timestamp_type, TimestampType::CreateTime);
-    assert_eq!(got[1].key, None);
-    assert_eq!(value_str(&got[1]).as_deref(), Some(""));
-    assert_eq!(got[1].timestamp, meta[1].timestamp);
-    assert_eq!(got[2].value, None, "tombstone");
-    assert_eq!(got[3].offset, 3);
-    assert_eq!(consumer.position(&tp("t", 0)), Some(4));
-}
 
 #[tokio::test]
 async fn keyed_records_land_where_kafka_puts_them_and_keyless_batches_stick() {

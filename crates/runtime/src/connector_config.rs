@@ -20,11 +20,17 @@ use std::collections::BTreeMap;
 use sluice_api::config::{
     ConfigDef, ConfigKey, ConfigMap, ConfigType, ConfigValueReport, Importance, Validator,
 };
-use sluice_api::connector::{ConnectorFactory, ConnectorPlugin};
+use sluice_api::connector::{
+    ConnectorFactory, ConnectorPlugin, ConnectorTransactionBoundaries, ExactlyOnceSupport,
+};
 use sluice_api::converter::ConverterType;
 use sluice_log::Subscription;
 
 use crate::error::ConfigIssue;
+use crate::exactly_once::{
+    ExactlyOnceSourceSupport, EXACTLY_ONCE_SUPPORT, OFFSETS_STORAGE_TOPIC, TRANSACTION_BOUNDARY,
+    TRANSACTION_BOUNDARY_INTERVAL_MS,
+};
 use crate::plugins::PluginRegistry;
 use crate::worker_config::ConverterSpec;
 
@@ -174,7 +180,8 @@ pub fn connector_config_def(kind: Option<ConnectorKind>) -> ConfigDef {
                 .importance(Importance::Medium)
                 .group("Error Handling", 5)
                 .doc("Include the failed record's coordinates (sink) or content (source) in logged errors."),
-        );
+        )
+        .merge(&crate::restart::config_def(false));
     match kind {
         Some(ConnectorKind::Sink) => {
             def = def
@@ -222,14 +229,39 @@ pub fn connector_config_def(kind: Option<ConnectorKind>) -> ConfigDef {
                 );
         }
         Some(ConnectorKind::Source) => {
-            def = def.define(
-                ConfigKey::new("exactly.once.support", ConfigType::String)
-                    .default_value("requested")
-                    .validator(Validator::OneOfIgnoreCase(vec!["requested", "required"]))
-                    .importance(Importance::Medium)
-                    .group("Exactly Once Support", 1)
-                    .doc("'required' makes the connector fail validation unless exactly-once delivery is available, which a standalone worker does not offer."),
-            );
+            let eos = "Exactly Once Support";
+            def = def
+                .define(
+                    ConfigKey::new(EXACTLY_ONCE_SUPPORT, ConfigType::String)
+                        .default_value("requested")
+                        .validator(Validator::OneOfIgnoreCase(vec!["requested", "required"]))
+                        .importance(Importance::Medium)
+                        .group(eos, 1)
+                        .doc("'required' makes validation fail unless the worker runs source tasks exactly-once (a distributed worker with 'exactly.once.source.support=enabled') and the connector says it supports exactly-once delivery with this config; 'requested' skips the check."),
+                )
+                .define(
+                    ConfigKey::new(TRANSACTION_BOUNDARY, ConfigType::String)
+                        .default_value("poll")
+                        .validator(Validator::OneOfIgnoreCase(vec!["poll", "interval", "connector"]))
+                        .importance(Importance::Medium)
+                        .group(eos, 2)
+                        .doc("Where an exactly-once task's transactions end: 'poll' after every batch the task returns, 'interval' every 'transaction.boundary.interval.ms', 'connector' when the task asks (the connector must support it)."),
+                )
+                .define(
+                    ConfigKey::new(TRANSACTION_BOUNDARY_INTERVAL_MS, ConfigType::Long)
+                        .default_null()
+                        .validator(Validator::AtLeast(0))
+                        .importance(Importance::Low)
+                        .group(eos, 3)
+                        .doc("With 'transaction.boundary=interval', how often in milliseconds transactions are committed (unset: the worker's 'offset.flush.interval.ms')."),
+                )
+                .define(
+                    ConfigKey::new(OFFSETS_STORAGE_TOPIC, ConfigType::String)
+                        .default_null()
+                        .importance(Importance::Low)
+                        .group(eos, 4)
+                        .doc("A connector-specific offsets topic (not supported yet by this build: offsets live in the worker's 'offset.storage.topic')."),
+                );
         }
         None => {}
     }
@@ -344,10 +376,21 @@ pub fn check_converter(
 }
 
 /// Validates a connector config against the common keys, the sink or source keys and the
-/// connector's own declaration; every problem is reported.
+/// connector's own declaration, for a standalone worker (which has no exactly-once source
+/// support); every problem is reported.
 pub fn validate_connector_config(
     props: &ConfigMap,
     plugins: &PluginRegistry,
+) -> ConnectorValidation {
+    validate_connector_config_for(props, plugins, None)
+}
+
+/// Validates a connector config as [`validate_connector_config`] does, for a worker with
+/// this `exactly.once.source.support` (`None`: a standalone worker).
+pub fn validate_connector_config_for(
+    props: &ConfigMap,
+    plugins: &PluginRegistry,
+    exactly_once: Option<ExactlyOnceSourceSupport>,
 ) -> ConnectorValidation {
     let class = props.get(CONNECTOR_CLASS).map(|c| c.trim()).unwrap_or("");
     let lookup = (!class.is_empty()).then(|| plugins.connector(class));
@@ -389,14 +432,8 @@ pub fn validate_connector_config(
     match kind {
         Some(ConnectorKind::Sink) => check_sink_topics(&mut v, props),
         Some(ConnectorKind::Source) => {
-            if props
-                .get("exactly.once.support")
-                .is_some_and(|s| s.trim().eq_ignore_ascii_case("required"))
-            {
-                v.add_error(
-                    "exactly.once.support",
-                    "exactly-once source delivery is not available in a standalone worker",
-                );
+            if let Some(plugin) = v.plugin {
+                check_exactly_once(&mut v, props, plugin, exactly_once);
             }
             for key in props.keys().filter(|k| k.starts_with("topic.creation.")) {
                 v.add_error(
@@ -421,6 +458,67 @@ pub fn validate_connector_config(
         }
     }
     v
+}
+
+/// The exactly-once checks of a source connector (Kafka's, on a distributed worker):
+/// `exactly.once.support=required` needs the worker's support enabled and the connector's
+/// say-so; `transaction.boundary=connector` needs a connector that defines boundaries.
+fn check_exactly_once(
+    v: &mut ConnectorValidation,
+    props: &ConfigMap,
+    plugin: ConnectorPlugin,
+    exactly_once: Option<ExactlyOnceSourceSupport>,
+) {
+    let ConnectorFactory::Source(make) = plugin.factory else {
+        return;
+    };
+    let is = |key: &str, value: &str| {
+        props
+            .get(key)
+            .is_some_and(|s| s.trim().eq_ignore_ascii_case(value))
+    };
+    if is(EXACTLY_ONCE_SUPPORT, "required") {
+        match exactly_once {
+            None => v.add_error(
+                EXACTLY_ONCE_SUPPORT,
+                "Exactly-once source delivery is only available on a distributed worker with \
+                 'exactly.once.source.support=enabled'; this is a standalone worker. Use \
+                 'exactly.once.support=requested' or run the connector on a distributed worker.",
+            ),
+            Some(support) if !support.tasks_transactional() => v.add_error(
+                EXACTLY_ONCE_SUPPORT,
+                "This worker does not have exactly-once source support enabled.",
+            ),
+            Some(_) => {}
+        }
+        if exactly_once.is_some()
+            && make().exactly_once_support(props) != ExactlyOnceSupport::Supported
+        {
+            v.add_error(
+                EXACTLY_ONCE_SUPPORT,
+                "The connector does not support exactly-once semantics with the provided configuration.",
+            );
+        }
+    }
+    if is(TRANSACTION_BOUNDARY, "connector")
+        && make().can_define_transaction_boundaries(props)
+            != ConnectorTransactionBoundaries::Supported
+    {
+        v.add_error(
+            TRANSACTION_BOUNDARY,
+            "The connector does not support connector-defined transaction boundaries with the \
+             given configuration. Please reconfigure it to use a different transaction boundary \
+             definition.",
+        );
+    }
+    if props.get(OFFSETS_STORAGE_TOPIC).is_some() {
+        v.add_error(
+            OFFSETS_STORAGE_TOPIC,
+            "connector-specific offsets topics are not supported yet by this build; remove \
+             'offsets.storage.topic' to keep the connector's offsets in the worker's \
+             'offset.storage.topic'",
+        );
+    }
 }
 
 fn check_sink_topics(v: &mut ConnectorValidation, props: &ConfigMap) {
@@ -509,9 +607,20 @@ impl std::fmt::Debug for ConnectorConfig {
 }
 
 impl ConnectorConfig {
-    /// Validates and parses a connector config; all issues are returned at once.
+    /// Validates and parses a connector config for a standalone worker; all issues are
+    /// returned at once.
     pub fn parse(props: &ConfigMap, plugins: &PluginRegistry) -> Result<Self, Vec<ConfigIssue>> {
-        let validation = validate_connector_config(props, plugins);
+        Self::parse_for(props, plugins, None)
+    }
+
+    /// Validates and parses a connector config for a worker with this
+    /// `exactly.once.source.support` (`None`: a standalone worker).
+    pub fn parse_for(
+        props: &ConfigMap,
+        plugins: &PluginRegistry,
+        exactly_once: Option<ExactlyOnceSourceSupport>,
+    ) -> Result<Self, Vec<ConfigIssue>> {
+        let validation = validate_connector_config_for(props, plugins, exactly_once);
         let issues = validation.issues();
         let (Some(plugin), true) = (validation.plugin, issues.is_empty()) else {
             return Err(issues);

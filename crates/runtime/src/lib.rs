@@ -6,6 +6,9 @@
 //!   or JSON);
 //! - [`worker_config`] and [`connector_config`] declare and validate the worker's and the
 //!   connectors' common keys, reporting every problem at once;
+//! - [`backend`] chooses and opens the log (embedded, or Kafka when `bootstrap.servers` is
+//!   set) and [`client_overrides`] checks connectors' client overrides against the worker's
+//!   policy;
 //! - [`plugins`] finds connectors and converters by class name or alias;
 //! - [`offsets`] stores source offsets in Kafka Connect's formats;
 //! - [`worker`] runs connectors and their tasks on a log: a source task polls, converts and
@@ -20,6 +23,8 @@
 //! The runtime never names a concrete connector or converter: the binary registers them in a
 //! [`plugins::PluginRegistry`].
 
+pub mod backend;
+pub mod client_overrides;
 pub mod config_file;
 pub mod config_providers;
 pub mod connector_config;
@@ -27,6 +32,7 @@ pub mod converters;
 mod dedicated;
 pub mod error;
 pub mod error_handling;
+pub mod exactly_once;
 pub mod herder;
 pub mod metrics;
 pub mod offsets;
@@ -34,6 +40,7 @@ mod pause;
 pub mod plugins;
 pub mod properties;
 pub mod rest;
+pub mod restart;
 mod sink_task;
 mod source_task;
 pub mod status;

@@ -5,11 +5,15 @@
 //! and never under a lock); [`BatchTimer`] keeps count, sum and maximum of batch durations.
 //! [`WorkerMetrics`] is a snapshot of everything a worker counts, which `GET /metrics`
 //! renders in Prometheus' text format (see `crate::rest` and `docs/metrics.md`). Totals only:
-//! rates are for the scraper (`rate(...[1m])`).
+//! rates are for the scraper (`rate(...[1m])`). A sink task's consumer lag per partition
+//! ([`PartitionLag`]) is measured on a timer ([`LAG_REFRESH_INTERVAL`]) from its consumer
+//! positions and the partitions' end offsets, not per record.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use sluice_api::TopicPartition;
 
 use crate::error_handling::ErrorCounters;
 use crate::status::{ConnectorStatus, ConnectorTaskId};
@@ -71,6 +75,14 @@ pub struct TaskCounters {
     pub commit_failures: AtomicU64,
     /// Durations of successful offset commits.
     pub commit_time: BatchTimer,
+    /// Transactions an exactly-once source task committed.
+    pub transactions_committed: AtomicU64,
+    /// Transactions an exactly-once source task aborted (asked by the task, or dropped when
+    /// it failed or stopped).
+    pub transactions_aborted: AtomicU64,
+    /// Records polled into the committed transactions (their average size is this over
+    /// `transactions_committed`).
+    pub transaction_records: AtomicU64,
     /// Durations of `SourceTask::poll` calls that returned records.
     pub poll_batch: BatchTimer,
     /// Durations of `SinkTask::put` calls that succeeded.
@@ -80,12 +92,43 @@ pub struct TaskCounters {
     pub errors: Arc<ErrorCounters>,
     /// Topics the task produced to or consumed from (its connector's active topics).
     pub topics: crate::status::ActiveTopics,
+    /// A sink task's consumer lag per assigned partition, replaced as a whole every
+    /// [`LAG_REFRESH_INTERVAL`] (empty for source tasks).
+    pub lag: Mutex<Vec<PartitionLag>>,
+    /// Automatic restarts of the task since the herder started it (see
+    /// [`crate::restart`]; the counters live on across automatic restarts).
+    pub restarts: AtomicU64,
+    /// 1 while the task is stalled (running, delivering nothing while records wait), else 0.
+    pub stalled: AtomicU64,
+}
+
+/// How often a sink task measures its consumer lag (the end offsets of its partitions).
+pub const LAG_REFRESH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The consumer lag of one partition a sink task reads: records between its consumer
+/// position and the end of the partition (Kafka's `records-lag`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionLag {
+    /// Topic and partition.
+    pub partition: TopicPartition,
+    /// End offset minus position, never below zero.
+    pub lag: i64,
 }
 
 impl TaskCounters {
     /// Adds `n` to a counter.
     pub fn add(counter: &AtomicU64, n: usize) {
         counter.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// The last measured consumer lag of each partition (a sink task's).
+    pub fn lag(&self) -> Vec<PartitionLag> {
+        self.lag.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Replaces the measured consumer lag.
+    pub fn set_lag(&self, lag: Vec<PartitionLag>) {
+        *self.lag.lock().unwrap_or_else(|p| p.into_inner()) = lag;
     }
 
     fn snapshot(&self) -> [u64; 3] {

@@ -59,7 +59,7 @@ use crate::converters::Converters;
 use crate::error_handling::{
     clone_error, Decision, ErrorHandler, FailedRecord, Failure, Tolerance,
 };
-use crate::metrics::TaskCounters;
+use crate::metrics::{PartitionLag, TaskCounters, LAG_REFRESH_INTERVAL};
 use crate::pause::PauseSignal;
 use crate::status::{ConnectorTaskId, State, StatusBoard};
 
@@ -91,8 +91,12 @@ pub(crate) struct SinkTaskRun {
     pub pause: PauseSignal,
     /// The task's error policy at work.
     pub errors: Arc<ErrorHandler>,
-    /// Creates the dead-letter topic when the policy names one.
+    /// Creates the dead-letter topic when the policy names one; reads end offsets for the
+    /// consumer lag.
     pub admin: Arc<dyn LogAdmin>,
+    /// Report the task as stalled after this long without delivering while records wait
+    /// (`errors.stall.timeout.ms`; `None`: never).
+    pub stall_timeout: Option<Duration>,
 }
 
 /// Offsets of one partition in a batch: first offset and next offset after the last record.
@@ -250,8 +254,15 @@ impl SinkTaskRun {
             pause,
             errors,
             admin,
+            stall_timeout,
         } = self;
         if let Some(dlq) = &errors.policy().dead_letter_queue {
+            if let Err(why) = crate::backend::check_topic_name(&dlq.topic) {
+                return Err(ConnectError::Config {
+                    key: "errors.deadletterqueue.topic.name".into(),
+                    message: format!("cannot create the dead letter queue topic: {why}"),
+                });
+            }
             let mut topic = NewTopic::new(dlq.topic.clone(), 1);
             topic.replication_factor = dlq.replication_factor;
             match admin.create_topic(topic).await {
@@ -280,6 +291,16 @@ impl SinkTaskRun {
             return Err(e.into());
         }
         status.set_task(&id, State::Running, None);
+        let stall_watch = stall_timeout.map(|timeout| {
+            // Counted now, before the fetcher starts: records it fetches count as waiting.
+            let polled = counters.polled.load(Ordering::Relaxed);
+            tokio::spawn(watch_stall(
+                id.clone(),
+                timeout,
+                (counters.clone(), polled),
+                status.clone(),
+            ))
+        });
 
         let (data_tx, data_rx) = mpsc::channel(BATCH_QUEUE);
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
@@ -299,9 +320,12 @@ impl SinkTaskRun {
         };
         let putter =
             crate::dedicated::spawn(format!("sluice-sink-{}", id.task), putter.run(data_rx))?;
+        let stalled_flag = (id.clone(), counters.clone());
         let fetcher = Fetcher {
             id,
             consumer,
+            admin,
+            lag_due: Instant::now(),
             pipeline: Pipeline {
                 converters,
                 transforms,
@@ -321,14 +345,81 @@ impl SinkTaskRun {
                 "the sink task's put loop stopped unexpectedly (it panicked)",
             ))
         });
+        if let Some(watch) = stall_watch {
+            watch.abort();
+            let (id, counters) = stalled_flag;
+            counters.stalled.store(0, Ordering::Relaxed);
+            status.set_task_stalled(&id, false);
+        }
         // A failed put loop makes the fetcher stop too; report the root cause first.
         put.and(fetched)
+    }
+}
+
+/// Records a task handed on for good: put, dropped by a transformation, or skipped after
+/// its failure was reported.
+fn delivered(counters: &TaskCounters) -> u64 {
+    counters.put.load(Ordering::Relaxed)
+        + counters.dropped.load(Ordering::Relaxed)
+        + counters.errors.records_skipped.load(Ordering::Relaxed)
+}
+
+/// Watches a running sink task for stalls (see [`crate::restart`]): while it is RUNNING,
+/// delivers nothing, and records wait for it (its consumer lag is above zero, or it
+/// fetched records it has not delivered) for `timeout`, it is flagged stalled in its
+/// status and metrics, with one warning; the flag clears when it delivers again, or when
+/// nothing waits any more. Reads counters a few times per timeout; runs until aborted.
+async fn watch_stall(
+    id: ConnectorTaskId,
+    timeout: Duration,
+    (counters, mut last_polled): (Arc<TaskCounters>, u64),
+    status: StatusBoard,
+) {
+    let check = (timeout / 4).clamp(Duration::from_millis(20), Duration::from_secs(10));
+    let mut tick = tokio::time::interval(check);
+    let mut last_delivered = delivered(&counters);
+    let mut waiting_since = Instant::now();
+    let mut stalled = false;
+    loop {
+        tick.tick().await;
+        let now_delivered = delivered(&counters);
+        let polled = counters.polled.load(Ordering::Relaxed);
+        let running = status.task(&id).is_some_and(|s| s.state == State::Running);
+        let waiting = polled != last_polled || counters.lag().iter().any(|p| p.lag > 0);
+        if now_delivered != last_delivered || !running || !waiting {
+            last_delivered = now_delivered;
+            last_polled = polled;
+            waiting_since = Instant::now();
+            if stalled {
+                stalled = false;
+                counters.stalled.store(0, Ordering::Relaxed);
+                status.set_task_stalled(&id, false);
+                tracing::info!(task = %id, "The task is no longer stalled.");
+            }
+            continue;
+        }
+        if !stalled && waiting_since.elapsed() >= timeout {
+            stalled = true;
+            counters.stalled.store(1, Ordering::Relaxed);
+            status.set_task_stalled(&id, true);
+            tracing::warn!(
+                task = %id,
+                timeout_ms = timeout.as_millis() as u64,
+                "The task is stalled: it has delivered no record for {} ms while records wait \
+                 for it (errors.stall.timeout.ms).",
+                timeout.as_millis()
+            );
+        }
     }
 }
 
 struct Fetcher {
     id: ConnectorTaskId,
     consumer: Box<dyn LogConsumer>,
+    /// Reads the end offsets of the assigned partitions, for the consumer lag.
+    admin: Arc<dyn LogAdmin>,
+    /// When the consumer lag is measured next.
+    lag_due: Instant,
     pipeline: Pipeline,
     data_tx: mpsc::Sender<ToPutter>,
     cmd_rx: mpsc::UnboundedReceiver<ToFetcher>,
@@ -407,6 +498,9 @@ impl Fetcher {
                     self.consumer.resume(&assignment);
                 }
             }
+            if Instant::now() >= self.lag_due {
+                self.measure_lag().await;
+            }
             let mut listener = Listener {
                 data_tx: &self.data_tx,
                 assigned: Vec::new(),
@@ -472,6 +566,43 @@ impl Fetcher {
             }
         }
         Ok(())
+    }
+
+    /// Measures the consumer lag of every assigned partition (end offset minus position)
+    /// and schedules the next measurement. A topic whose end offsets cannot be read keeps
+    /// its partitions out of the figures until the next try.
+    async fn measure_lag(&mut self) {
+        self.lag_due = Instant::now() + LAG_REFRESH_INTERVAL;
+        let assignment = self.consumer.assignment();
+        let mut lag = Vec::with_capacity(assignment.len());
+        let mut ends: HashMap<Arc<str>, Vec<(i32, i64)>> = HashMap::new();
+        for tp in assignment {
+            if !ends.contains_key(&tp.topic) {
+                let described = match self.admin.describe_topic(&tp.topic).await {
+                    Ok(d) => d
+                        .partitions
+                        .iter()
+                        .map(|p| (p.partition, p.latest_offset))
+                        .collect(),
+                    Err(e) => {
+                        tracing::debug!(task = %self.id, topic = %tp.topic, error = %e, "Cannot read the end offsets for the consumer lag.");
+                        Vec::new()
+                    }
+                };
+                ends.insert(tp.topic.clone(), described);
+            }
+            let end = ends
+                .get(&tp.topic)
+                .and_then(|e| e.iter().find(|(p, _)| *p == tp.partition))
+                .map(|(_, end)| *end);
+            if let (Some(end), Some(position)) = (end, self.consumer.position(&tp)) {
+                lag.push(PartitionLag {
+                    lag: (end - position).max(0),
+                    partition: tp,
+                });
+            }
+        }
+        self.counters.set_lag(lag);
     }
 
     /// Moves each partition of `records` back to its first record.

@@ -24,6 +24,17 @@
 //! becomes committable with the send of its batch, as Kafka Connect commits the offsets of
 //! filtered records. Without transformations records go straight to conversion, with no extra
 //! work per record.
+//!
+//! # Exactly-once
+//!
+//! With [`TaskTransactions`] (see [`crate::exactly_once`]) the producer is transactional.
+//! The task registers its transactional id before it starts (fencing older instances) and
+//! reads the offsets topic to the end; the sender then opens a transaction with the first
+//! batch, sends records as above, and at each boundary writes the offsets of every record of
+//! the transaction to the offsets topic with the same producer and commits. Records are
+//! acknowledged (`commit_record`, `commit`) only once their transaction committed. A failed
+//! send or commit aborts the transaction and fails the task; a fenced producer fails the task
+//! with a message saying a newer instance took over.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,7 +46,7 @@ use sluice_api::connector::{SourceTask, SourceTaskContext};
 use sluice_api::error::{RecordLocation, Stage};
 use sluice_api::{ConnectError, ConnectRecord, OffsetMap, SourceRecord};
 use sluice_log::{
-    DeliveryFuture, LogHeader, LogProducer, LogResult, ProduceRecord, RecordMetadata,
+    DeliveryFuture, LogError, LogHeader, LogProducer, LogResult, ProduceRecord, RecordMetadata,
 };
 use sluice_transforms::TransformChain;
 use tokio::sync::{mpsc, watch};
@@ -43,6 +54,7 @@ use tokio::time::Instant;
 
 use crate::converters::Converters;
 use crate::error_handling::{Decision, ErrorHandler, FailedRecord, Failure};
+use crate::exactly_once::{TaskTransactions, TransactionBoundary, TransactionEnd};
 use crate::metrics::TaskCounters;
 use crate::offsets::{codec, ConnectorOffsetReader, OffsetStore};
 use crate::pause::PauseSignal;
@@ -76,6 +88,15 @@ pub(crate) struct SourceTaskRun {
     pub pause: PauseSignal,
     /// The task's error policy at work (no dead-letter queue for sources, as in Kafka).
     pub errors: Arc<ErrorHandler>,
+    /// Set when the task runs exactly-once (its producer is then transactional).
+    pub transactions: Option<TaskTransactions>,
+}
+
+/// A batch from the driver to the sender, with the end of the transaction that follows it
+/// (only with connector-defined transaction boundaries).
+struct Polled {
+    records: Vec<SourceRecord>,
+    end: Option<TransactionEnd>,
 }
 
 /// Records of one acknowledged send (before transformation), the indices of those a
@@ -100,11 +121,19 @@ impl SourceTaskRun {
             stop,
             mut pause,
             errors,
+            transactions,
         } = self;
+        if let Some(t) = &transactions {
+            start_transactions(&id, &*producer, t).await?;
+        }
+        let requests = transactions.as_ref().and_then(|t| t.requests.clone());
         let context = SourceTaskContext {
             connector: id.connector.to_string(),
             task_id: id.task,
             offsets: Arc::new(ConnectorOffsetReader::new(&*id.connector, offsets.clone())),
+            transaction_context: requests
+                .clone()
+                .map(|r| r as Arc<dyn sluice_api::connector::TransactionContext>),
         };
         task.start(&config, context).await?;
         status.set_task(&id, State::Running, None);
@@ -131,6 +160,12 @@ impl SourceTaskRun {
             rx: batch_rx,
             errors,
             stop: stop.clone(),
+            txn: transactions.map(|settings| Transaction {
+                settings,
+                open: false,
+                records: 0,
+                last_commit: Instant::now(),
+            }),
         };
         let sender = match crate::dedicated::spawn(format!("sluice-src-{}", id.task), sender.run())
         {
@@ -156,6 +191,30 @@ impl SourceTaskRun {
             }
             let poll_started = std::time::Instant::now();
             match task.poll().await {
+                Ok(batch) if requests.is_some() => {
+                    if !batch.is_empty() {
+                        counters.poll_batch.record(poll_started.elapsed());
+                        TaskCounters::add(&counters.polled, batch.len());
+                    }
+                    let parts = requests
+                        .as_ref()
+                        .map(|r| r.split(&id.connector, batch))
+                        .unwrap_or_default();
+                    let mut sent = true;
+                    for (records, end) in parts {
+                        if records.is_empty() && end.is_none() {
+                            tokio::time::sleep(Duration::from_millis(1)).await;
+                            continue;
+                        }
+                        if batch_tx.send(Polled { records, end }).await.is_err() {
+                            sent = false;
+                            break;
+                        }
+                    }
+                    if !sent {
+                        break; // the sender failed; its error is collected below
+                    }
+                }
                 Ok(batch) if batch.is_empty() => {
                     // Nothing ready; poll should have waited, so avoid spinning.
                     tokio::time::sleep(Duration::from_millis(1)).await;
@@ -163,7 +222,11 @@ impl SourceTaskRun {
                 Ok(batch) => {
                     counters.poll_batch.record(poll_started.elapsed());
                     TaskCounters::add(&counters.polled, batch.len());
-                    if batch_tx.send(batch).await.is_err() {
+                    let polled = Polled {
+                        records: batch,
+                        end: None,
+                    };
+                    if batch_tx.send(polled).await.is_err() {
                         break; // the sender failed; its error is collected below
                     }
                 }
@@ -205,6 +268,74 @@ fn deliver_acks(task: &mut dyn SourceTask, acks: &mut mpsc::UnboundedReceiver<Ac
     }
 }
 
+/// Registers an exactly-once task's transactional id (fencing older instances of the task)
+/// and reads the offsets topic to the end, so the task starts from what committed
+/// transactions wrote.
+async fn start_transactions(
+    id: &ConnectorTaskId,
+    producer: &dyn LogProducer,
+    t: &TaskTransactions,
+) -> Result<(), ConnectError> {
+    producer
+        .init_transactions()
+        .await
+        .map_err(|e| ConnectError::Connect {
+            message: format!(
+                "task {id} could not register its transactional producer '{}'",
+                t.transactional_id
+            ),
+            source: Some(Box::new(e)),
+        })?;
+    t.offsets
+        .refresh()
+        .await
+        .map_err(|e| ConnectError::Connect {
+            message: format!(
+                "task {id} could not read the offsets topic '{}' before starting",
+                t.offsets.topic()
+            ),
+            source: Some(Box::new(e)),
+        })
+}
+
+/// The error of a failed transaction step; a fenced producer gets its own message.
+fn transaction_error(
+    connector: &str,
+    t: &TaskTransactions,
+    step: &str,
+    e: LogError,
+) -> ConnectError {
+    match e {
+        LogError::Fenced { .. } => fenced(connector, t),
+        e => ConnectError::Connect {
+            message: format!(
+                "{step} a transaction of connector '{connector}' (transactional id '{}') \
+                 failed; the transaction is aborted",
+                t.transactional_id
+            ),
+            source: Some(Box::new(e)),
+        },
+    }
+}
+
+/// The error of a fenced task; its cause is the log's [`LogError::Fenced`], which tells the
+/// automatic restarts (`crate::restart`) not to restart it: the newer instance owns the task.
+fn fenced(connector: &str, t: &TaskTransactions) -> ConnectError {
+    let message = format!(
+        "This task of connector '{connector}' was fenced: a newer instance of it registered \
+         the transactional id '{}' (after a restart, a reconfiguration or a move to another \
+         worker), so this instance stopped without committing its open transaction. The newer \
+         instance continues from the last committed offsets.",
+        t.transactional_id
+    );
+    ConnectError::Connect {
+        message,
+        source: Some(Box::new(LogError::Fenced {
+            transactional_id: t.transactional_id.clone(),
+        })),
+    }
+}
+
 async fn commit_task(id: &ConnectorTaskId, task: &mut dyn SourceTask) {
     if let Err(e) = task.commit().await {
         tracing::warn!(task = %id, error = %e, "SourceTask.commit failed.");
@@ -221,6 +352,20 @@ struct InFlight {
     /// The records as polled and the indices of those dropped by a transformation, kept
     /// only for tasks that want per-record acknowledgements.
     kept: Option<(Vec<SourceRecord>, Vec<usize>)>,
+    /// The acknowledgement when it arrived before it could be handled (an exactly-once
+    /// task checks its sends before committing, but handles them after).
+    result: Option<LogResult<Vec<RecordMetadata>>>,
+}
+
+/// The transaction state of an exactly-once task's sender.
+struct Transaction {
+    settings: TaskTransactions,
+    /// A transaction is open (begun with the first batch after a commit).
+    open: bool,
+    /// Records polled into the open transaction.
+    records: usize,
+    /// When the last transaction committed (or the task started).
+    last_commit: Instant,
 }
 
 struct Sender {
@@ -240,9 +385,11 @@ struct Sender {
     committable: HashMap<Vec<u8>, OffsetMap>,
     /// The stored key of the last source partition seen (usually the same `Arc`).
     last_key: Option<(Arc<OffsetMap>, Vec<u8>)>,
-    rx: mpsc::Receiver<Vec<SourceRecord>>,
+    rx: mpsc::Receiver<Polled>,
     errors: Arc<ErrorHandler>,
     stop: watch::Receiver<bool>,
+    /// Set for an exactly-once task.
+    txn: Option<Transaction>,
 }
 
 /// A source record that failed transformation or conversion, with the failing class.
@@ -253,13 +400,23 @@ struct SourceFailure {
 
 async fn front_ack(queue: &mut VecDeque<InFlight>) -> LogResult<Vec<RecordMetadata>> {
     match queue.front_mut() {
-        Some(f) => f.ack.as_mut().await,
+        Some(f) => match f.result.take() {
+            Some(result) => result,
+            None => f.ack.as_mut().await,
+        },
         None => std::future::pending().await,
     }
 }
 
 impl Sender {
     async fn run(mut self) -> Result<(), ConnectError> {
+        if self.txn.is_some() {
+            let result = self.run_transactional().await;
+            if result.is_err() {
+                self.abandon_transaction().await;
+            }
+            return result;
+        }
         let mut next_flush = Instant::now() + self.flush_interval;
         loop {
             let room = self.in_flight.len() < MAX_IN_FLIGHT_SENDS
@@ -274,7 +431,9 @@ impl Sender {
                     next_flush = Instant::now() + self.flush_interval;
                 }
                 batch = self.rx.recv(), if room => match batch {
-                    Some(batch) => self.send(batch).await?,
+                    Some(batch) => {
+                        self.send(batch).await?;
+                    }
                     None => break,
                 },
             }
@@ -290,12 +449,33 @@ impl Sender {
     /// Transforms and converts a polled batch (merged with any others already queued) and
     /// sends it. A record that fails goes through the error handler: skipped (and logged)
     /// with `errors.tolerance=all`, else the task fails.
-    async fn send(&mut self, mut batch: Vec<SourceRecord>) -> Result<(), ConnectError> {
-        while batch.len() < MAX_SEND_RECORDS {
+    /// Returns the end of transaction asked after the batch (connector-defined boundaries).
+    async fn send(&mut self, polled: Polled) -> Result<Option<TransactionEnd>, ConnectError> {
+        let Polled {
+            records: mut batch,
+            mut end,
+        } = polled;
+        while end.is_none() && batch.len() < MAX_SEND_RECORDS {
             match self.rx.try_recv() {
-                Ok(more) => batch.extend(more),
+                Ok(more) => {
+                    batch.extend(more.records);
+                    end = more.end;
+                }
                 Err(_) => break,
             }
+        }
+        if batch.is_empty() {
+            return Ok(end);
+        }
+        if let Some(t) = self.txn.as_mut() {
+            if !t.open {
+                self.producer
+                    .begin_transaction()
+                    .await
+                    .map_err(|e| transaction_error(&self.connector, &t.settings, "beginning", e))?;
+                t.open = true;
+            }
+            t.records += batch.len();
         }
         let keep = self.ack_tx.is_some();
         let handled = !self.errors.is_passthrough();
@@ -365,9 +545,265 @@ impl Sender {
             bytes,
             offsets,
             kept: keep.then_some((batch, dropped)),
+            result: None,
         });
         self.in_flight_bytes += bytes;
+        Ok(end)
+    }
+
+    /// The exactly-once loop: sends batches inside transactions and ends them per the
+    /// transaction boundary; at the end the open transaction is committed (poll and
+    /// interval boundaries) or dropped (connector boundaries: the task did not ask for a
+    /// commit, so its records are read again by the next instance).
+    async fn run_transactional(&mut self) -> Result<(), ConnectError> {
+        let boundary = self.txn.as_ref().map(|t| t.settings.boundary);
+        let interval = match boundary {
+            Some(TransactionBoundary::Interval(d)) => Some(d),
+            _ => None,
+        };
+        let mut next_check = Instant::now() + interval.unwrap_or(Duration::from_secs(3600));
+        loop {
+            tokio::select! {
+                biased;
+                _ = tokio::time::sleep_until(next_check), if interval.is_some() => {
+                    if let (Some(d), Some(t)) = (interval, &self.txn) {
+                        if t.open && t.last_commit.elapsed() >= d {
+                            self.commit_transaction().await?;
+                        }
+                    }
+                    next_check = Instant::now() + interval.unwrap_or_default();
+                }
+                polled = self.rx.recv() => match polled {
+                    Some(polled) => {
+                        let end = self.send(polled).await?;
+                        self.after_batch(end).await?;
+                    }
+                    None => break,
+                },
+            }
+        }
+        match boundary {
+            Some(TransactionBoundary::Connector) => self.abandon_transaction().await,
+            _ => self.commit_transaction().await?,
+        }
         Ok(())
+    }
+
+    /// Ends the transaction after a batch when the boundary says so.
+    async fn after_batch(&mut self, end: Option<TransactionEnd>) -> Result<(), ConnectError> {
+        let Some(t) = &self.txn else {
+            return Ok(());
+        };
+        match (t.settings.boundary, end) {
+            (TransactionBoundary::Poll, _) => self.commit_transaction().await,
+            (TransactionBoundary::Interval(d), _) => {
+                // Also commit when the transaction holds as much as a task may have in
+                // flight, to bound its memory.
+                if t.last_commit.elapsed() >= d || self.in_flight_bytes >= MAX_IN_FLIGHT_BYTES {
+                    self.commit_transaction().await
+                } else {
+                    Ok(())
+                }
+            }
+            (TransactionBoundary::Connector, Some(TransactionEnd::Commit)) => {
+                self.commit_transaction().await
+            }
+            (TransactionBoundary::Connector, Some(TransactionEnd::Abort)) => {
+                self.abort_transaction().await
+            }
+            (TransactionBoundary::Connector, None) => Ok(()),
+        }
+    }
+
+    /// Polls every send of the open transaction once, keeping the acknowledgements that
+    /// arrived; fails on the first send that failed.
+    async fn check_sends(&mut self) -> Result<(), ConnectError> {
+        let in_flight = &mut self.in_flight;
+        std::future::poll_fn(|cx| {
+            for f in in_flight.iter_mut().filter(|f| f.result.is_none()) {
+                if let std::task::Poll::Ready(result) =
+                    std::future::Future::poll(f.ack.as_mut(), cx)
+                {
+                    f.result = Some(result);
+                }
+            }
+            std::task::Poll::Ready(())
+        })
+        .await;
+        for f in self.in_flight.iter_mut() {
+            if let Some(Err(e)) = f.result.take_if(|r| r.is_err()) {
+                let t = self.txn.as_ref().map(|t| &t.settings);
+                return Err(match (e, t) {
+                    (LogError::Fenced { .. }, Some(t)) => fenced(&self.connector, t),
+                    (e, _) => ConnectError::Connect {
+                        message: format!(
+                            "the log failed to write {} records of connector '{}' in a \
+                             transaction; the transaction is aborted",
+                            f.records, self.connector
+                        ),
+                        source: Some(Box::new(e)),
+                    },
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The offset writes of every record in the open transaction: the last offset of each
+    /// source partition.
+    fn transaction_offsets(&self) -> Vec<crate::offsets::OffsetWrite> {
+        let mut latest: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
+        for f in &self.in_flight {
+            for (partition, offset) in &f.offsets {
+                latest.insert(
+                    codec::offset_key(&self.connector, partition),
+                    codec::offset_value(offset),
+                );
+            }
+        }
+        latest.into_iter().map(|(k, v)| (k, Some(v))).collect()
+    }
+
+    /// Writes the offsets of the open transaction into it, commits, then acknowledges its
+    /// records and lets the driver call `SourceTask::commit`.
+    async fn commit_transaction(&mut self) -> Result<(), ConnectError> {
+        if !self.txn.as_ref().is_some_and(|t| t.open) {
+            return Ok(());
+        }
+        self.check_sends().await?;
+        let writes = self.transaction_offsets();
+        let Some(t) = self.txn.as_mut() else {
+            return Ok(());
+        };
+        let started = std::time::Instant::now();
+        let pending = (!writes.is_empty()).then(|| {
+            t.settings
+                .offsets
+                .send_in_transaction(&*self.producer, writes)
+        });
+        if let Err(e) = self.producer.commit_transaction().await {
+            TaskCounters::add(&self.counters.commit_failures, 1);
+            return Err(transaction_error(
+                &self.connector,
+                &t.settings,
+                "committing",
+                e,
+            ));
+        }
+        t.open = false;
+        t.last_commit = Instant::now();
+        let records = std::mem::take(&mut t.records);
+        while !self.in_flight.is_empty() {
+            let ack = front_ack(&mut self.in_flight).await;
+            self.acknowledged(ack)?;
+        }
+        // Written in the transaction already.
+        self.committable.clear();
+        if let Some(pending) = pending {
+            pending
+                .complete()
+                .await
+                .map_err(|e| ConnectError::Connect {
+                    message: format!(
+                        "the offsets of a committed transaction of connector '{}' were not \
+                     acknowledged",
+                        self.connector
+                    ),
+                    source: Some(Box::new(e)),
+                })?;
+        }
+        self.counters.commit_time.record(started.elapsed());
+        TaskCounters::add(&self.counters.commits, 1);
+        TaskCounters::add(&self.counters.transactions_committed, 1);
+        TaskCounters::add(&self.counters.transaction_records, records);
+        self.committed.store(true, Ordering::Release);
+        tracing::debug!(connector = %self.connector, records, "Committed a transaction.");
+        Ok(())
+    }
+
+    /// Aborts the open transaction at the task's request: its records are discarded, and
+    /// their offsets committed in a transaction of their own so they are not read again.
+    async fn abort_transaction(&mut self) -> Result<(), ConnectError> {
+        if !self.txn.as_ref().is_some_and(|t| t.open) {
+            return Ok(());
+        }
+        let writes = self.transaction_offsets();
+        let Some(t) = self.txn.as_mut() else {
+            return Ok(());
+        };
+        if let Err(e) = self.producer.abort_transaction().await {
+            return Err(transaction_error(
+                &self.connector,
+                &t.settings,
+                "aborting",
+                e,
+            ));
+        }
+        t.open = false;
+        t.records = 0;
+        TaskCounters::add(&self.counters.transactions_aborted, 1);
+        self.discard_in_flight(true);
+        if writes.is_empty() {
+            return Ok(());
+        }
+        let Some(t) = self.txn.as_mut() else {
+            return Ok(());
+        };
+        let offsets = async {
+            self.producer.begin_transaction().await?;
+            let pending = t
+                .settings
+                .offsets
+                .send_in_transaction(&*self.producer, writes);
+            self.producer.commit_transaction().await?;
+            Ok::<_, LogError>(pending)
+        };
+        let pending = offsets.await.map_err(|e| {
+            transaction_error(&self.connector, &t.settings, "committing the offsets of", e)
+        })?;
+        t.last_commit = Instant::now();
+        pending
+            .complete()
+            .await
+            .map_err(|e| ConnectError::Connect {
+                message: format!(
+                    "the offsets of an aborted transaction of connector '{}' were not acknowledged",
+                    self.connector
+                ),
+                source: Some(Box::new(e)),
+            })?;
+        self.committed.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// Drops the sends of the open transaction; with `acknowledge`, the task learns its
+    /// records were dropped (`commit_record` without an offset).
+    fn discard_in_flight(&mut self, acknowledge: bool) {
+        for f in self.in_flight.drain(..) {
+            if let (true, Some(tx), Some((records, _))) = (acknowledge, &self.ack_tx, f.kept) {
+                let all = (0..records.len()).collect();
+                let _ = tx.send((records, all, Vec::new()));
+            }
+        }
+        self.in_flight_bytes = 0;
+    }
+
+    /// Gives up the open transaction without committing anything (the task failed, or it
+    /// stops with connector-defined boundaries and no commit asked): the next instance
+    /// reads those records again.
+    async fn abandon_transaction(&mut self) {
+        let Some(t) = self.txn.as_mut() else {
+            return;
+        };
+        if t.open {
+            t.open = false;
+            t.records = 0;
+            TaskCounters::add(&self.counters.transactions_aborted, 1);
+            if let Err(e) = self.producer.abort_transaction().await {
+                tracing::debug!(connector = %self.connector, error = %e, "Aborting the open transaction failed.");
+            }
+        }
+        self.discard_in_flight(false);
     }
 
     /// Handles the acknowledgement of the oldest send.

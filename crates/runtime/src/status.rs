@@ -108,6 +108,17 @@ pub struct Status {
     pub trace: Option<String>,
 }
 
+/// What Sluice adds to a task's status (beyond Kafka): its automatic restarts in a row and
+/// whether it is stalled. Both are shown in the REST status only when non-zero.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TaskHealth {
+    /// Automatic restarts in a row (see [`crate::restart`]); 0 after a healthy run, a REST
+    /// restart or a config change.
+    pub restarts: u32,
+    /// Running, but delivering nothing while records wait (`errors.stall.timeout.ms`).
+    pub stalled: bool,
+}
+
 /// A connector's status and its tasks'.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectorStatus {
@@ -123,6 +134,7 @@ pub struct ConnectorStatus {
 struct Board {
     connectors: BTreeMap<String, Status>,
     tasks: BTreeMap<ConnectorTaskId, Status>,
+    health: BTreeMap<ConnectorTaskId, TaskHealth>,
     topics: BTreeMap<String, ActiveTopics>,
 }
 
@@ -219,12 +231,39 @@ impl StatusBoard {
         let mut board = self.lock();
         board.connectors.remove(name);
         board.tasks.retain(|id, _| &*id.connector != name);
+        board.health.retain(|id, _| &*id.connector != name);
         board.topics.remove(name);
     }
 
     /// Forgets one task.
     pub fn remove_task(&self, id: &ConnectorTaskId) {
-        self.lock().tasks.remove(id);
+        let mut board = self.lock();
+        board.tasks.remove(id);
+        board.health.remove(id);
+    }
+
+    /// Records a task's automatic restarts in a row.
+    pub fn set_task_restarts(&self, id: &ConnectorTaskId, restarts: u32) {
+        self.update_health(id, |h| h.restarts = restarts);
+    }
+
+    /// Records whether a task is stalled.
+    pub fn set_task_stalled(&self, id: &ConnectorTaskId, stalled: bool) {
+        self.update_health(id, |h| h.stalled = stalled);
+    }
+
+    fn update_health(&self, id: &ConnectorTaskId, f: impl FnOnce(&mut TaskHealth)) {
+        let mut board = self.lock();
+        let health = board.health.entry(id.clone()).or_default();
+        f(health);
+        if *health == TaskHealth::default() {
+            board.health.remove(id);
+        }
+    }
+
+    /// A task's restarts and stall flag (all zero when it has none).
+    pub fn task_health(&self, id: &ConnectorTaskId) -> TaskHealth {
+        self.lock().health.get(id).copied().unwrap_or_default()
     }
 
     /// The active topics of a connector (created on first use).
@@ -245,10 +284,15 @@ impl StatusBoard {
     pub fn connector(&self, name: &str) -> Option<ConnectorStatus> {
         let board = self.lock();
         let connector = board.connectors.get(name)?.clone();
+        // Tasks are ordered by connector, then task: read only this connector's.
+        let first = ConnectorTaskId {
+            connector: Arc::from(name),
+            task: 0,
+        };
         let tasks = board
             .tasks
-            .iter()
-            .filter(|(id, _)| &*id.connector == name)
+            .range(first..)
+            .take_while(|(id, _)| &*id.connector == name)
             .map(|(id, s)| (id.task, s.clone()))
             .collect();
         Some(ConnectorStatus {
@@ -303,7 +347,19 @@ mod tests {
         assert_eq!(status.connector.state, State::Running);
         assert_eq!(status.tasks.len(), 2);
         assert_eq!(status.tasks[1].1.trace.as_deref(), Some("boom"));
+        board.set_task_restarts(&t0, 2);
+        board.set_task_stalled(&t1, true);
+        assert_eq!(
+            board.task_health(&t0),
+            TaskHealth {
+                restarts: 2,
+                stalled: false
+            }
+        );
+        board.set_task_stalled(&t1, false);
+        assert_eq!(board.task_health(&t1), TaskHealth::default());
         board.remove_task(&t0);
+        assert_eq!(board.task_health(&t0), TaskHealth::default());
         assert_eq!(board.connector("a").unwrap().tasks.len(), 1);
         board.remove_connector("a");
         assert!(board.connector("a").is_none());

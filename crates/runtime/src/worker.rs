@@ -4,7 +4,9 @@
 //! task configs and runs each task, with its own converters and transformation chain (built
 //! from the connector config, as Kafka Connect does), as its own async task (see [`crate::source_task`] and
 //! [`crate::sink_task`] for the loops). A connector or task that fails is marked FAILED with
-//! its error trace and logged; everything else keeps running. [`Worker::stop`] stops source
+//! its error trace and logged; everything else keeps running. A task that failed for a
+//! reason a restart can cure is first restarted automatically, with growing waits, by a
+//! worker made with [`Worker::shared`] (see [`crate::restart`]). [`Worker::stop`] stops source
 //! tasks first (their last records are acknowledged and their offsets committed), then sink
 //! tasks (final flush and commit), then connectors, all within
 //! `task.shutdown.graceful.timeout.ms`. The log itself belongs to the caller, who closes it
@@ -21,7 +23,8 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use sluice_api::config::ConfigMap;
@@ -29,7 +32,7 @@ use sluice_api::connector::{ConnectorContext, ConnectorFactory, SinkConnector, S
 use sluice_api::ConnectError;
 use sluice_log::{ConsumerConfig, IsolationLevel, Log, OffsetReset, ProducerConfig, Subscription};
 use sluice_transforms::TransformChain;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -38,12 +41,16 @@ use crate::connector_config::{ConnectorConfig, ConnectorKind, TOPICS, TOPICS_REG
 use crate::converters::Converters;
 use crate::error::{RuntimeError, RuntimeResult};
 use crate::error_handling::{ErrorHandler, ErrorPolicy};
+use crate::exactly_once::{
+    task_transactional_id, ExactlyOnceWorker, TaskTransactions, TransactionBoundary,
+};
 use crate::metrics::{
     ProgressReporter, TaskCounters, TaskKind, TaskMetrics, WorkerCounters, WorkerMetrics,
 };
 use crate::offsets::OffsetStore;
 use crate::pause::PauseSignal;
 use crate::plugins::PluginRegistry;
+use crate::restart::{AfterFailure, RestartPolicy};
 use crate::sink_task::SinkTaskRun;
 use crate::source_task::SourceTaskRun;
 use crate::status::{ConnectorStatus, ConnectorTaskId, State, StatusBoard, TargetState};
@@ -66,6 +73,8 @@ struct RunningTask {
     pause: watch::Sender<bool>,
     handle: JoinHandle<()>,
     counters: Arc<TaskCounters>,
+    /// Tells this start of the task from earlier and later ones (automatic restarts).
+    generation: u64,
 }
 
 struct RunningConnector {
@@ -91,21 +100,33 @@ pub struct Worker {
     progress_tasks: Arc<Mutex<TaskList>>,
     progress: Option<JoinHandle<()>>,
     startup: Arc<WorkerCounters>,
+    /// Set when source tasks run exactly-once (a distributed worker with
+    /// `exactly.once.source.support=enabled`).
+    exactly_once: std::sync::OnceLock<ExactlyOnceWorker>,
+    /// Names of connectors that asked for new task configs, for the herder.
+    reconfigure_tx: mpsc::UnboundedSender<String>,
+    reconfigure_rx: Mutex<Option<mpsc::UnboundedReceiver<String>>>,
+    /// The worker itself, for tasks that restart automatically (empty unless made by
+    /// [`Worker::shared`]).
+    this: Weak<Worker>,
+    /// Numbers task starts (see `RunningTask::generation`).
+    generations: AtomicU64,
 }
 
-/// Reports connector errors raised outside lifecycle calls into the status board.
+/// Reports connector errors raised outside lifecycle calls into the status board, and
+/// passes requests for new task configs to the herder.
 struct Context {
     name: String,
     status: StatusBoard,
+    reconfigure: mpsc::UnboundedSender<String>,
 }
 
 impl ConnectorContext for Context {
     fn request_task_reconfiguration(&self) {
-        tracing::warn!(
-            connector = %self.name,
-            "The connector asked for task reconfiguration, which this standalone worker does \
-             not do while running; restart the worker to apply it."
-        );
+        tracing::info!(connector = %self.name, "The connector asked for new task configs.");
+        if self.reconfigure.send(self.name.clone()).is_err() {
+            tracing::warn!(connector = %self.name, "The worker is gone; the request for new task configs is dropped.");
+        }
     }
 
     fn raise_error(&self, error: ConnectError) {
@@ -129,6 +150,7 @@ impl Worker {
         offsets: Arc<dyn OffsetStore>,
     ) -> Self {
         let progress_tasks: Arc<Mutex<TaskList>> = Arc::default();
+        let (reconfigure_tx, reconfigure_rx) = mpsc::unbounded_channel();
         let progress = tokio::runtime::Handle::try_current().ok().map(|rt| {
             let tasks = progress_tasks.clone();
             rt.spawn(async move {
@@ -152,7 +174,51 @@ impl Worker {
             progress_tasks,
             progress,
             startup: Arc::default(),
+            exactly_once: std::sync::OnceLock::new(),
+            reconfigure_tx,
+            reconfigure_rx: Mutex::new(Some(reconfigure_rx)),
+            this: Weak::new(),
+            generations: AtomicU64::new(0),
         }
+    }
+
+    /// Like [`Worker::new`], shared, so that it can restart failed tasks by itself (see
+    /// [`crate::restart`]); the herders run such a worker. A worker made by
+    /// [`Worker::new`] leaves failed tasks FAILED, as Kafka Connect does.
+    pub fn shared(
+        config: WorkerConfig,
+        plugins: Arc<PluginRegistry>,
+        log: Arc<dyn Log>,
+        offsets: Arc<dyn OffsetStore>,
+    ) -> Arc<Self> {
+        Arc::new_cyclic(|this| {
+            let mut worker = Worker::new(config, plugins, log, offsets);
+            worker.this = this.clone();
+            worker
+        })
+    }
+
+    /// The names of connectors that asked for new task configs
+    /// (`ConnectorContext::request_task_reconfiguration`), in the order asked; the herder
+    /// takes the receiver once (`None` afterwards) and acts on the requests.
+    pub fn take_reconfiguration_requests(&self) -> Option<mpsc::UnboundedReceiver<String>> {
+        lock(&self.reconfigure_rx).take()
+    }
+
+    /// Runs source tasks started from now on exactly-once (see [`crate::exactly_once`]):
+    /// each with a transactional producer, writing its offsets to `eos.offsets` inside its
+    /// transactions. Call before starting connectors; a second call changes nothing.
+    pub fn enable_exactly_once(&self, eos: ExactlyOnceWorker) {
+        if self.exactly_once.set(eos).is_err() {
+            tracing::warn!(
+                "Exactly-once source support was enabled twice; keeping the first settings."
+            );
+        }
+    }
+
+    /// The exactly-once settings of source tasks, when enabled.
+    pub fn exactly_once(&self) -> Option<&ExactlyOnceWorker> {
+        self.exactly_once.get()
     }
 
     /// The worker's config.
@@ -263,6 +329,7 @@ impl Worker {
                 let context: Arc<dyn ConnectorContext> = Arc::new(Context {
                     name: name.clone(),
                     status: self.status.clone(),
+                    reconfigure: self.reconfigure_tx.clone(),
                 });
                 TaskCounters::add(&self.startup.connector_startup_attempts, 1);
                 let started = match self.resolve_placeholders(&c.config.originals) {
@@ -582,14 +649,42 @@ impl Worker {
         task_config: ConfigMap,
         paused: bool,
     ) -> RunningTask {
+        self.start_task_with(config, instance, id, task_config, paused, None)
+    }
+
+    /// Starts a task. `restarted` carries, for an automatic restart, the restarts in a row
+    /// so far and the task's counters (kept across automatic restarts); otherwise the task
+    /// starts with a fresh restart budget and fresh counters.
+    fn start_task_with(
+        &self,
+        config: &ConnectorConfig,
+        instance: &ConnectorInstance,
+        id: ConnectorTaskId,
+        task_config: ConfigMap,
+        paused: bool,
+        restarted: Option<(u32, Arc<TaskCounters>)>,
+    ) -> RunningTask {
         let (stop_tx, stop) = watch::channel(false);
         let (pause_tx, pause) = watch::channel(paused);
-        let counters = Arc::new(TaskCounters {
-            topics: self.status.topics(&id.connector),
-            ..TaskCounters::default()
+        let (attempts, counters) = restarted.unwrap_or_else(|| {
+            let counters = Arc::new(TaskCounters {
+                topics: self.status.topics(&id.connector),
+                ..TaskCounters::default()
+            });
+            (0, counters)
         });
+        counters.stalled.store(0, Ordering::Relaxed);
         let status = self.status.clone();
-        status.set_task(&id, State::Unassigned, None);
+        status.set_task_stalled(&id, false);
+        status.set_task_restarts(&id, attempts);
+        if attempts == 0 {
+            status.set_task(&id, State::Unassigned, None);
+        }
+        let restart = RestartPolicy::from_configs(&self.config.originals, &config.originals);
+        let generation = self.generations.fetch_add(1, Ordering::Relaxed);
+        let this = self.this.clone();
+        let mut stopped = stop.clone();
+        let task_counters = counters.clone();
         let kind = match instance {
             ConnectorInstance::Source(_) => TaskKind::Source,
             ConnectorInstance::Sink(_) => TaskKind::Sink,
@@ -615,23 +710,65 @@ impl Worker {
         TaskCounters::add(outcome, 1);
         let task_id = id.clone();
         let handle = tokio::spawn(async move {
+            let started = Instant::now();
             let result = match prepared {
                 Ok(TaskRun::Source(run)) => run.run().await,
                 Ok(TaskRun::Sink(run)) => run.run().await,
                 Err(e) => Err(e),
             };
-            match result {
-                Ok(()) => status.set_task(&task_id, State::Unassigned, None),
-                Err(e) => {
+            let e = match result {
+                Ok(()) => return status.set_task(&task_id, State::Unassigned, None),
+                Err(e) => e,
+            };
+            let plan = match this.strong_count() {
+                0 => AfterFailure::Fail { attempts },
+                _ => restart.after_failure(attempts, started.elapsed(), &e),
+            };
+            let (attempt, delay) = match plan {
+                AfterFailure::Restart { attempt, delay } => (attempt, delay),
+                AfterFailure::Fail { attempts } | AfterFailure::GiveUp { attempts } => {
                     tracing::error!(
                         connector = %task_id.connector,
                         task = task_id.task,
                         error = %e,
                         trace = %e.trace(),
+                        restarts = attempts,
                         "Task failed; it stays FAILED until it is restarted."
                     );
-                    status.set_task(&task_id, State::Failed, Some(e.trace()));
+                    status.set_task_restarts(&task_id, attempts);
+                    let trace = crate::restart::failed_trace(attempts, &e);
+                    return status.set_task(&task_id, State::Failed, Some(trace));
                 }
+            };
+            tracing::warn!(
+                connector = %task_id.connector,
+                task = task_id.task,
+                error = %e,
+                trace = %e.trace(),
+                attempt,
+                delay_ms = delay.as_millis() as u64,
+                "Task failed; restarting it automatically in {} ms (restart {attempt} in a row).",
+                delay.as_millis()
+            );
+            let trace = crate::restart::restarting_trace(&restart, attempt, delay, &e);
+            status.set_task(&task_id, State::Restarting, Some(trace));
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = stopped.wait_for(|s| *s) => {
+                    return status.set_task(&task_id, State::Unassigned, None);
+                }
+            }
+            let restarted = match this.upgrade() {
+                Some(worker) => {
+                    let again = (attempt, task_counters);
+                    worker
+                        .auto_restart(&task_id, generation, again, stopped)
+                        .await
+                }
+                None => false,
+            };
+            if !restarted {
+                status.set_task(&task_id, State::Unassigned, None);
             }
         });
         RunningTask {
@@ -642,7 +779,52 @@ impl Worker {
             pause: pause_tx,
             handle,
             counters,
+            generation,
         }
+    }
+
+    /// Restarts a task that failed, from its own (finishing) future, unless it was stopped or
+    /// replaced meanwhile. Returns whether it restarted it.
+    async fn auto_restart(
+        &self,
+        id: &ConnectorTaskId,
+        generation: u64,
+        restarted: (u32, Arc<TaskCounters>),
+        mut stop: watch::Receiver<bool>,
+    ) -> bool {
+        // A stop may be waiting for this very future while holding the lock.
+        let mut connectors = tokio::select! {
+            guard = self.connectors.lock() => guard,
+            _ = stop.wait_for(|s| *s) => return false,
+        };
+        if *stop.borrow() {
+            return false;
+        }
+        let Some(c) = connectors.get_mut(&*id.connector) else {
+            return false;
+        };
+        let Some(index) = c
+            .tasks
+            .iter()
+            .position(|t| t.id == *id && t.generation == generation)
+        else {
+            return false;
+        };
+        TaskCounters::add(&restarted.1.restarts, 1);
+        tracing::info!(task = %id, restart = restarted.0, "Restarting the task automatically.");
+        let paused = c.target == TargetState::Paused;
+        let task_config = c.tasks[index].config.clone();
+        let task = self.start_task_with(
+            &c.config,
+            &c.instance,
+            id.clone(),
+            task_config,
+            paused,
+            Some(restarted),
+        );
+        // The old entry's handle is the future running this: dropping it detaches it.
+        drop(std::mem::replace(&mut c.tasks[index], task));
+        true
     }
 
     fn prepare_task(
@@ -662,12 +844,29 @@ impl Worker {
             ConnectorInstance::Source(c) => {
                 let mut properties = w.producer.clone();
                 properties.extend(config.producer_overrides.clone());
+                let transactions = self.exactly_once.get().map(|eos| {
+                    let boundary = TransactionBoundary::of_connector(
+                        &config.originals,
+                        w.offset_flush_interval,
+                    );
+                    TaskTransactions {
+                        transactional_id: task_transactional_id(
+                            &eos.group_id,
+                            &id.connector,
+                            id.task,
+                        ),
+                        boundary,
+                        offsets: eos.offsets.clone(),
+                        requests: (boundary == TransactionBoundary::Connector).then(Arc::default),
+                    }
+                });
                 let producer = self.log.producer(ProducerConfig {
                     client_id: format!("connector-producer-{}-{}", id.connector, id.task),
-                    transactional_id: None,
+                    transactional_id: transactions.as_ref().map(|t| t.transactional_id.clone()),
                     properties,
                 })?;
                 TaskRun::Source(SourceTaskRun {
+                    transactions,
                     id: id.clone(),
                     task: c.create_task(),
                     config: task_config,
@@ -763,6 +962,7 @@ impl Worker {
                     pause,
                     errors,
                     admin: self.log.admin(),
+                    stall_timeout: crate::restart::stall_timeout(&w.originals, &config.originals),
                 })
             }
         })

@@ -1,10 +1,11 @@
 //! The standalone worker's configuration, declared once in [`worker_config_def`].
 //!
-//! Keys keep Kafka Connect's names and defaults where they mean something here. The log is
-//! the embedded one, configured by Sluice's own `embedded.log.*` keys; `bootstrap.servers`
-//! would select a Kafka cluster, which this build cannot talk to yet, so setting it is an
-//! error rather than being ignored. Unknown keys are accepted silently, as Kafka does (they
-//! may be meant for clients or plugins); keys Kafka removed are accepted with a warning.
+//! Keys keep Kafka Connect's names and defaults where they mean something here. Without
+//! `bootstrap.servers` the log is the embedded one, configured by Sluice's own
+//! `embedded.log.*` keys; with it, the worker runs on that Kafka cluster and passes its
+//! client settings through ([`crate::backend::LogBackend`]). Unknown keys are accepted
+//! silently, as Kafka does (they may be meant for clients or plugins); keys Kafka removed
+//! are accepted with a warning.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -14,11 +15,13 @@ use std::time::Duration;
 use sluice_api::config::{ConfigDef, ConfigKey, ConfigMap, ConfigType, Importance, Validator};
 use sluice_api::converter::ConverterType;
 
+use crate::backend::LogBackend;
+use crate::client_overrides::{OverridePolicy, OVERRIDE_POLICY};
 use crate::config_providers::{ConfigProviders, CONFIG_PROVIDERS};
 use crate::error::ConfigIssue;
 use crate::plugins::PluginRegistry;
 
-/// Worker key: the Kafka cluster; must be unset in this build.
+/// Worker key: the Kafka cluster to run on; unset for the embedded log.
 pub const BOOTSTRAP_SERVERS: &str = "bootstrap.servers";
 /// Worker key: default key converter.
 pub const KEY_CONVERTER: &str = "key.converter";
@@ -80,7 +83,21 @@ pub fn worker_config_def() -> ConfigDef {
             ConfigKey::new(BOOTSTRAP_SERVERS, ConfigType::List)
                 .default_null()
                 .importance(Importance::High)
-                .doc("Kafka brokers to use instead of the embedded log. Not available in this build: leave it unset to use the embedded log in 'embedded.log.dir'."),
+                .doc("Kafka brokers (host:port, comma-separated) to run on instead of the embedded log. The worker's top-level security and connection settings (security.protocol, sasl.*, ssl.*, client.dns.lookup, ...) go to every Kafka client; producer.*, consumer.* and admin.* to the clients of that kind. Unset: the embedded log in 'embedded.log.dir'."),
+        )
+        .define(
+            ConfigKey::new(crate::backend::BOOTSTRAP_TIMEOUT_MS, ConfigType::Long)
+                .default_value("60000")
+                .validator(Validator::AtLeast(0))
+                .importance(Importance::Low)
+                .doc("How long, in milliseconds, the worker keeps trying to reach the Kafka cluster of 'bootstrap.servers' at start before it gives up with an error (Sluice's own key)."),
+        )
+        .define(
+            ConfigKey::new(OVERRIDE_POLICY, ConfigType::String)
+                .default_value("All")
+                .validator(Validator::Custom(check_override_policy))
+                .importance(Importance::Medium)
+                .doc("Which Kafka client settings connectors may override with producer.override.*, consumer.override.* and admin.override.*: 'All', 'None', or 'Principal' (only sasl.jaas.config, sasl.mechanism and security.protocol)."),
         )
         .define(
             ConfigKey::new(KEY_CONVERTER, ConfigType::Class)
@@ -187,6 +204,7 @@ pub fn worker_config_def() -> ConfigDef {
                 .doc("Size in bytes at which a partition's segment file is rolled (unset: the log's default)."),
         )
         .merge(&crate::rest::rest_config_def())
+        .merge(&crate::restart::config_def(true))
 }
 
 /// Settings of the embedded log, from the `embedded.log.*` keys; `None` leaves the log's
@@ -270,6 +288,11 @@ pub struct WorkerConfig {
     pub max_poll_records: usize,
     /// Embedded log settings.
     pub embedded_log: EmbeddedLogSettings,
+    /// The log to run on: the embedded one or a Kafka cluster (`bootstrap.servers`).
+    pub backend: LogBackend,
+    /// Which client settings connectors may override
+    /// (`connector.client.config.override.policy`).
+    pub client_override_policy: OverridePolicy,
     /// The `config.providers` that resolve `${provider:path:key}` placeholders in connector
     /// configs when connectors and tasks start.
     pub config_providers: Arc<ConfigProviders>,
@@ -312,16 +335,6 @@ impl WorkerConfig {
                 None
             }
         };
-        if props
-            .get(BOOTSTRAP_SERVERS)
-            .is_some_and(|v| !v.trim().is_empty())
-        {
-            issues.push(ConfigIssue::new(
-                BOOTSTRAP_SERVERS,
-                "the Kafka backend is not available in this build yet; remove 'bootstrap.servers' \
-                 to use the embedded log (stored in 'embedded.log.dir')",
-            ));
-        }
         let consumer = sluice_api::config::strip_prefix(props, "consumer.");
         let max_poll_records = match consumer.get("max.poll.records") {
             None => DEFAULT_MAX_POLL_RECORDS,
@@ -384,9 +397,27 @@ impl WorkerConfig {
         };
         // Already reported by the full parse above when it fails.
         let embedded_log = EmbeddedLogSettings::from_map(props).ok();
-        let (Some(parsed), Some(embedded_log), Some(config_providers), true) =
-            (parsed, embedded_log, config_providers, issues.is_empty())
-        else {
+        let backend = match embedded_log
+            .clone()
+            .map(|e| LogBackend::from_worker_props(props, e))
+        {
+            Some(Ok(b)) => Some(b),
+            Some(Err(issue)) => {
+                // A bad `bootstrap.timeout.ms` is already reported by the parse above.
+                if !issues.iter().any(|i| i.key == issue.key) {
+                    issues.push(issue);
+                }
+                None
+            }
+            None => None,
+        };
+        let (Some(parsed), Some(embedded_log), Some(backend), Some(config_providers), true) = (
+            parsed,
+            embedded_log,
+            backend,
+            config_providers,
+            issues.is_empty(),
+        ) else {
             return Err(issues);
         };
         let mut warnings = Vec::new();
@@ -407,6 +438,17 @@ impl WorkerConfig {
                 warnings.push(format!("'{key}' is ignored: removed in Kafka 3.0"));
             }
         }
+        if matches!(backend, LogBackend::Kafka(_)) {
+            for key in props.keys().filter(|k| k.starts_with("embedded.log.")) {
+                warnings.push(format!(
+                    "'{key}' is ignored: 'bootstrap.servers' is set, so the worker runs on Kafka"
+                ));
+            }
+        }
+        let client_override_policy = parsed
+            .string(OVERRIDE_POLICY)
+            .and_then(|p| OverridePolicy::parse(p).ok())
+            .unwrap_or_default();
         let ms = |key: &str| Duration::from_millis(parsed.long(key).unwrap_or(0).max(0) as u64);
         Ok(WorkerConfig {
             key_converter,
@@ -420,6 +462,8 @@ impl WorkerConfig {
             consumer,
             max_poll_records,
             embedded_log,
+            backend,
+            client_override_policy,
             config_providers,
             rest: crate::rest::RestSettings::from_parsed(&parsed),
             warnings,
@@ -444,6 +488,16 @@ pub const STATUS_STORAGE_TOPIC: &str = "status.storage.topic";
 pub const STATUS_STORAGE_PARTITIONS: &str = "status.storage.partitions";
 /// Distributed worker key: replication factor of the status topic when it is created.
 pub const STATUS_STORAGE_REPLICATION_FACTOR: &str = "status.storage.replication.factor";
+
+fn check_override_policy(
+    _key: &str,
+    value: &sluice_api::config::ConfigValue,
+) -> Result<(), String> {
+    match value {
+        sluice_api::config::ConfigValue::String(s) => OverridePolicy::parse(s).map(|_| ()),
+        _ => Ok(()),
+    }
+}
 
 fn check_partitions(_key: &str, value: &sluice_api::config::ConfigValue) -> Result<(), String> {
     match value {
@@ -530,6 +584,16 @@ pub fn distributed_worker_config_def() -> ConfigDef {
             .validator(Validator::NonEmptyString)
             .importance(Importance::High)
             .doc("Id of the Connect cluster this worker belongs to; workers with the same id share the internal topics and the connectors. It must not be the id of a consumer group."),
+    )
+    .define(
+        ConfigKey::new(
+            crate::exactly_once::EXACTLY_ONCE_SOURCE_SUPPORT,
+            ConfigType::String,
+        )
+        .default_value("disabled")
+        .validator(Validator::OneOfIgnoreCase(vec!["disabled", "preparing", "enabled"]))
+        .importance(Importance::High)
+        .doc("Exactly-once source delivery: 'disabled' (at-least-once), 'preparing' (the leader writes the config topic transactionally, a step of a rolling upgrade), 'enabled' (every source task writes its records and offsets in transactions; see docs/exactly-once.md)."),
     )
     .merge(&internal_topics_config_def())
 }

@@ -223,7 +223,7 @@ fn a_valid_config_parses_with_overrides() {
 fn worker_config_errors_and_warnings() {
     let err = WorkerConfig::parse(
         &map(&[
-            ("bootstrap.servers", "localhost:9092"),
+            ("bootstrap.servers", " , "),
             ("value.converter", "Nope"),
             ("offset.flush.interval.ms", "soon"),
             ("consumer.max.poll.records", "0"),
@@ -239,9 +239,9 @@ fn worker_config_errors_and_warnings() {
             "key.converter",
             "offset.storage.file.filename",
             "offset.flush.interval.ms",
-            "bootstrap.servers",
             "consumer.max.poll.records",
-            "value.converter"
+            "value.converter",
+            "bootstrap.servers"
         ],
         "{err:#?}"
     );
@@ -249,9 +249,13 @@ fn worker_config_errors_and_warnings() {
         err[0].message,
         "Missing required configuration \"key.converter\" which has no default value."
     );
-    assert!(err[3]
-        .message
-        .contains("Kafka backend is not available in this build"));
+    assert!(
+        err[5]
+            .message
+            .contains("'bootstrap.servers' names no server"),
+        "{}",
+        err[5].message
+    );
 
     let ok = WorkerConfig::parse(
         &map(&[
@@ -279,6 +283,59 @@ fn worker_config_errors_and_warnings() {
     assert_eq!(ok.warnings.len(), 2, "{:?}", ok.warnings);
     assert!(ok.warnings.iter().any(|w| w.contains("plugin.path")));
     assert!(ok.warnings.iter().any(|w| w.contains("rest.port")));
+}
+
+#[test]
+fn bootstrap_servers_select_kafka_and_the_policy_is_read() {
+    use sluice_runtime::backend::LogBackend;
+    use sluice_runtime::client_overrides::OverridePolicy;
+    let config = WorkerConfig::parse(
+        &map(&[
+            ("key.converter", "String"),
+            ("value.converter", "String"),
+            ("offset.storage.file.filename", "/tmp/o"),
+            ("bootstrap.servers", "k1:9092,k2:9092"),
+            ("security.protocol", "SASL_PLAINTEXT"),
+            ("producer.linger.ms", "10"),
+            ("embedded.log.dir", "/tmp/unused"),
+            ("connector.client.config.override.policy", "Principal"),
+        ]),
+        &registry(),
+    )
+    .unwrap();
+    let LogBackend::Kafka(kafka) = &config.backend else {
+        panic!("{:?}", config.backend)
+    };
+    assert_eq!(kafka.bootstrap_servers, "k1:9092,k2:9092");
+    assert_eq!(kafka.common["security.protocol"], "SASL_PLAINTEXT");
+    assert_eq!(kafka.producer["linger.ms"], "10");
+    assert_eq!(config.client_override_policy, OverridePolicy::Principal);
+    assert!(
+        config
+            .warnings
+            .iter()
+            .any(|w| w.contains("'embedded.log.dir' is ignored")),
+        "{:?}",
+        config.warnings
+    );
+    let err = WorkerConfig::parse(
+        &map(&[
+            ("key.converter", "String"),
+            ("value.converter", "String"),
+            ("offset.storage.file.filename", "/tmp/o"),
+            ("connector.client.config.override.policy", "Some"),
+        ]),
+        &registry(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        err[0].key, "connector.client.config.override.policy",
+        "{err:?}"
+    );
+    assert!(
+        err[0].message.contains("expected None, Principal or All"),
+        "{err:?}"
+    );
 }
 
 #[test]

@@ -20,17 +20,7 @@ use sluice_runtime::worker::Worker;
 use sluice_runtime::worker_config::{distributed_worker_config_def, WorkerConfig};
 
 fn worker_props(dir: &Path) -> ConfigMap {
-    map(&[
-        ("group.id", "test-cluster"),
-        ("config.storage.topic", "connect-configs"),
-        ("offset.storage.topic", "connect-offsets"),
-        ("offset.storage.partitions", "3"),
-        ("status.storage.topic", "connect-status"),
-        ("key.converter", "StringConverter"),
-        ("value.converter", "StringConverter"),
-        ("offset.flush.interval.ms", "50"),
-        ("embedded.log.dir", dir.join("data").to_str().unwrap()),
-    ])
+    distributed_worker_props(dir)
 }
 
 struct Running {
@@ -314,4 +304,73 @@ fn a_distributed_worker_needs_group_id_and_the_topics_but_no_offsets_file() {
     assert!(distributed_worker_config_def()
         .key("offset.storage.file.filename")
         .is_none());
+}
+
+async fn topic_end(log: &EmbeddedLog, topic: &str) -> i64 {
+    log.admin()
+        .describe_topic(topic)
+        .await
+        .unwrap()
+        .partitions
+        .iter()
+        .map(|p| p.latest_offset)
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connector_asking_for_new_task_configs_gets_its_tasks_restarted() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = start(dir.path()).await;
+    let name = unique("reconf");
+    let topic = unique("t");
+    let mut config = source_config(&topic, "10");
+    config.push(("tasks.max", "3".to_string()));
+    assert!(running.put(&name, &pairs(&config)).await.unwrap());
+    running.wait_state(&name, "RUNNING", &["RUNNING"]).await;
+    let starts = || {
+        source_starts()
+            .lock()
+            .unwrap()
+            .get(&name)
+            .map_or(0, Vec::len)
+    };
+    wait_until("the first task", || starts() == 1).await;
+
+    // Task configs the connector makes again unchanged: nothing written, nothing restarted.
+    let configs_end = topic_end(&running.log, "connect-configs").await;
+    request_reconfiguration(&name);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        topic_end(&running.log, "connect-configs").await,
+        configs_end
+    );
+    assert_eq!(starts(), 1);
+
+    // The connector's work changed: two tasks, written to the config topic and started.
+    change_source_tasks(&name, 2, true);
+    running
+        .wait_state(&name, "RUNNING", &["RUNNING", "RUNNING"])
+        .await;
+    assert_eq!(running.herder.task_configs(&name).await.unwrap().len(), 2);
+    assert_eq!(
+        running.stores.configs.snapshot().task_count(&name),
+        2,
+        "the new task configs are committed in the config topic"
+    );
+    wait_until("two more task starts", || starts() == 3).await;
+
+    // Paused, a request is skipped; resuming makes the task configs again.
+    running.herder.pause_connector(&name).await.unwrap();
+    running
+        .wait_state(&name, "PAUSED", &["PAUSED", "PAUSED"])
+        .await;
+    change_source_tasks(&name, 3, true);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(running.herder.task_configs(&name).await.unwrap().len(), 2);
+    running.herder.resume_connector(&name).await.unwrap();
+    running
+        .wait_state(&name, "RUNNING", &["RUNNING", "RUNNING", "RUNNING"])
+        .await;
+    assert_eq!(running.herder.task_configs(&name).await.unwrap().len(), 3);
+    running.stop().await;
 }

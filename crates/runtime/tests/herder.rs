@@ -645,3 +645,54 @@ async fn fifty_concurrent_changes_leave_a_state_every_read_agrees_with() {
     }
     s.herder.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connector_asking_for_new_task_configs_gets_its_tasks_restarted() {
+    let s = setup(&[]);
+    s.herder.follow_reconfiguration_requests();
+    let name = unique("reconf");
+    let topic = unique("t");
+    s.put(
+        &name,
+        &[
+            ("connector.class", SOURCE_CLASS),
+            ("topic", &topic),
+            ("records", "10"),
+            ("tasks.max", "3"),
+        ],
+    )
+    .await
+    .unwrap();
+    s.wait_state(&name, "RUNNING", &["RUNNING"]).await;
+    let starts = || {
+        source_starts()
+            .lock()
+            .unwrap()
+            .get(&name)
+            .map_or(0, Vec::len)
+    };
+    wait_until("the first task", || starts() == 1).await;
+
+    // Unchanged task configs: the task keeps running.
+    request_reconfiguration(&name);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(starts(), 1);
+
+    change_source_tasks(&name, 2, true);
+    s.wait_state(&name, "RUNNING", &["RUNNING", "RUNNING"])
+        .await;
+    assert_eq!(s.herder.task_configs(&name).await.unwrap().len(), 2);
+    wait_until("two more task starts", || starts() == 3).await;
+
+    // Paused, a request is skipped; resuming makes the task configs again.
+    s.herder.pause_connector(&name).await.unwrap();
+    s.wait_state(&name, "PAUSED", &["PAUSED", "PAUSED"]).await;
+    change_source_tasks(&name, 3, true);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(s.herder.task_configs(&name).await.unwrap().len(), 2);
+    s.herder.resume_connector(&name).await.unwrap();
+    s.wait_state(&name, "RUNNING", &["RUNNING", "RUNNING", "RUNNING"])
+        .await;
+    assert_eq!(s.herder.task_configs(&name).await.unwrap().len(), 3);
+    s.herder.stop().await;
+}

@@ -13,10 +13,13 @@ use common::*;
 use http_body_util::BodyExt;
 use serde_json::json;
 use sluice_log::embedded::{EmbeddedLog, EmbeddedLogOptions};
-use sluice_runtime::herder::StandaloneHerder;
+use sluice_log::Log;
+use sluice_runtime::herder::{DistributedHerder, InternalStores, StandaloneHerder};
 use sluice_runtime::offsets::FileOffsetStore;
 use sluice_runtime::rest::{router, Loggers, RestState};
+use sluice_runtime::storage::{InternalTopics, StoreOptions};
 use sluice_runtime::worker::Worker;
+use sluice_runtime::worker_config::WorkerConfig;
 use tower::ServiceExt;
 
 /// One sample: name with suffix, labels, value.
@@ -355,6 +358,179 @@ async fn metrics_parse_and_move_while_a_pipeline_runs() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     herder.stop().await;
+}
+
+/// A distributed herder (internal topics on the embedded log in `dir`) behind the router.
+async fn distributed(
+    dir: &std::path::Path,
+) -> (Arc<DistributedHerder>, Arc<EmbeddedLog>, axum::Router) {
+    let props = distributed_worker_props(dir);
+    let config = WorkerConfig::parse_distributed(&props, &registry()).unwrap();
+    let topics = InternalTopics::from_worker_config(&props).unwrap();
+    let log = EmbeddedLog::open(&dir.join("data"), EmbeddedLogOptions::default()).unwrap();
+    let stores = InternalStores::open(log.as_ref(), &topics, &StoreOptions::default())
+        .await
+        .unwrap();
+    let worker = Arc::new(Worker::new(
+        config,
+        registry(),
+        log.clone(),
+        Arc::new(stores.offsets.clone()),
+    ));
+    let herder =
+        DistributedHerder::start(worker, registry(), &stores, "127.0.0.1:8083", "test").await;
+    let app = router(RestState {
+        herder: herder.clone(),
+        loggers: Arc::new(Loggers::new("info", None)),
+    });
+    (herder, log, app)
+}
+
+/// Scrapes until `f` accepts the samples (up to a generous limit).
+async fn scrape_until(
+    app: &axum::Router,
+    what: &str,
+    f: impl Fn(&[Sample]) -> bool,
+) -> Vec<Sample> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let s = scrape(app).await;
+        if f(&s) {
+            return s;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{what}: {s:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_distributed_worker_serves_metrics_with_the_sink_lag_per_partition() {
+    let dir = tempfile::tempdir().unwrap();
+    let (herder, log, app) = distributed(dir.path()).await;
+    let topic = unique("lag");
+    log.admin()
+        .create_topic(sluice_log::NewTopic::new(topic.clone(), 1))
+        .await
+        .unwrap();
+    let snk = [("connector", "snk"), ("task", "0")];
+    let partition = [
+        ("connector", "snk"),
+        ("task", "0"),
+        ("topic", topic.as_str()),
+        ("partition", "0"),
+    ];
+    // A running sink on the empty topic has no lag; paused, it reads nothing more.
+    let sink = json!({"name": "snk", "config": {"connector.class": SINK_CLASS,
+        "topics": topic, "store": unique("store")}});
+    let (status, text) = call(&app, Method::POST, "/connectors", &sink.to_string()).await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    scrape_until(&app, "the sink's partition", |s| {
+        value(s, "sluice_connect_sink_task_records_lag", &partition) == Some(0.0)
+    })
+    .await;
+    let (status, _) = call(&app, Method::PUT, "/connectors/snk/pause", "").await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    scrape_until(&app, "the sink paused", |s| {
+        value(
+            s,
+            "sluice_connect_task_status",
+            &[("connector", "snk"), ("task", "0"), ("state", "PAUSED")],
+        ) == Some(1.0)
+    })
+    .await;
+
+    let records = 250;
+    let source = json!({"name": "src", "config": {"connector.class": SOURCE_CLASS,
+        "topic": topic, "records": records.to_string(), "batch.size": "50"}});
+    let (status, text) = call(&app, Method::POST, "/connectors", &source.to_string()).await;
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    let src = [("connector", "src"), ("task", "0")];
+    let written = scrape_until(&app, "the source wrote everything", |s| {
+        value(
+            s,
+            "sluice_connect_source_task_source_record_write_total",
+            &src,
+        ) == Some(f64::from(records))
+    })
+    .await;
+    assert_eq!(
+        value(&written, "sluice_connect_worker_connector_count", &[]),
+        Some(2.0)
+    );
+    assert_eq!(
+        value(
+            &written,
+            "sluice_connect_task_status",
+            &[("connector", "src"), ("task", "0"), ("state", "RUNNING")]
+        ),
+        Some(1.0)
+    );
+    assert!(
+        value(
+            &written,
+            "sluice_connect_source_task_poll_batch_time_seconds_count",
+            &src
+        )
+        .unwrap()
+            > 0.0
+    );
+
+    let paused = scrape_until(&app, "the lag of the paused sink", |s| {
+        value(s, "sluice_connect_sink_task_records_lag", &partition) == Some(f64::from(records))
+    })
+    .await;
+    assert_eq!(
+        value(
+            &paused,
+            "sluice_connect_sink_task_sink_record_lag_max",
+            &snk
+        ),
+        Some(f64::from(records))
+    );
+    assert_eq!(
+        value(
+            &paused,
+            "sluice_connect_sink_task_sink_record_send_total",
+            &snk
+        ),
+        Some(0.0)
+    );
+    // Source tasks have no lag.
+    assert_eq!(
+        value(
+            &paused,
+            "sluice_connect_sink_task_sink_record_lag_max",
+            &src
+        ),
+        None
+    );
+
+    // Resumed, it reads everything and the lag goes to zero.
+    let (status, _) = call(&app, Method::PUT, "/connectors/snk/resume", "").await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let caught_up = scrape_until(&app, "the sink caught up", |s| {
+        value(s, "sluice_connect_sink_task_records_lag", &partition) == Some(0.0)
+    })
+    .await;
+    assert_eq!(
+        value(
+            &caught_up,
+            "sluice_connect_sink_task_sink_record_lag_max",
+            &snk
+        ),
+        Some(0.0)
+    );
+    assert_eq!(
+        value(
+            &caught_up,
+            "sluice_connect_sink_task_sink_record_read_total",
+            &snk
+        ),
+        Some(f64::from(records))
+    );
+    herder.stop().await;
+    drop(herder);
+    log.close().await.unwrap();
 }
 
 #[test]

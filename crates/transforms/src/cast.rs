@@ -262,7 +262,8 @@ impl Transformation for Cast {
                 (Some(schema), value)
             }
         };
-        Ok(Some(self.operand.with(record, schema, value)))
+        self.operand.set(&mut record, schema, value);
+        Ok(Some(record))
     }
 }
 

@@ -110,7 +110,8 @@ impl Transformation for ExtractField {
                 (Some(field_schema), extracted)
             }
         };
-        Ok(Some(self.operand.with(record, schema, value)))
+        self.operand.set(&mut record, schema, value);
+        Ok(Some(record))
     }
 }
 

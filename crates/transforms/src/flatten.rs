@@ -104,7 +104,8 @@ impl Transformation for Flatten {
                 (Some(schema), value)
             }
         };
-        Ok(Some(self.operand.with(record, schema, value)))
+        self.operand.set(&mut record, schema, value);
+        Ok(Some(record))
     }
 }
 

@@ -340,7 +340,8 @@ impl Transformation for HeaderFrom {
                 (Some(schema), other)
             }
         };
-        Ok(Some(self.operand.with(record, schema, value)))
+        self.operand.set(&mut record, schema, value);
+        Ok(Some(record))
     }
 }
 

@@ -83,7 +83,8 @@ impl Transformation for HoistField {
                 (Some(wrapper), Value::Struct(wrapped))
             }
         };
-        Ok(Some(self.operand.with(record, schema, value)))
+        self.operand.set(&mut record, schema, value);
+        Ok(Some(record))
     }
 }
 

@@ -343,7 +343,8 @@ impl Transformation for InsertField {
                 (Some(schema), other)
             }
         };
-        Ok(Some(self.operand.with(record, schema, value)))
+        self.operand.set(&mut record, schema, value);
+        Ok(Some(record))
     }
 }
 

@@ -327,6 +327,30 @@ impl JavaDateFormat {
         })
     }
 
+    /// The length in milliseconds of the periods (counted from the epoch, in UTC) within
+    /// which every instant formats to the same text: a millisecond for patterns with `S`, a
+    /// second with `s`, a minute with `m`, an hour with an hour or `a`, else a day.
+    pub(crate) fn period_millis(&self) -> i64 {
+        self.items
+            .iter()
+            .map(|item| match item {
+                Item::Field(Letter::Millisecond, _) => 1,
+                Item::Field(Letter::Second, _) => 1_000,
+                Item::Field(Letter::Minute, _) => 60_000,
+                Item::Field(
+                    Letter::HourOfDay0
+                    | Letter::HourOfDay1
+                    | Letter::Hour0
+                    | Letter::Hour1
+                    | Letter::AmPm,
+                    _,
+                ) => 3_600_000,
+                _ => MILLIS_PER_DAY,
+            })
+            .min()
+            .unwrap_or(MILLIS_PER_DAY)
+    }
+
     /// The pattern as given.
     pub(crate) fn pattern(&self) -> &str {
         &self.pattern
@@ -771,6 +795,15 @@ impl Fields {
 
 /// Writes `value` with at least `digits` digits, as Java's number formatting does.
 fn pad(out: &mut String, value: i64, digits: usize) -> fmt::Result {
+    // The common case (months, days, hours, minutes, seconds): one or two digits, written
+    // directly.
+    if let (Ok(v @ 0..=99), true) = (u8::try_from(value), digits <= 2) {
+        if v >= 10 || digits == 2 {
+            out.push(char::from(b'0' + v / 10));
+        }
+        out.push(char::from(b'0' + v % 10));
+        return Ok(());
+    }
     let mut magnitude = value.unsigned_abs();
     let mut buf = [0u8; 20];
     let mut start = buf.len();
@@ -1666,6 +1699,23 @@ mod tests {
     }
 
     // Expected values below are what Java 17's SimpleDateFormat (UTC, US locale) gives.
+
+    #[test]
+    fn period_is_the_smallest_unit_the_pattern_shows() {
+        let period = |p: &str| JavaDateFormat::new(p).unwrap().period_millis();
+        assert_eq!(period("yyyyMMdd"), MILLIS_PER_DAY);
+        assert_eq!(period("'fixed'"), MILLIS_PER_DAY);
+        assert_eq!(period("yyyy-MM-dd'T'HH"), 3_600_000);
+        assert_eq!(period("hh a"), 3_600_000);
+        assert_eq!(period("HH:mm"), 60_000);
+        assert_eq!(period("mm:ss"), 1_000);
+        assert_eq!(period("ss.SSS yyyy"), 1);
+        // Every instant of a period formats alike, and the next period differently.
+        let format = JavaDateFormat::new("yyyy-MM-dd HH:mm").unwrap();
+        let start = 1_704_164_640_000; // 2024-01-02 03:04:00 UTC
+        assert_eq!(format.format(start), format.format(start + 59_999));
+        assert_ne!(format.format(start), format.format(start + 60_000));
+    }
 
     #[test]
     fn formats_common_patterns_like_java() {

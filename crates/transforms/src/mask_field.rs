@@ -136,7 +136,8 @@ impl Transformation for MaskField {
             None => self.mask_map(value)?,
             Some(_) => self.mask_struct(value)?,
         };
-        Ok(Some(self.operand.with(record, schema, value)))
+        self.operand.set(&mut record, schema, value);
+        Ok(Some(record))
     }
 }
 

@@ -230,7 +230,8 @@ impl Transformation for ReplaceField {
                 (Some(schema), value)
             }
         };
-        Ok(Some(self.operand.with(record, schema, value)))
+        self.operand.set(&mut record, schema, value);
+        Ok(Some(record))
     }
 }
 

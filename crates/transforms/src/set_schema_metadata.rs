@@ -126,7 +126,8 @@ impl Transformation for SetSchemaMetadata {
             Value::Struct(s) => Value::Struct(self.rebuild(s, &updated)?),
             other => other,
         };
-        Ok(Some(self.operand.with(record, Some(updated), value)))
+        self.operand.set(&mut record, Some(updated), value);
+        Ok(Some(record))
     }
 }
 

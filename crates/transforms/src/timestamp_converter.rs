@@ -462,7 +462,8 @@ impl Transformation for TimestampConverter {
                 (Some(schema), value)
             }
         };
-        Ok(Some(self.operand.with(record, schema, value)))
+        self.operand.set(&mut record, schema, value);
+        Ok(Some(record))
     }
 }
 

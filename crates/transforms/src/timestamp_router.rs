@@ -98,6 +98,9 @@ fn split_format(format: &str) -> Vec<Part> {
 struct LastTopic {
     topic: Option<Arc<str>>,
     stamp: String,
+    /// The period of the timestamp format (timestamp divided by its length) in which `stamp`
+    /// was formatted: any timestamp of it formats to `stamp`.
+    period: Option<i64>,
     routed: Option<Arc<str>>,
     /// Scratch space for formatting the timestamp of the current record.
     scratch: String,
@@ -108,6 +111,8 @@ struct LastTopic {
 struct TimestampRouter {
     parts: Vec<Part>,
     timestamp_format: JavaDateFormat,
+    /// [`JavaDateFormat::period_millis`] of the timestamp format.
+    period_millis: i64,
     last: Mutex<LastTopic>,
 }
 
@@ -123,6 +128,7 @@ impl TimestampRouter {
         })?;
         Ok(Box::new(TimestampRouter {
             parts: split_format(config.string(TOPIC_FORMAT).unwrap_or_default()),
+            period_millis: timestamp_format.period_millis(),
             timestamp_format,
             last: Mutex::new(LastTopic::default()),
         }))
@@ -133,15 +139,25 @@ impl TimestampRouter {
         let LastTopic {
             topic: last_topic,
             stamp,
+            period,
             routed,
             scratch,
         } = &mut *last;
-        scratch.clear();
-        self.timestamp_format.format_into(timestamp, scratch);
         let same_topic = last_topic
             .as_ref()
             .is_some_and(|t| Arc::ptr_eq(t, topic) || **t == **topic);
+        let this_period = timestamp.div_euclid(self.period_millis);
+        if let Some(routed) = routed
+            .as_ref()
+            .filter(|_| same_topic && *period == Some(this_period))
+        {
+            // The timestamp formats to the same text: no need to format it.
+            return routed.clone();
+        }
+        scratch.clear();
+        self.timestamp_format.format_into(timestamp, scratch);
         if let Some(routed) = routed.as_ref().filter(|_| same_topic && *stamp == *scratch) {
+            *period = Some(this_period);
             return routed.clone();
         }
         let mut name = String::with_capacity(topic.len() + scratch.len() + 8);
@@ -155,6 +171,7 @@ impl TimestampRouter {
         let name: Arc<str> = Arc::from(name);
         *last_topic = Some(topic.clone());
         std::mem::swap(stamp, scratch);
+        *period = Some(this_period);
         *routed = Some(name.clone());
         name
     }
@@ -301,6 +318,13 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(&*next_day.topic, "b-20170104");
+        let day_before = x.apply(record("b", Some(JAN_3_2017 - 1))).unwrap().unwrap();
+        assert_eq!(&*day_before.topic, "b-20170102");
+        let same_day = x
+            .apply(record("b", Some(JAN_3_2017 - 86_400_000)))
+            .unwrap()
+            .unwrap();
+        assert!(Arc::ptr_eq(&day_before.topic, &same_day.topic));
     }
 
     #[test]

@@ -121,7 +121,9 @@ impl Transformation for ValueToKey {
                     .unwrap_or_default()
             })
             .collect();
-        let key = Struct::from_values(key_schema.clone(), key_values)?;
+        // Each key field has the schema of the value field it copies, so only nulls in
+        // required fields need checking.
+        let key = Struct::from_values_unchecked(key_schema.clone(), key_values)?;
         record.key_schema = Some(key_schema);
         record.key = Value::Struct(key);
         record.value_schema = Some(value_schema);

@@ -24,6 +24,7 @@ pub fn context(task_id: u32, offsets: StoredOffsets) -> SourceTaskContext {
         connector: "test".into(),
         task_id,
         offsets: Arc::new(offsets),
+        transaction_context: None,
     }
 }
 

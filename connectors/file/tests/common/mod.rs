@@ -27,6 +27,7 @@ pub fn source_context(offsets: StoredOffsets) -> SourceTaskContext {
         connector: "test".into(),
         task_id: 0,
         offsets: Arc::new(offsets),
+        transaction_context: None,
     }
 }
 

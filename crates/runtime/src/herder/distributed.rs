@@ -29,6 +29,17 @@
 //! start paused from the committed configs. Stopping writes an empty set of task configs
 //! before the STOPPED target state, as Kafka does, so offsets can then be changed safely.
 //!
+//! A running connector may ask for new task configs (`request_task_reconfiguration`, e.g.
+//! when the partitions of what it reads change): the herder asks it for task configs again
+//! and, only when they differ from the committed ones, writes them and restarts the
+//! connector's tasks with them (requests of a paused or stopped connector are skipped; it
+//! makes task configs when it starts again).
+//!
+//! With `exactly.once.source.support=enabled` (see [`crate::exactly_once`]), the leader
+//! fences a source connector's previous generation of tasks before it starts new task
+//! configs (and records the fencing in the config topic); with `preparing` or `enabled` it
+//! writes the config topic through its transactional writer.
+//!
 //! Restarts with `includeTasks` or `onlyFailed` go through the config topic as restart
 //! requests; the plain connector restart and task restarts act on the worker directly, as in
 //! Kafka (they are not persistent).
@@ -45,9 +56,13 @@ use tokio::task::JoinHandle;
 
 use super::entities::*;
 use super::standalone::KAFKA_CONNECT_VERSION;
-use super::{offsets, status_view, validation, Created, Herder, HerderError, HerderResult};
-use crate::connector_config::{ConnectorConfig, NAME};
+use super::{
+    follow_reconfigurations, offsets, status_view, validation, Created, Herder, HerderError,
+    HerderResult, Reconfigure,
+};
+use crate::connector_config::{ConnectorConfig, ConnectorKind, CONNECTOR_CLASS, NAME};
 use crate::error::RuntimeError;
+use crate::exactly_once::ExactlyOnceSourceSupport;
 use crate::plugins::PluginRegistry;
 use crate::status::{ConnectorTaskId, State, Status, TargetState};
 use crate::storage::{
@@ -78,7 +93,20 @@ impl InternalStores {
         topics: &InternalTopics,
         options: &StoreOptions,
     ) -> Result<Self, StorageError> {
-        let configs = ConfigStore::open(log, &topics.config, options, None).await?;
+        Self::open_for(log, topics, options, None).await
+    }
+
+    /// [`InternalStores::open`] with the leader's transactional config-topic writer
+    /// (`leader_transactional_id`, see [`crate::exactly_once::leader_transactional_id`]),
+    /// for `exactly.once.source.support` `preparing` or `enabled`.
+    pub async fn open_for(
+        log: &dyn Log,
+        topics: &InternalTopics,
+        options: &StoreOptions,
+        leader_transactional_id: Option<String>,
+    ) -> Result<Self, StorageError> {
+        let configs =
+            ConfigStore::open(log, &topics.config, options, leader_transactional_id).await?;
         let offsets = TopicOffsetStore::open(log, &topics.offsets, options).await?;
         let statuses = StatusStore::open(log, &topics.status, options).await?;
         Ok(InternalStores {
@@ -120,6 +148,10 @@ pub struct DistributedHerder {
     applied: RwLock<BTreeMap<String, Applied>>,
     published: tokio::sync::Mutex<BTreeMap<String, Published>>,
     status_loop: std::sync::Mutex<Option<JoinHandle<()>>>,
+    /// The worker's `exactly.once.source.support`.
+    exactly_once: ExactlyOnceSourceSupport,
+    /// Acts on the connectors' requests for new task configs.
+    reconfigure_loop: std::sync::Mutex<Option<JoinHandle<()>>>,
 }
 
 impl DistributedHerder {
@@ -147,6 +179,13 @@ impl DistributedHerder {
             .max()
             .unwrap_or(0)
             .saturating_add(1);
+        let exactly_once = ExactlyOnceSourceSupport::of_worker(worker.config());
+        if exactly_once.leader_transactional() {
+            // The only member is the leader: take over the config topic's writer.
+            if let Err(e) = stores.configs.claim_write_privileges().await {
+                tracing::error!(error = %e, "Claiming the config topic's transactional writer failed; connector changes will fail until the worker restarts.");
+            }
+        }
         let herder = Arc::new(DistributedHerder {
             worker,
             plugins,
@@ -160,6 +199,8 @@ impl DistributedHerder {
             applied: RwLock::new(BTreeMap::new()),
             published: tokio::sync::Mutex::new(BTreeMap::new()),
             status_loop: std::sync::Mutex::new(None),
+            exactly_once,
+            reconfigure_loop: std::sync::Mutex::new(None),
         });
         {
             let _op = herder.ops.lock().await;
@@ -185,6 +226,10 @@ impl DistributedHerder {
             }
         });
         *herder.status_loop.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
+        *herder
+            .reconfigure_loop
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = follow_reconfigurations(&herder, &herder.worker);
         herder
     }
 
@@ -197,13 +242,10 @@ impl DistributedHerder {
     /// (UNASSIGNED, as a worker leaving the group does).
     pub async fn stop(&self) {
         let _op = self.ops.lock().await;
-        if let Some(h) = self
-            .status_loop
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
-        {
-            h.abort();
+        for handle in [&self.status_loop, &self.reconfigure_loop] {
+            if let Some(h) = handle.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                h.abort();
+            }
         }
         self.worker.stop().await;
         for name in self.read().keys() {
@@ -284,7 +326,11 @@ impl DistributedHerder {
             .read()
             .get(name)
             .map(|a| (a.config.clone(), a.target, a.tasks));
-        let parsed = match ConnectorConfig::parse(&config, &self.plugins) {
+        let parsed = match ConnectorConfig::parse_for(
+            &config,
+            &self.plugins,
+            Some(self.exactly_once),
+        ) {
             Ok(p) => p,
             Err(issues) => {
                 let trace = issues
@@ -341,6 +387,10 @@ impl DistributedHerder {
                         self.start_tasks(name, true).await
                     }
                     TargetState::Paused if changed => 0,
+                    // Resumed: the connector may make other task configs now.
+                    TargetState::Started if old_target == TargetState::Paused => {
+                        self.refresh_tasks(name, old_tasks).await
+                    }
                     _ => old_tasks,
                 }
             }
@@ -364,12 +414,9 @@ impl DistributedHerder {
         if generate {
             match self.worker.generate_task_configs(name).await {
                 Ok(generated) => {
-                    if committed_tasks(&self.configs.snapshot(), name).as_ref() != Some(&generated)
-                    {
-                        if let Err(e) = self.configs.put_task_configs(name, &generated).await {
-                            tracing::error!(connector = %name, error = %e, "Writing task configs failed; no tasks started.");
-                            return 0;
-                        }
+                    if let Err(e) = self.write_task_configs(name, &generated).await {
+                        tracing::error!(connector = %name, error = %e, "Writing task configs failed; no tasks started.");
+                        return 0;
                     }
                 }
                 Err(e) => {
@@ -377,15 +424,105 @@ impl DistributedHerder {
                 }
             }
         }
+        self.start_committed_tasks(name).await
+    }
+
+    /// Asks a started connector for task configs again; when they differ from the committed
+    /// ones, writes them and restarts its tasks with them. Answers how many tasks run
+    /// (`current` when nothing changed). The caller holds `ops`.
+    async fn refresh_tasks(&self, name: &str, current: usize) -> usize {
+        let generated = match self.worker.generate_task_configs(name).await {
+            Ok(g) => g,
+            Err(e) => {
+                tracing::warn!(connector = %name, error = %e, "The connector made no task configs; its tasks are unchanged.");
+                return current;
+            }
+        };
+        match self.write_task_configs(name, &generated).await {
+            Ok(false) => {
+                tracing::debug!(connector = %name, "The connector's task configs are unchanged.");
+                current
+            }
+            Ok(true) => {
+                tracing::info!(connector = %name, tasks = generated.len(), "New task configs written; restarting the connector's tasks.");
+                self.start_committed_tasks(name).await
+            }
+            Err(e) => {
+                tracing::error!(connector = %name, error = %e, "Writing task configs failed; the connector's tasks are unchanged.");
+                current
+            }
+        }
+    }
+
+    /// Writes task configs (then the commit record) unless they are the committed ones;
+    /// answers whether it wrote them.
+    async fn write_task_configs(
+        &self,
+        name: &str,
+        generated: &[ConfigMap],
+    ) -> Result<bool, StorageError> {
+        if committed_tasks(&self.configs.snapshot(), name).as_deref() == Some(generated) {
+            return Ok(false);
+        }
+        self.configs.put_task_configs(name, generated).await?;
+        Ok(true)
+    }
+
+    /// Starts a connector's tasks from its committed task configs (stopping those it had)
+    /// and answers how many run.
+    async fn start_committed_tasks(&self, name: &str) -> usize {
         let Some(configs) = committed_tasks(&self.configs.snapshot(), name) else {
             return 0;
         };
         let count = configs.len();
+        if !self.fence_zombies(name).await {
+            return 0;
+        }
         match self.worker.start_tasks(name, configs).await {
             Ok(()) => count,
             Err(e) => {
                 tracing::warn!(connector = %name, error = %e, "No tasks started.");
                 0
+            }
+        }
+    }
+
+    /// With exactly-once source tasks, fences a source connector's previous generation of
+    /// tasks before a new one starts (after stopping the instances running here); answers
+    /// false when that failed and the tasks must not start.
+    async fn fence_zombies(&self, name: &str) -> bool {
+        let Some(eos) = self.worker.exactly_once() else {
+            return true;
+        };
+        let snapshot = self.configs.snapshot();
+        let is_source = snapshot
+            .connector_config(name)
+            .and_then(|c| c.get(CONNECTOR_CLASS))
+            .and_then(|class| self.plugins.connector(class).ok())
+            .is_some_and(|p| ConnectorKind::of(p) == ConnectorKind::Source);
+        if !is_source || !snapshot.pending_fencing(name) {
+            return true;
+        }
+        if let Err(e) = self.worker.stop_tasks(name).await {
+            tracing::debug!(connector = %name, error = %e, "No tasks to stop before fencing.");
+        }
+        if let Err(e) = self.configs.claim_write_privileges().await {
+            tracing::error!(connector = %name, error = %e, "Claiming the config topic's writer failed; the connector's tasks do not start.");
+            return false;
+        }
+        let fenced = crate::exactly_once::fence_zombies(
+            self.worker.log().as_ref(),
+            &self.configs,
+            &eos.group_id,
+            name,
+            &self.worker.config().producer,
+        )
+        .await;
+        match fenced {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::error!(connector = %name, error = %e, "Zombie fencing failed; the connector's tasks do not start until it succeeds (restart the connector to try again).");
+                false
             }
         }
     }
@@ -583,15 +720,17 @@ impl DistributedHerder {
         let config = snapshot
             .connector_config(name)
             .ok_or_else(|| HerderError::connector_not_found(name))?;
-        ConnectorConfig::parse(config, &self.plugins).map_err(|issues| {
-            HerderError::BadRequest(
-                issues
-                    .iter()
-                    .map(|i| i.message.as_str())
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-            )
-        })
+        ConnectorConfig::parse_for(config, &self.plugins, Some(self.exactly_once)).map_err(
+            |issues| {
+                HerderError::BadRequest(
+                    issues
+                        .iter()
+                        .map(|i| i.message.as_str())
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                )
+            },
+        )
     }
 
     /// Validates, then writes a new or replaced config; the caller holds `ops`.
@@ -613,7 +752,13 @@ impl DistributedHerder {
                 config.insert(NAME.to_string(), name.to_string());
             }
         }
-        let infos = validation::config_infos(&config, &self.plugins)?;
+        let mut infos =
+            validation::config_infos_for(&config, &self.plugins, Some(self.exactly_once))?;
+        validation::add_override_policy_errors(
+            &mut infos,
+            &config,
+            self.worker.config().client_override_policy,
+        );
         if infos.error_count > 0 {
             return Err(HerderError::BadRequest(validation::invalid_config_message(
                 &infos,
@@ -660,6 +805,27 @@ fn committed_tasks(snapshot: &ConfigSnapshot, name: &str) -> Option<Vec<ConfigMa
         .collect()
 }
 
+#[async_trait]
+impl Reconfigure for DistributedHerder {
+    async fn reconfigure_tasks(&self, name: &str) {
+        let _op = self.ops.lock().await;
+        let current = self
+            .read()
+            .get(name)
+            .filter(|a| a.target == TargetState::Started)
+            .map(|a| a.tasks);
+        let Some(current) = current else {
+            tracing::info!(connector = %name, "Skipping the reconfiguration of a connector that is not running.");
+            return;
+        };
+        let tasks = self.refresh_tasks(name, current).await;
+        if let Some(a) = self.write().get_mut(name) {
+            a.tasks = tasks;
+        }
+        self.publish_statuses().await;
+    }
+}
+
 fn storage_error(e: StorageError) -> HerderError {
     HerderError::Internal(format!("The config topic could not be updated: {e}"))
 }
@@ -684,6 +850,10 @@ impl Herder for DistributedHerder {
 
     fn topic_tracking_reset(&self) -> bool {
         self.worker.config().rest.topic_tracking_reset
+    }
+
+    fn metrics(&self) -> Option<crate::metrics::WorkerMetrics> {
+        Some(self.worker.metrics())
     }
 
     async fn connectors(&self) -> Vec<String> {
@@ -777,7 +947,10 @@ impl Herder for DistributedHerder {
             task,
         };
         match self.worker.status().task(&id) {
-            Some(s) if self.configs.contains(name) => Ok(self.task_state(task, &s)),
+            Some(s) if self.configs.contains(name) => Ok(status_view::with_health(
+                self.task_state(task, &s),
+                self.worker.status().task_health(&id),
+            )),
             _ => Err(HerderError::NotFound(format!(
                 "No status found for task {id}"
             ))),
@@ -916,6 +1089,13 @@ impl Herder for DistributedHerder {
     }
 
     async fn validate_connector_config(&self, config: &ConfigMap) -> HerderResult<ConfigInfos> {
-        validation::config_infos(config, &self.plugins)
+        let mut infos =
+            validation::config_infos_for(config, &self.plugins, Some(self.exactly_once))?;
+        validation::add_override_policy_errors(
+            &mut infos,
+            config,
+            self.worker.config().client_override_policy,
+        );
+        Ok(infos)
     }
 }

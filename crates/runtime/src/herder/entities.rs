@@ -99,6 +99,18 @@ pub struct TaskState {
     /// The error trace of a failure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace: Option<String>,
+    /// Sluice: automatic restarts in a row (see `crate::restart`); left out when 0, so the
+    /// answer is Kafka's unless there is something to say.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub restarts: u32,
+    /// Sluice: true while the task is stalled (running, delivering nothing while records
+    /// wait); left out when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stalled: bool,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A connector's status with its tasks', sorted by task.

@@ -65,6 +65,40 @@ impl HerderError {
 /// Result alias of herder operations.
 pub type HerderResult<T> = Result<T, HerderError>;
 
+/// A herder that can give a running connector new task configs when the connector asks
+/// (`ConnectorContext::request_task_reconfiguration`).
+#[async_trait]
+trait Reconfigure: Send + Sync + 'static {
+    /// Asks the connector for task configs and, when they differ from its current ones,
+    /// stores them and restarts its tasks with them. Nothing happens unless the connector
+    /// runs (target state STARTED).
+    async fn reconfigure_tasks(&self, name: &str);
+}
+
+/// Acts on the worker's reconfiguration requests for as long as the herder lives: waits for
+/// one, takes every other request already queued (a connector asking twice is served once)
+/// and reconfigures each connector named. `None` when the worker's requests are already
+/// followed.
+fn follow_reconfigurations<H: Reconfigure>(
+    herder: &std::sync::Arc<H>,
+    worker: &crate::worker::Worker,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let mut requests = worker.take_reconfiguration_requests()?;
+    let weak = std::sync::Arc::downgrade(herder);
+    Some(tokio::spawn(async move {
+        while let Some(first) = requests.recv().await {
+            let mut names = std::collections::BTreeSet::from([first]);
+            while let Ok(name) = requests.try_recv() {
+                names.insert(name);
+            }
+            let Some(herder) = weak.upgrade() else { break };
+            for name in names {
+                herder.reconfigure_tasks(&name).await;
+            }
+        }
+    }))
+}
+
 /// A created-or-updated answer: `created` is true when the connector is new.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Created<T> {

@@ -10,7 +10,10 @@
 //! reads see the state after the last finished change and never wait for one. A connector
 //! whose target state is STARTED has its task configs made by the connector when it starts
 //! and whenever its config changes (its tasks restart with the new config; offsets are
-//! kept); PAUSED keeps the tasks but stops their work; STOPPED removes them.
+//! kept); PAUSED keeps the tasks but stops their work; STOPPED removes them. A running
+//! connector that asks for new task configs (`request_task_reconfiguration`) gets its tasks
+//! restarted when the configs it then makes differ from its tasks'
+//! ([`StandaloneHerder::follow_reconfiguration_requests`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,7 +23,10 @@ use async_trait::async_trait;
 use sluice_api::config::ConfigMap;
 
 use super::entities::*;
-use super::{offsets, status_view, validation, Created, Herder, HerderError, HerderResult};
+use super::{
+    follow_reconfigurations, offsets, status_view, validation, Created, Herder, HerderError,
+    HerderResult, Reconfigure,
+};
 use crate::config_file::{load_connector_config, load_properties};
 use crate::connector_config::{ConnectorConfig, NAME};
 use crate::error::{ConfigIssue, ConfigIssues, RuntimeError};
@@ -79,6 +85,11 @@ impl StandaloneSetup {
                     errors.push(invalid(file, issues));
                     continue;
                 }
+                let disallowed = w.client_override_policy.violations(&props);
+                if !disallowed.is_empty() {
+                    errors.push(invalid(file, disallowed));
+                    continue;
+                }
             }
             match ConnectorConfig::parse(&props, plugins) {
                 Ok(c) => {
@@ -135,6 +146,8 @@ pub struct StandaloneHerder {
     /// Serializes changes.
     ops: tokio::sync::Mutex<()>,
     connectors: RwLock<BTreeMap<String, Entry>>,
+    /// Acts on the connectors' requests for new task configs, once followed.
+    reconfigure_loop: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl StandaloneHerder {
@@ -153,6 +166,20 @@ impl StandaloneHerder {
             kafka_cluster_id: kafka_cluster_id.into(),
             ops: tokio::sync::Mutex::new(()),
             connectors: RwLock::new(BTreeMap::new()),
+            reconfigure_loop: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Acts on the connectors' requests for new task configs from now on
+    /// (`request_task_reconfiguration`): the connector is asked for task configs again and,
+    /// when they differ from its tasks', its tasks restart with the new ones. Call once
+    /// after wrapping the herder in an `Arc`; until then requests wait.
+    pub fn follow_reconfiguration_requests(self: &Arc<Self>) {
+        if let Some(handle) = follow_reconfigurations(self, &self.worker) {
+            *self
+                .reconfigure_loop
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = Some(handle);
         }
     }
 
@@ -176,6 +203,14 @@ impl StandaloneHerder {
     /// Stops every connector and task (see [`Worker::stop`]).
     pub async fn stop(&self) {
         let _op = self.ops.lock().await;
+        if let Some(h) = self
+            .reconfigure_loop
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            h.abort();
+        }
         self.worker.stop().await;
     }
 
@@ -234,6 +269,12 @@ impl StandaloneHerder {
                 return Vec::new();
             }
         };
+        self.run_tasks(name, configs).await
+    }
+
+    /// Starts a connector's tasks from `configs` (stopping those it had); answers the
+    /// configs of the tasks that run.
+    async fn run_tasks(&self, name: &str, configs: Vec<ConfigMap>) -> Vec<ConfigMap> {
         match self.worker.start_tasks(name, configs.clone()).await {
             Ok(()) => configs,
             Err(e) => {
@@ -241,6 +282,28 @@ impl StandaloneHerder {
                 Vec::new()
             }
         }
+    }
+
+    /// Asks a started connector for task configs again and, when they differ from its
+    /// tasks', restarts its tasks with them. The caller holds `ops`.
+    async fn refresh_tasks(&self, name: &str) {
+        let Some(current) = self.read().get(name).map(|e| e.tasks.clone()) else {
+            return;
+        };
+        let generated = match self.worker.generate_task_configs(name).await {
+            Ok(g) => g,
+            Err(e) => {
+                tracing::warn!(connector = %name, error = %e, "The connector made no task configs; its tasks are unchanged.");
+                return;
+            }
+        };
+        if generated == current {
+            tracing::debug!(connector = %name, "The connector's task configs are unchanged.");
+            return;
+        }
+        tracing::info!(connector = %name, tasks = generated.len(), "New task configs; restarting the connector's tasks.");
+        let tasks = self.run_tasks(name, generated).await;
+        self.update(name, |e| e.tasks = tasks);
     }
 
     /// Validates, then creates or replaces; the caller holds `ops`.
@@ -262,7 +325,12 @@ impl StandaloneHerder {
                 config.insert(NAME.to_string(), name.to_string());
             }
         }
-        let infos = validation::config_infos(&config, &self.plugins)?;
+        let mut infos = validation::config_infos(&config, &self.plugins)?;
+        validation::add_override_policy_errors(
+            &mut infos,
+            &config,
+            self.worker.config().client_override_policy,
+        );
         if infos.error_count > 0 {
             return Err(HerderError::BadRequest(validation::invalid_config_message(
                 &infos,
@@ -364,6 +432,22 @@ impl StandaloneHerder {
             return Err(HerderError::BadRequest(offsets::not_stopped_message(name)));
         }
         Ok(parsed)
+    }
+}
+
+#[async_trait]
+impl Reconfigure for StandaloneHerder {
+    async fn reconfigure_tasks(&self, name: &str) {
+        let _op = self.ops.lock().await;
+        let started = self
+            .read()
+            .get(name)
+            .is_some_and(|e| e.target == TargetState::Started);
+        if started {
+            self.refresh_tasks(name).await;
+        } else {
+            tracing::info!(connector = %name, "Skipping the reconfiguration of a connector that is not running.");
+        }
     }
 }
 
@@ -484,7 +568,10 @@ impl Herder for StandaloneHerder {
             task,
         };
         match self.worker.status().task(&id) {
-            Some(s) if self.read().contains_key(name) => Ok(self.task_state(task, &s)),
+            Some(s) if self.read().contains_key(name) => Ok(status_view::with_health(
+                self.task_state(task, &s),
+                self.worker.status().task_health(&id),
+            )),
             _ => Err(HerderError::NotFound(format!(
                 "No status found for task {id}"
             ))),
@@ -593,6 +680,9 @@ impl Herder for StandaloneHerder {
                 if previous == TargetState::Stopped || tasks == 0 {
                     let tasks = self.start_tasks(name).await;
                     self.update(name, |e| e.tasks = tasks);
+                } else if previous == TargetState::Paused {
+                    // The connector may make other task configs now.
+                    self.refresh_tasks(name).await;
                 }
             }
             Err(e) => {
@@ -663,6 +753,12 @@ impl Herder for StandaloneHerder {
     }
 
     async fn validate_connector_config(&self, config: &ConfigMap) -> HerderResult<ConfigInfos> {
-        validation::config_infos(config, &self.plugins)
+        let mut infos = validation::config_infos(config, &self.plugins)?;
+        validation::add_override_policy_errors(
+            &mut infos,
+            config,
+            self.worker.config().client_override_policy,
+        );
+        Ok(infos)
     }
 }

@@ -4,7 +4,7 @@
 use super::{
     ConnectorState, ConnectorStateInfo, ConnectorType, HerderError, HerderResult, TaskState,
 };
-use crate::status::{State, Status};
+use crate::status::{ConnectorTaskId, State, Status, TaskHealth};
 use crate::worker::Worker;
 
 /// One task's state as the REST API shows it.
@@ -14,6 +14,17 @@ pub(crate) fn task_state(worker_id: &str, id: u32, status: &Status) -> TaskState
         state: status.state.as_str().to_string(),
         worker_id: worker_id.to_string(),
         trace: status.trace.clone(),
+        restarts: 0,
+        stalled: false,
+    }
+}
+
+/// A task's state with Sluice's additions (automatic restarts, stall flag).
+pub(crate) fn with_health(state: TaskState, health: TaskHealth) -> TaskState {
+    TaskState {
+        restarts: health.restarts,
+        stalled: health.stalled,
+        ..state
     }
 }
 
@@ -51,7 +62,14 @@ pub(crate) fn state_info(
         tasks: status
             .tasks
             .iter()
-            .map(|(id, s)| task_state(worker_id, *id, &shown(s, restart_tasks.contains(id))))
+            .map(|(id, s)| {
+                let health = worker.status().task_health(&ConnectorTaskId {
+                    connector: name.into(),
+                    task: *id,
+                });
+                let state = task_state(worker_id, *id, &shown(s, restart_tasks.contains(id)));
+                with_health(state, health)
+            })
             .collect(),
         kind,
     })

@@ -15,9 +15,10 @@ use sluice_api::connector::{ConnectorFactory, ConnectorPlugin};
 use super::entities::{ConfigInfo, ConfigInfos, ConfigKeyInfo, ConfigValueInfo, PluginInfo};
 use super::{HerderError, HerderResult};
 use crate::connector_config::{
-    connector_config_def, validate_connector_config, ConnectorKind, CONNECTOR_CLASS, PREDICATES,
-    TRANSFORMS,
+    connector_config_def, validate_connector_config_for, ConnectorKind, CONNECTOR_CLASS,
+    PREDICATES, TRANSFORMS,
 };
+use crate::exactly_once::ExactlyOnceSourceSupport;
 use crate::plugins::PluginRegistry;
 
 /// The version reported for plugins built into this binary that have none of their own.
@@ -81,8 +82,18 @@ pub fn check_plugin_path(path_plugin: &str, class: &str) -> HerderResult<()> {
 /// Validates a connector config and answers in Kafka's `ConfigInfos` shape. Only a missing
 /// `connector.class` is an error here; everything else is reported in the answer.
 pub fn config_infos(config: &ConfigMap, plugins: &PluginRegistry) -> HerderResult<ConfigInfos> {
+    config_infos_for(config, plugins, None)
+}
+
+/// [`config_infos`] for a worker with this `exactly.once.source.support` (`None`: a
+/// standalone worker), which decides the exactly-once checks of source connectors.
+pub fn config_infos_for(
+    config: &ConfigMap,
+    plugins: &PluginRegistry,
+    exactly_once: Option<ExactlyOnceSourceSupport>,
+) -> HerderResult<ConfigInfos> {
     let class = connector_class(config)?.to_string();
-    let validation = validate_connector_config(config, plugins);
+    let validation = validate_connector_config_for(config, plugins, exactly_once);
     let plugin = validation.plugin;
     let kind = plugin.as_ref().map(ConnectorKind::of);
     let defs = Definitions::new(config, plugin.as_ref(), kind, plugins);
@@ -351,6 +362,37 @@ pub fn add_null_value_errors(infos: &mut ConfigInfos, null_keys: &[String]) {
     }
     extra.append(&mut infos.configs);
     infos.configs = extra;
+}
+
+/// Errors for client overrides (`producer.override.*`, ...) the worker's
+/// `connector.client.config.override.policy` does not allow, added to a validation answer
+/// on the prefixed keys, as Kafka reports them.
+pub fn add_override_policy_errors(
+    infos: &mut ConfigInfos,
+    config: &ConfigMap,
+    policy: crate::client_overrides::OverridePolicy,
+) {
+    for issue in policy.violations(config) {
+        let existing = infos
+            .configs
+            .iter_mut()
+            .filter_map(|c| c.value.as_mut())
+            .find(|v| v.name == issue.key);
+        match existing {
+            Some(v) => v.errors.push(issue.message),
+            None => infos.configs.push(ConfigInfo {
+                definition: None,
+                value: Some(ConfigValueInfo {
+                    name: issue.key.clone(),
+                    value: config.get(&issue.key).cloned(),
+                    recommended_values: Vec::new(),
+                    errors: vec![issue.message],
+                    visible: true,
+                }),
+            }),
+        }
+        infos.error_count += 1;
+    }
 }
 
 #[cfg(test)]

@@ -4,9 +4,11 @@
 //! from the same machine until a listener names another interface (`http://0.0.0.0:8083` or
 //! Kafka's `http://:8083` for all of them). `rest.extension.classes` accepts Kafka's
 //! `BasicAuthSecurityRestExtension`, which turns on HTTP basic authentication with the users
-//! of `rest.basic.auth.credentials.file` (see [`super::auth`]). Keys for features this build
-//! lacks (TLS, CORS, extra response headers, other REST extensions) are declared so that
-//! setting them is an error instead of being silently ignored.
+//! of `rest.basic.auth.credentials.file` (see [`super::auth`]). `https://` listeners (with
+//! the `tls` feature) read their certificate from the `listeners.https.ssl.*` keys (see
+//! [`super::tls`]). Keys for features this build lacks (CORS, extra response headers, other
+//! REST extensions) are declared so that setting them is an error instead of being silently
+//! ignored.
 
 use std::path::PathBuf;
 
@@ -57,7 +59,7 @@ const UNSUPPORTED: &[(&str, &str)] = &[
 /// One listener: scheme, host (empty: every interface) and port.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listener {
-    /// `http` (`https` is not supported yet).
+    /// `http` or `https`.
     pub scheme: String,
     /// Host name or address; empty for every interface.
     pub host: String,
@@ -73,13 +75,13 @@ impl Listener {
             .split_once("://")
             .ok_or_else(|| format!("'{url}' is not a URL like http://127.0.0.1:8083"))?;
         let scheme = scheme.to_ascii_lowercase();
-        if scheme == "https" {
+        if scheme == "https" && !cfg!(feature = "tls") {
             return Err(format!(
-                "'{url}': https listeners are not supported by this build yet; use http"
+                "'{url}': https listeners need a build with the 'tls' feature; use http"
             ));
         }
-        if scheme != "http" {
-            return Err(format!("'{url}': the scheme must be http"));
+        if scheme != "http" && scheme != "https" {
+            return Err(format!("'{url}': the scheme must be http or https"));
         }
         let rest = rest.strip_suffix('/').unwrap_or(rest);
         let (host, port) = rest
@@ -130,7 +132,8 @@ fn check_listeners(key: &str, value: &ConfigValue) -> Result<(), String> {
 fn check_advertised_listener(_key: &str, value: &ConfigValue) -> Result<(), String> {
     match value.as_str() {
         None | Some("http") => Ok(()),
-        Some("https") => Err("https listeners are not supported by this build yet".into()),
+        Some("https") if cfg!(feature = "tls") => Ok(()),
+        Some("https") => Err("https listeners need a build with the 'tls' feature".into()),
         Some(_) => Err("String must be one of: http, https".into()),
     }
 }
@@ -175,7 +178,7 @@ pub fn rest_config_def() -> ConfigDef {
                 .default_value(DEFAULT_LISTENER)
                 .validator(Validator::Custom(check_listeners))
                 .importance(Importance::Low)
-                .doc("Comma-separated URLs the REST API listens on, like http://127.0.0.1:8083. The default only accepts connections from this machine; use http://0.0.0.0:8083 (or http://:8083) for every interface. Port 0 picks a free port (the log says which)."),
+                .doc("Comma-separated URLs the REST API listens on, like http://127.0.0.1:8083 or https://0.0.0.0:8443 (https takes its certificate from listeners.https.ssl.keystore.location or ssl.keystore.location, a PEM file; see docs/rest-api.md). The default only accepts connections from this machine; use http://0.0.0.0:8083 (or http://:8083) for every interface. Port 0 picks a free port (the log says which)."),
         )
         .define(
             ConfigKey::new(ADMIN_LISTENERS, ConfigType::List)
@@ -202,7 +205,7 @@ pub fn rest_config_def() -> ConfigDef {
                 .default_null()
                 .validator(Validator::Custom(check_advertised_listener))
                 .importance(Importance::Low)
-                .doc("Which listener's scheme to advertise: http (https is not supported yet)."),
+                .doc("Which listener's scheme to advertise in this worker's URL: http or https (default: the first listener's)."),
         )
         .define(
             ConfigKey::new(TOPIC_TRACKING_ENABLE, ConfigType::Boolean)
@@ -252,12 +255,17 @@ pub struct RestSettings {
     pub advertised_host: Option<String>,
     /// `rest.advertised.port`.
     pub advertised_port: Option<u16>,
+    /// `rest.advertised.listener`: the scheme of this worker's URL (default: the first
+    /// listener's).
+    pub advertised_listener: Option<String>,
     /// `topic.tracking.enable`.
     pub topic_tracking: bool,
     /// `topic.tracking.allow.reset`.
     pub topic_tracking_reset: bool,
     /// Basic authentication, when `rest.extension.classes` turns it on.
     pub basic_auth: Option<BasicAuthSettings>,
+    /// The TLS settings (`listeners.https.ssl.*`, `ssl.*`), when a listener is https.
+    pub tls: Option<super::tls::TlsSettings>,
 }
 
 /// Where basic authentication finds its users.
@@ -278,9 +286,11 @@ impl Default for RestSettings {
             admin_listeners: None,
             advertised_host: None,
             advertised_port: None,
+            advertised_listener: None,
             topic_tracking: true,
             topic_tracking_reset: true,
             basic_auth: None,
+            tls: None,
         }
     }
 }
@@ -297,16 +307,21 @@ impl RestSettings {
         };
         let defaults = RestSettings::default();
         let main = listeners(parsed.list(LISTENERS));
+        let admin = match parsed.get(ADMIN_LISTENERS) {
+            Some(ConfigValue::List(items)) => Some(listeners(items)),
+            _ => None,
+        };
+        let https = main
+            .iter()
+            .chain(admin.iter().flatten())
+            .any(|l| l.scheme == "https");
         RestSettings {
             listeners: if main.is_empty() {
                 defaults.listeners
             } else {
                 main
             },
-            admin_listeners: match parsed.get(ADMIN_LISTENERS) {
-                Some(ConfigValue::List(items)) => Some(listeners(items)),
-                _ => None,
-            },
+            admin_listeners: admin,
             advertised_host: parsed
                 .string(ADVERTISED_HOST)
                 .map(str::to_string)
@@ -314,6 +329,10 @@ impl RestSettings {
             advertised_port: parsed
                 .int(ADVERTISED_PORT)
                 .and_then(|p| u16::try_from(p).ok()),
+            advertised_listener: parsed
+                .string(ADVERTISED_LISTENER)
+                .map(str::to_string)
+                .filter(|l| !l.is_empty()),
             topic_tracking: parsed.boolean(TOPIC_TRACKING_ENABLE).unwrap_or(true),
             topic_tracking_reset: parsed.boolean(TOPIC_TRACKING_ALLOW_RESET).unwrap_or(true),
             basic_auth: parsed
@@ -326,6 +345,7 @@ impl RestSettings {
                         .filter(|f| !f.is_empty())
                         .map(PathBuf::from),
                 }),
+            tls: https.then(|| super::tls::TlsSettings::from_props(parsed.originals())),
         }
     }
 }
@@ -369,9 +389,12 @@ mod tests {
         ] {
             assert!(Listener::parse(bad).is_err(), "{bad}");
         }
-        assert!(Listener::parse("https://h:1")
-            .unwrap_err()
-            .contains("not supported"));
+        let https = Listener::parse("https://h:1");
+        if cfg!(feature = "tls") {
+            assert_eq!(https.unwrap().scheme, "https");
+        } else {
+            assert!(https.unwrap_err().contains("'tls' feature"));
+        }
     }
 
     #[test]
@@ -396,8 +419,23 @@ mod tests {
         assert_eq!(s.advertised_host.as_deref(), Some("worker1"));
         assert_eq!(s.advertised_port, Some(9000));
         assert!(!s.topic_tracking_reset);
+        let https = parse(&[
+            ("listeners", "http://127.0.0.1:0,https://127.0.0.1:0"),
+            ("listeners.https.ssl.keystore.location", "/k.pem"),
+        ]);
+        if cfg!(feature = "tls") {
+            let https = https.unwrap();
+            let tls = https.tls.unwrap();
+            assert_eq!(
+                tls.get("ssl.keystore.location"),
+                Some(("listeners.https.ssl.keystore.location", "/k.pem"))
+            );
+        } else {
+            assert!(https.is_err());
+        }
+        assert_eq!(s.tls, None);
         let errors = parse(&[
-            ("listeners", "https://0.0.0.0:8443"),
+            ("listeners", "ftp://0.0.0.0:8443"),
             ("access.control.allow.origin", "*"),
         ])
         .unwrap_err();

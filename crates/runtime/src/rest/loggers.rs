@@ -28,6 +28,9 @@ pub enum LoggerError {
     /// Not a log4j level name.
     #[error("invalid log level '{0}'.")]
     InvalidLevel(String),
+    /// Not a name a filter can hold.
+    #[error("Invalid logger name '{0}': a logger is a module path like sluice_runtime::worker (ASCII letters, digits, '_', ':', '.' and '-').")]
+    InvalidName(String),
     /// The subscriber refused the filter.
     #[error("cannot apply the log level: {0}")]
     Apply(String),
@@ -165,6 +168,13 @@ impl Loggers {
         if tracing_level(&upper).is_none() {
             return Err(LoggerError::InvalidLevel(level.to_string()));
         }
+        let valid_name = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_:.-".contains(&b));
+        if !valid_name {
+            return Err(LoggerError::InvalidName(name.to_string()));
+        }
         let mut state = self.lock();
         let now = now_ms();
         let mut affected: Vec<String> = state
@@ -272,6 +282,24 @@ mod tests {
         assert_eq!(
             l.set("a", "LOUD").unwrap_err().to_string(),
             "invalid log level 'LOUD'."
+        );
+    }
+
+    #[test]
+    fn names_a_filter_cannot_hold_are_refused_before_anything_changes() {
+        let recorder = Arc::new(Recorder::default());
+        let l = Loggers::new("info", Some(recorder.clone()));
+        for bad in ["", "a=b", "a,b", "x[span]", "é", "a b"] {
+            assert!(
+                matches!(l.set(bad, "DEBUG"), Err(LoggerError::InvalidName(_))),
+                "{bad:?}"
+            );
+        }
+        assert!(recorder.0.lock().unwrap().is_empty());
+        assert_eq!(l.all().len(), 1);
+        assert_eq!(
+            l.set("sluice-x.y::z_1", "DEBUG").unwrap(),
+            vec!["sluice-x.y::z_1"]
         );
     }
 }

@@ -14,7 +14,7 @@ use axum::extract::State as AxumState;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 
-use crate::metrics::{TaskKind, TaskMetrics, TimerSnapshot, WorkerMetrics};
+use crate::metrics::{PartitionLag, TaskKind, TaskMetrics, TimerSnapshot, WorkerMetrics};
 use crate::status::State;
 
 use super::RestState;
@@ -310,6 +310,30 @@ fn task_families(w: &mut Writer, m: &WorkerMetrics) {
         "Records written to the log after transformations (source-record-write-total).",
         |t| load(&t.counters.written) as f64,
     );
+    w.per_task(
+        m,
+        Some(Source),
+        "sluice_connect_source_task_transactions_committed_total",
+        "counter",
+        "Transactions an exactly-once source task committed (0 without exactly-once support).",
+        |t| load(&t.counters.transactions_committed) as f64,
+    );
+    w.per_task(
+        m,
+        Some(Source),
+        "sluice_connect_source_task_transactions_aborted_total",
+        "counter",
+        "Transactions an exactly-once source task aborted: asked by the task, or dropped when it failed or stopped.",
+        |t| load(&t.counters.transactions_aborted) as f64,
+    );
+    w.per_task(
+        m,
+        Some(Source),
+        "sluice_connect_source_task_transaction_records_total",
+        "counter",
+        "Records polled into committed transactions; over the committed count, the average transaction size (transaction-size-avg).",
+        |t| load(&t.counters.transaction_records) as f64,
+    );
     w.per_task_timer(
         m,
         Some(Source),
@@ -342,6 +366,7 @@ fn task_families(w: &mut Writer, m: &WorkerMetrics) {
         "Time of a successful put (put-batch-avg-time-ms)",
         |t| t.counters.put_batch.snapshot(),
     );
+    lag_families(w, m);
     w.per_task(
         m,
         None,
@@ -373,6 +398,45 @@ fn task_families(w: &mut Writer, m: &WorkerMetrics) {
         "sluice_connect_task_offset_commit_max_time_seconds",
         "Time of a successful offset commit (offset-commit-avg-time-ms)",
         |t| t.counters.commit_time.snapshot(),
+    );
+}
+
+/// Sink consumer lag: per partition (the consumer's `records-lag`) and the task's largest
+/// (`sink-record-lag-max`), as last measured by each task.
+fn lag_families(w: &mut Writer, m: &WorkerMetrics) {
+    let sinks: Vec<(&TaskMetrics, Vec<PartitionLag>)> = m
+        .tasks
+        .iter()
+        .filter(|t| t.kind == TaskKind::Sink)
+        .map(|t| (t, t.counters.lag()))
+        .collect();
+    w.family(
+        "sluice_connect_sink_task_records_lag",
+        "gauge",
+        "Records between the sink task's consumer position and the end of the partition (records-lag).",
+        sinks.iter().flat_map(|(t, lag)| {
+            lag.iter().map(|p| {
+                (
+                    "",
+                    format!(
+                        "{},topic=\"{}\",partition=\"{}\"",
+                        task_labels(t),
+                        escape(&p.partition.topic),
+                        p.partition.partition
+                    ),
+                    p.lag as f64,
+                )
+            })
+        }),
+    );
+    w.family(
+        "sluice_connect_sink_task_sink_record_lag_max",
+        "gauge",
+        "The largest consumer lag of the sink task's partitions (sink-record-lag-max).",
+        sinks.iter().map(|(t, lag)| {
+            let max = lag.iter().map(|p| p.lag).max().unwrap_or(0);
+            ("", task_labels(t), max as f64)
+        }),
     );
 }
 
@@ -428,6 +492,22 @@ fn error_families(w: &mut Writer, m: &WorkerMetrics) {
         "gauge",
         "Time of the last failure, seconds since the epoch, 0 if none (last-error-timestamp).",
         |t| load(&t.counters.errors.last_error_timestamp) as f64 / 1000.0,
+    );
+    w.per_task(
+        m,
+        None,
+        "sluice_connect_task_auto_restarts_total",
+        "counter",
+        "Automatic restarts of the failed task since it was last started by the herder (Sluice, errors.restart.*).",
+        |t| load(&t.counters.restarts) as f64,
+    );
+    w.per_task(
+        m,
+        Some(TaskKind::Sink),
+        "sluice_connect_task_stalled",
+        "gauge",
+        "1 while the sink task delivers nothing although records wait for it (Sluice, errors.stall.timeout.ms), else 0.",
+        |t| load(&t.counters.stalled) as f64,
     );
 }
 

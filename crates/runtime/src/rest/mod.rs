@@ -13,7 +13,8 @@
 //! matched with or without a trailing slash. With basic authentication on
 //! (`rest.extension.classes`, see [`auth`]), the server checks every request's credentials
 //! before routing it. `GET /metrics` ([`metrics`]) renders the
-//! herder's [`crate::metrics::WorkerMetrics`] for Prometheus.
+//! herder's [`crate::metrics::WorkerMetrics`] for Prometheus, and `GET /openapi.json`
+//! ([`openapi`]) describes every route.
 
 pub mod auth;
 pub mod config;
@@ -21,8 +22,10 @@ mod connectors;
 pub mod error;
 pub mod loggers;
 pub mod metrics;
+pub mod openapi;
 mod plugins;
 pub mod request;
+pub mod tls;
 
 use std::io;
 use std::net::SocketAddr;
@@ -88,6 +91,7 @@ pub fn router_for(state: RestState, endpoints: Endpoints) -> Router {
             .route("/", get(plugins::root))
             .route("/health", get(plugins::health))
             .route("/metrics", get(metrics::metrics))
+            .route("/openapi.json", get(openapi::serve))
             .route(
                 "/connectors",
                 get(connectors::list).post(connectors::create),
@@ -185,11 +189,26 @@ pub enum RestError {
     /// Basic authentication is on but its users cannot be read.
     #[error(transparent)]
     Auth(#[from] auth::AuthError),
+    /// An https listener's certificate, key or TLS settings cannot be used.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
 }
 
 struct Bound {
     listener: TcpListener,
     endpoints: Endpoints,
+    /// The TLS configuration of an https listener.
+    #[cfg(feature = "tls")]
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+}
+
+impl Bound {
+    fn is_https(&self) -> bool {
+        #[cfg(feature = "tls")]
+        return self.tls.is_some();
+        #[cfg(not(feature = "tls"))]
+        return false;
+    }
 }
 
 /// Listeners opened for the REST API, not yet serving.
@@ -198,6 +217,7 @@ pub struct RestServer {
     auth: Option<Arc<auth::BasicAuth>>,
     advertised_host: String,
     advertised_port: u16,
+    advertised_scheme: String,
 }
 
 /// The machine's host name, for workers that listen on every interface.
@@ -231,6 +251,17 @@ impl RestServer {
         if let Some(admin) = &settings.admin_listeners {
             wanted.extend(admin.iter().map(|l| (l, Endpoints::Admin)));
         }
+        let https = wanted.iter().any(|(l, _)| l.scheme == "https");
+        #[cfg(feature = "tls")]
+        let tls_config = match (https, &settings.tls) {
+            (false, _) => None,
+            (true, Some(t)) => Some(tls::server_config(t)?),
+            (true, None) => Some(tls::server_config(&tls::TlsSettings::default())?),
+        };
+        #[cfg(not(feature = "tls"))]
+        if https {
+            return Err(tls::TlsError::NotBuilt.into());
+        }
         let mut bound = Vec::with_capacity(wanted.len());
         for (l, endpoints) in wanted {
             let address = l.bind_address();
@@ -243,6 +274,12 @@ impl RestServer {
             bound.push(Bound {
                 listener,
                 endpoints,
+                #[cfg(feature = "tls")]
+                tls: if l.scheme == "https" {
+                    tls_config.clone()
+                } else {
+                    None
+                },
             });
         }
         let first = settings.listeners.first();
@@ -261,6 +298,11 @@ impl RestServer {
             auth,
             advertised_host,
             advertised_port: settings.advertised_port.unwrap_or(first_port),
+            advertised_scheme: settings
+                .advertised_listener
+                .clone()
+                .or_else(|| first.map(|l| l.scheme.clone()))
+                .unwrap_or_else(|| "http".to_string()),
         })
     }
 
@@ -283,7 +325,7 @@ impl RestServer {
 
     /// The URL other workers and clients use for this one.
     pub fn advertised_url(&self) -> String {
-        format!("http://{}/", self.worker_id())
+        format!("{}://{}/", self.advertised_scheme, self.worker_id())
     }
 
     /// Serves the API on every listener until [`RestHandle::stop`].
@@ -305,13 +347,25 @@ impl RestServer {
                     Endpoints::Public => "REST API (without /admin)",
                     Endpoints::Admin => "REST admin endpoints",
                 };
-                tracing::info!(address = %addr, "{what} listening on http://{addr}");
+                let scheme = if b.is_https() { "https" } else { "http" };
+                tracing::info!(address = %addr, "{what} listening on {scheme}://{addr}");
+            }
+            let stopped = async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            };
+            #[cfg(feature = "tls")]
+            if let Some(config) = b.tls {
+                tasks.push(tokio::spawn(async move {
+                    let listener = tls::TlsListener::new(b.listener, config)?;
+                    axum::serve(listener, make)
+                        .with_graceful_shutdown(stopped)
+                        .await
+                }));
+                continue;
             }
             tasks.push(tokio::spawn(async move {
                 axum::serve(b.listener, make)
-                    .with_graceful_shutdown(async move {
-                        let _ = rx.wait_for(|stop| *stop).await;
-                    })
+                    .with_graceful_shutdown(stopped)
                     .await
             }));
         }

@@ -89,6 +89,7 @@ pub async fn set_logger(
     };
     let affected = state.loggers.set(&name, &level).map_err(|e| match e {
         LoggerError::InvalidLevel(_) => ApiError::not_found(e.to_string()),
+        LoggerError::InvalidName(_) => ApiError::bad_request(e.to_string()),
         LoggerError::Apply(_) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     })?;
     let pairs = query_pairs(query.as_deref());

@@ -870,7 +870,9 @@ impl ConfigStore {
             // The delivery resolves at the commit; awaiting it first would wait forever.
             let delivery = producer.send(records);
             producer.commit_transaction().await?;
-            delivery.await.map(drop)
+            delivery
+                .await
+                .map(|written| self.log.note_written(&written))
         };
         let result = match tokio::time::timeout(self.log.timeout(), transaction).await {
             Ok(Ok(())) => return Ok(()),

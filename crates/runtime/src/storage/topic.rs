@@ -8,6 +8,12 @@
 //! published positions pass them, polling itself when no one else is (or queueing behind a
 //! [`Follower`] that is), so a reader never sees a state older than the log was when it
 //! asked.
+//!
+//! The end offsets are also raised to just past every record this `TopicLog` wrote and saw
+//! acknowledged, so reading back one's own write never depends on the log's end-offset
+//! answer alone (the Kafka test broker reports the end of a partition as the first offset of
+//! its last batch plus one, which would stop a read-back in the middle of a multi-record
+//! write).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -56,6 +62,8 @@ pub(crate) struct TopicLog {
     consumer: Mutex<Box<dyn LogConsumer>>,
     sink: Arc<dyn RecordSink>,
     applied: watch::Sender<Vec<i64>>,
+    /// Per partition, one past the highest offset this log's own writes got acknowledged at.
+    written: std::sync::Mutex<Vec<i64>>,
     timeout: Duration,
 }
 
@@ -108,8 +116,10 @@ impl TopicLog {
                 .map_err(log_err("seeking to the beginning of the"))?;
             start.push(consumer.position(tp).unwrap_or(0));
         }
+        let written = std::sync::Mutex::new(vec![0; partitions.len()]);
         let (applied, _) = watch::channel(start);
         Ok(TopicLog {
+            written,
             topic,
             role,
             partitions,
@@ -177,28 +187,53 @@ impl TopicLog {
         operation: &str,
     ) -> Result<Vec<RecordMetadata>, StorageError> {
         match tokio::time::timeout(self.timeout, self.send(records)).await {
-            Ok(Ok(meta)) => Ok(meta),
+            Ok(Ok(meta)) => {
+                self.note_written(&meta);
+                Ok(meta)
+            }
             Ok(Err(e)) => Err(self.error(operation, e)),
             Err(_) => Err(self.timed_out(operation)),
         }
     }
 
-    /// The next offset to be written of every partition, in partition order.
+    /// Remembers where acknowledged writes of this log landed, so `read_to_end` reads at
+    /// least past them.
+    pub fn note_written(&self, written: &[RecordMetadata]) {
+        let mut ends = self.written.lock().unwrap_or_else(|e| e.into_inner());
+        for meta in written {
+            if let Some(end) = usize::try_from(meta.partition)
+                .ok()
+                .and_then(|p| ends.get_mut(p))
+            {
+                *end = (*end).max(meta.offset + 1);
+            }
+        }
+    }
+
+    /// The next offset to be written of every partition, in partition order: what the log
+    /// reports, raised to past this log's own acknowledged writes.
     async fn end_offsets(&self) -> Result<Vec<i64>, StorageError> {
         let description = self
             .admin
             .describe_topic(&self.topic)
             .await
             .map_err(|e| self.error("reading the end offsets of the", e))?;
+        let written = self
+            .written
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         Ok(self
             .partitions
             .iter()
-            .map(|tp| {
+            .zip(written)
+            .map(|(tp, written)| {
                 description
                     .partitions
                     .iter()
                     .find(|p| p.partition == tp.partition)
                     .map_or(0, |p| p.latest_offset)
+                    .max(written)
             })
             .collect())
     }
@@ -281,6 +316,10 @@ async fn ensure_topic(
         operation: format!("describing {} topic '{}'", role.purpose, spec.name),
         source,
     };
+    crate::backend::check_topic_name(&spec.name).map_err(|message| StorageError::TopicSetup {
+        key: role.key,
+        message: format!("cannot use {} topic: {message}", role.purpose),
+    })?;
     match admin.describe_topic(&spec.name).await {
         Ok(existing) => {
             check_cleanup_policy(&existing.configs, spec, role)?;

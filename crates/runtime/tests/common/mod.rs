@@ -69,6 +69,39 @@ fn with_store<T>(name: &str, f: impl FnOnce(&mut SinkLog) -> T) -> T {
     f(all.entry(name.to_string()).or_default())
 }
 
+/// The context each started TestSource connector got, by connector name.
+fn source_contexts() -> &'static Mutex<HashMap<String, Arc<dyn ConnectorContext>>> {
+    static CONTEXTS: OnceLock<Mutex<HashMap<String, Arc<dyn ConnectorContext>>>> = OnceLock::new();
+    CONTEXTS.get_or_init(Default::default)
+}
+
+/// Task counts that replace `tasks.generate` of a TestSource, by connector name.
+fn task_overrides() -> &'static Mutex<HashMap<String, usize>> {
+    static OVERRIDES: OnceLock<Mutex<HashMap<String, usize>>> = OnceLock::new();
+    OVERRIDES.get_or_init(Default::default)
+}
+
+/// Makes the TestSource connector `name` generate `tasks` task configs from now on (as if
+/// what it reads had changed) and, with `ask`, asks the runtime for new task configs
+/// through its context.
+pub fn change_source_tasks(name: &str, tasks: usize, ask: bool) {
+    task_overrides()
+        .lock()
+        .unwrap()
+        .insert(name.to_string(), tasks);
+    if ask {
+        request_reconfiguration(name);
+    }
+}
+
+/// Asks the runtime for new task configs on behalf of the TestSource connector `name`.
+pub fn request_reconfiguration(name: &str) {
+    let context = source_contexts().lock().unwrap().get(name).cloned();
+    context
+        .expect("the connector has started")
+        .request_task_reconfiguration();
+}
+
 pub struct TestSource {
     config: ConfigMap,
 }
@@ -85,16 +118,31 @@ impl Connector for TestSource {
             .define(ConfigKey::new("poll.delay.ms", ConfigType::Long).default_value("0"))
     }
 
-    async fn start(&mut self, config: &ConfigMap, _: Arc<dyn ConnectorContext>) -> Result<()> {
+    async fn start(
+        &mut self,
+        config: &ConfigMap,
+        context: Arc<dyn ConnectorContext>,
+    ) -> Result<()> {
         self.config = config.clone();
+        if let Some(name) = config.get("name") {
+            source_contexts()
+                .lock()
+                .unwrap()
+                .insert(name.clone(), context);
+        }
         Ok(())
     }
 
     fn task_configs(&self, _max_tasks: usize) -> Result<Vec<ConfigMap>> {
-        let n: usize = self
+        let overridden = self
             .config
-            .get("tasks.generate")
-            .map_or(1, |v| v.parse().unwrap());
+            .get("name")
+            .and_then(|name| task_overrides().lock().unwrap().get(name).copied());
+        let n: usize = overridden.unwrap_or_else(|| {
+            self.config
+                .get("tasks.generate")
+                .map_or(1, |v| v.parse().unwrap())
+        });
         Ok(vec![self.config.clone(); n])
     }
 
@@ -372,6 +420,22 @@ pub fn worker_config(dir: &Path, extra: &[(&str, &str)]) -> WorkerConfig {
     ]);
     props.extend(map(extra));
     WorkerConfig::parse(&props, &registry()).unwrap()
+}
+
+/// Properties of a distributed worker on the embedded log in `dir`, with the internal
+/// topics `connect-configs`, `connect-offsets` (3 partitions) and `connect-status`.
+pub fn distributed_worker_props(dir: &Path) -> ConfigMap {
+    map(&[
+        ("group.id", "test-cluster"),
+        ("config.storage.topic", "connect-configs"),
+        ("offset.storage.topic", "connect-offsets"),
+        ("offset.storage.partitions", "3"),
+        ("status.storage.topic", "connect-status"),
+        ("key.converter", "StringConverter"),
+        ("value.converter", "StringConverter"),
+        ("offset.flush.interval.ms", "50"),
+        ("embedded.log.dir", dir.join("data").to_str().unwrap()),
+    ])
 }
 
 /// Waits (up to a generous limit) until `f` is true.

@@ -1,0 +1,196 @@
+//! TLS for `sluice connectors` talking to an `https://` worker (rustls with ring).
+//!
+//! The worker's certificate is checked against `--cacert FILE` (or `SLUICE_CACERT`), PEM
+//! certificates such as the worker's self-signed one or the CA that signed it; without it,
+//! against the system's CA bundle (`SSL_CERT_FILE`, else the usual Linux paths).
+//! `--insecure` skips the check (the connection is still encrypted, but anyone in the middle
+//! can read it): for tests only.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use tokio_rustls::rustls::client::danger::{
+    HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier,
+};
+use tokio_rustls::rustls::crypto::{
+    ring, verify_tls12_signature, verify_tls13_signature, CryptoProvider,
+};
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use tokio_rustls::rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+
+/// Where Linux distributions keep the system CA bundle.
+const SYSTEM_BUNDLES: &[&str] = &[
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/cert.pem",
+];
+
+/// How the worker's certificate is checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trust {
+    /// Certificates from this PEM file.
+    CaFile(PathBuf),
+    /// The system's CA bundle.
+    System,
+    /// No check (`--insecure`).
+    Insecure,
+}
+
+fn system_bundle() -> Result<PathBuf> {
+    if let Some(file) = std::env::var_os("SSL_CERT_FILE").filter(|f| !f.is_empty()) {
+        return Ok(PathBuf::from(file));
+    }
+    match SYSTEM_BUNDLES.iter().map(Path::new).find(|p| p.exists()) {
+        Some(p) => Ok(p.to_path_buf()),
+        None => bail!(
+            "no system CA bundle found (looked at SSL_CERT_FILE and {}); give the worker's \
+             certificate with --cacert FILE",
+            SYSTEM_BUNDLES.join(", ")
+        ),
+    }
+}
+
+fn roots(file: &Path) -> Result<RootCertStore> {
+    let pem = std::fs::read(file)
+        .with_context(|| format!("cannot read the CA certificates in {}", file.display()))?;
+    let mut roots = RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(&pem) {
+        let cert = cert.with_context(|| format!("bad PEM certificate in {}", file.display()))?;
+        roots
+            .add(cert)
+            .with_context(|| format!("unusable certificate in {}", file.display()))?;
+    }
+    if roots.is_empty() {
+        bail!("no PEM certificate found in {}", file.display());
+    }
+    Ok(roots)
+}
+
+/// The TLS configuration of the client.
+pub fn client_config(trust: &Trust) -> Result<Arc<ClientConfig>> {
+    let provider = Arc::new(ring::default_provider());
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .context("TLS setup failed")?;
+    let mut config = match trust {
+        Trust::Insecure => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
+            .with_no_client_auth(),
+        Trust::CaFile(file) => builder
+            .with_root_certificates(roots(file)?)
+            .with_no_client_auth(),
+        Trust::System => builder
+            .with_root_certificates(roots(&system_bundle()?)?)
+            .with_no_client_auth(),
+    };
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// The server name to verify for a host of the URL (a DNS name or an IP address).
+pub fn server_name(host: &str) -> Result<ServerName<'static>> {
+    ServerName::try_from(host.to_string())
+        .with_context(|| format!("'{host}' is not a host name or IP address"))
+}
+
+/// The error of a failed handshake, with a hint for the usual self-signed mistake.
+pub fn handshake_error(e: std::io::Error, url: &str) -> anyhow::Error {
+    let hint = if e.to_string().contains("CaUsedAsEndEntity") {
+        " (the worker's certificate is a CA certificate: give it a server certificate, e.g. \
+         a self-signed one made with -addext basicConstraints=critical,CA:FALSE, or one \
+         signed by the CA given with --cacert)"
+    } else {
+        ""
+    };
+    anyhow::Error::new(e).context(format!("TLS handshake with {url} failed{hint}"))
+}
+
+/// `--insecure`: every certificate is accepted; signatures are still checked so the
+/// handshake is sound.
+#[derive(Debug)]
+struct AcceptAnyCertificate(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, tokio_rustls::rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, tokio_rustls::rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, tokio_rustls::rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ca_files_must_hold_certificates() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "nothing here\n").unwrap();
+        let e = client_config(&Trust::CaFile(empty)).unwrap_err();
+        assert!(
+            e.to_string().starts_with("no PEM certificate found in"),
+            "{e}"
+        );
+        let e = client_config(&Trust::CaFile(dir.path().join("missing.pem"))).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("cannot read the CA certificates in"),
+            "{e}"
+        );
+        assert!(client_config(&Trust::Insecure).is_ok());
+    }
+
+    #[test]
+    fn hosts_become_server_names() {
+        assert!(matches!(
+            server_name("127.0.0.1").unwrap(),
+            ServerName::IpAddress(_)
+        ));
+        assert!(matches!(
+            server_name("worker1").unwrap(),
+            ServerName::DnsName(_)
+        ));
+        assert!(server_name("bad host").is_err());
+    }
+}

@@ -1,0 +1,65 @@
+//! The baseline of the Kafka sink benchmark (`scripts/bench/kafka-sink.sh`): a plain
+//! librdkafka consumer reading every partition of a topic from the beginning until it has
+//! seen COUNT records, printing the records/s it reached. It touches each value (sums the
+//! bytes) so the records are really read.
+//!
+//! ```text
+//! cargo run --release -p sluice-kafka --example raw_consume -- BOOTSTRAP TOPIC COUNT [KEY=VALUE...]
+//! ```
+//!
+//! Extra `KEY=VALUE` arguments are librdkafka consumer settings.
+
+use std::time::{Duration, Instant};
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::{Message, Offset, TopicPartitionList};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [bootstrap, topic, count, extra @ ..] = args.as_slice() else {
+        return Err("usage: raw_consume BOOTSTRAP TOPIC COUNT [KEY=VALUE...]".into());
+    };
+    let wanted: u64 = count.parse()?;
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "raw-consume")
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "false");
+    for pair in extra {
+        let (k, v) = pair
+            .split_once('=')
+            .ok_or_else(|| format!("expected KEY=VALUE, got '{pair}'"))?;
+        config.set(k, v);
+    }
+    let consumer: BaseConsumer = config.create()?;
+    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
+    let mut assignment = TopicPartitionList::new();
+    for t in metadata.topics() {
+        for p in t.partitions() {
+            assignment.add_partition_offset(topic, p.id(), Offset::Beginning)?;
+        }
+    }
+    consumer.assign(&assignment)?;
+    let started = Instant::now();
+    let mut seen = 0u64;
+    let mut bytes = 0u64;
+    let deadline = started + Duration::from_secs(600);
+    while seen < wanted {
+        if Instant::now() > deadline {
+            return Err(format!("only {seen} of {wanted} records arrived within 600 s").into());
+        }
+        if let Some(message) = consumer.poll(Duration::from_millis(100)) {
+            let message = message?;
+            bytes += message.payload().map_or(0, |p| p.len() as u64);
+            seen += 1;
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "raw_consume: {seen} records ({bytes} bytes) in {secs:.3} s: {:.0} records/s",
+        seen as f64 / secs
+    );
+    Ok(())
+}

@@ -1,0 +1,654 @@
+//! The consumer: a librdkafka consumer polled on a blocking thread.
+//!
+//! librdkafka runs group rebalance callbacks on the thread that polls. `poll` therefore
+//! polls on a blocking thread while the async side waits for either the batch or a
+//! rebalance event: the callback forwards "revoked" and "assigned" over a channel and
+//! waits for the async side to run the [`RebalanceListener`]; for a revocation it then
+//! commits the offsets the listener returned before the partitions are released. A poll
+//! whose future is dropped is not lost: the next call picks up its batch.
+//!
+//! Offsets are only committed explicitly (`enable.auto.commit=false`,
+//! `enable.auto.offset.store=false`); `max_poll_records` bounds each batch.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, RebalanceProtocol};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{BorrowedMessage, Headers, Message};
+use rdkafka::types::RDKafkaRespErr;
+use rdkafka::{Offset, Timestamp, TopicPartitionList};
+use sluice_log::{
+    ConsumedRecord, ConsumerConfig, IsolationLevel, LogConsumer, LogError, LogHeader, LogResult,
+    OffsetReset, RebalanceListener, SeekTo, Subscription, TimestampType, TopicPartition,
+};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::admin::{offset_list, offsets_of, REQUEST_TIMEOUT};
+use crate::context::LogContext;
+use crate::error::map_error;
+use crate::KafkaConfig;
+
+/// A group change forwarded from librdkafka's polling thread to the async `poll`.
+enum Event {
+    /// Partitions are being revoked; the reply carries the offsets to commit first.
+    Revoked(
+        Vec<TopicPartition>,
+        oneshot::Sender<Vec<(TopicPartition, i64)>>,
+    ),
+    /// Partitions were assigned; the reply says the listener has run.
+    Assigned(Vec<TopicPartition>, oneshot::Sender<()>),
+}
+
+/// The consumer's librdkafka context: logs, and forwards rebalances.
+pub(crate) struct RebalanceContext {
+    inner: LogContext,
+    events: Mutex<Option<mpsc::UnboundedSender<Event>>>,
+}
+
+impl RebalanceContext {
+    /// Sends an event to the async side and waits for its reply; `None` when nobody
+    /// listens any more (the consumer is being dropped).
+    fn forward<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Event) -> Option<T> {
+        let (tx, rx) = oneshot::channel();
+        let sender = self.events.lock().ok()?.clone()?;
+        sender.send(make(tx)).ok()?;
+        rx.blocking_recv().ok()
+    }
+
+    fn detach(&self) {
+        if let Ok(mut events) = self.events.lock() {
+            *events = None;
+        }
+    }
+}
+
+impl ClientContext for RebalanceContext {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
+        self.inner.log(level, fac, log_message);
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        self.inner.record_error(&error, reason);
+    }
+}
+
+/// The partitions of a librdkafka list.
+fn partitions_of(tpl: &TopicPartitionList) -> Vec<TopicPartition> {
+    let mut v: Vec<TopicPartition> = tpl
+        .elements()
+        .iter()
+        .map(|e| TopicPartition::new(e.topic(), e.partition()))
+        .collect();
+    v.sort();
+    v
+}
+
+impl ConsumerContext for RebalanceContext {
+    fn rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        tpl: &mut TopicPartitionList,
+    ) {
+        let cooperative = matches!(
+            consumer.rebalance_protocol(),
+            RebalanceProtocol::Cooperative
+        );
+        match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                let result = if cooperative {
+                    consumer.incremental_assign(tpl)
+                } else {
+                    consumer.assign(tpl)
+                };
+                if let Err(e) = result {
+                    tracing::error!(error = %e, "taking the assigned partitions failed");
+                }
+                let partitions = partitions_of(tpl);
+                self.forward(|reply| Event::Assigned(partitions, reply));
+            }
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                let partitions = partitions_of(tpl);
+                let offsets = self
+                    .forward(|reply| Event::Revoked(partitions, reply))
+                    .unwrap_or_default();
+                if !offsets.is_empty() {
+                    if consumer.assignment_lost() {
+                        tracing::warn!(
+                            "partitions were lost to the group before their offsets could be committed"
+                        );
+                    } else {
+                        match offset_list(&offsets) {
+                            Ok(list) => {
+                                if let Err(e) = consumer.commit(&list, CommitMode::Sync) {
+                                    tracing::warn!(error = %e, "committing offsets of revoked partitions failed");
+                                }
+                            }
+                            Err(e) => {
+                                tracing::warn!(error = %e, "bad offsets for revoked partitions")
+                            }
+                        }
+                    }
+                }
+                let result = if cooperative {
+                    consumer.incremental_unassign(tpl)
+                } else {
+                    consumer.unassign()
+                };
+                if let Err(e) = result {
+                    tracing::error!(error = %e, "releasing the revoked partitions failed");
+                }
+            }
+            other => {
+                let code = RDKafkaErrorCode::from(other);
+                tracing::error!(error = %code, "group rebalance failed; releasing all partitions");
+                if let Err(e) = consumer.unassign() {
+                    tracing::error!(error = %e, "releasing partitions failed");
+                }
+            }
+        }
+    }
+}
+
+type PollResult = LogResult<Vec<ConsumedRecord>>;
+
+/// Numbers the private group names of consumers without a group.
+static NEXT_PRIVATE_GROUP: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// A [`LogConsumer`] on a Kafka cluster.
+pub struct KafkaConsumer {
+    consumer: Arc<BaseConsumer<RebalanceContext>>,
+    events: mpsc::UnboundedReceiver<Event>,
+    pending: Option<JoinHandle<PollResult>>,
+    group_id: Option<String>,
+    reset: OffsetReset,
+    max_poll_records: usize,
+    /// Targets of seeks, for `position` until librdkafka has fetched from there.
+    positions: HashMap<TopicPartition, i64>,
+    subscribed: bool,
+    closed: bool,
+}
+
+impl KafkaConsumer {
+    /// Creates the consumer: the worker's consumer settings, then the client's own
+    /// properties, then what this consumer needs (group, explicit commits).
+    pub(crate) fn new(config: &KafkaConfig, consumer: ConsumerConfig) -> LogResult<Self> {
+        let mut defaults = std::collections::BTreeMap::new();
+        let reset = match consumer.auto_offset_reset {
+            OffsetReset::Earliest => "earliest",
+            OffsetReset::Latest => "latest",
+        };
+        defaults.insert("auto.offset.reset".to_string(), reset.to_string());
+        let isolation = match consumer.isolation_level {
+            IsolationLevel::ReadCommitted => "read_committed",
+            IsolationLevel::ReadUncommitted => "read_uncommitted",
+        };
+        defaults.insert("isolation.level".to_string(), isolation.to_string());
+        let mut client =
+            config.client_config(&[&defaults, &config.consumer, &consumer.properties])?;
+        if !consumer.client_id.is_empty() {
+            client.set("client.id", &consumer.client_id);
+        }
+        let group_id = consumer
+            .group_id
+            .clone()
+            .or_else(|| consumer.properties.get("group.id").cloned());
+        // librdkafka wants a group even for assigned partitions; a consumer without one
+        // gets a private name it never commits under (commits need `group_id`).
+        let internal = format!(
+            "sluice-assign-{}-{}",
+            std::process::id(),
+            NEXT_PRIVATE_GROUP.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        client.set("group.id", group_id.as_deref().unwrap_or(&internal));
+        client
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set_log_level(RDKafkaLogLevel::Warning);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let context = RebalanceContext {
+            inner: LogContext::default(),
+            events: Mutex::new(Some(tx)),
+        };
+        let created: BaseConsumer<RebalanceContext> = client
+            .create_with_context(context)
+            .map_err(|e| map_error(e, "creating a Kafka consumer", None))?;
+        Ok(KafkaConsumer {
+            consumer: Arc::new(created),
+            events: rx,
+            pending: None,
+            group_id,
+            reset: consumer.auto_offset_reset,
+            max_poll_records: consumer.max_poll_records.max(1),
+            positions: HashMap::new(),
+            subscribed: false,
+            closed: false,
+        })
+    }
+
+    fn check_open(&self) -> LogResult<()> {
+        if self.closed {
+            Err(LogError::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn group(&self) -> LogResult<&str> {
+        self.group_id
+            .as_deref()
+            .ok_or_else(|| LogError::InvalidConfig {
+                key: "group.id".into(),
+                message: "this consumer has no group; set group_id to commit or subscribe".into(),
+            })
+    }
+
+    /// Runs a blocking job, serving rebalance events through `listener` until it ends.
+    async fn drive<T: Send + 'static>(
+        events: &mut mpsc::UnboundedReceiver<Event>,
+        handle: &mut JoinHandle<T>,
+        listener: &mut dyn RebalanceListener,
+    ) -> LogResult<T> {
+        loop {
+            tokio::select! {
+                biased;
+                Some(event) = events.recv() => Self::serve(event, listener).await,
+                joined = &mut *handle => {
+                    // Events sent just before the job ended still need their listener call.
+                    while let Ok(event) = events.try_recv() {
+                        Self::serve(event, listener).await;
+                    }
+                    return joined.map_err(|e| LogError::Unavailable(format!("a consumer call stopped: {e}")));
+                }
+            }
+        }
+    }
+
+    async fn serve(event: Event, listener: &mut dyn RebalanceListener) {
+        match event {
+            Event::Revoked(partitions, reply) => {
+                tracing::debug!(?partitions, "partitions revoked");
+                let offsets = listener.on_partitions_revoked(&partitions).await;
+                let _ = reply.send(offsets);
+            }
+            Event::Assigned(partitions, reply) => {
+                tracing::debug!(?partitions, "partitions assigned");
+                listener.on_partitions_assigned(&partitions).await;
+                let _ = reply.send(());
+            }
+        }
+    }
+
+    /// Runs a blocking call on the consumer off the async runtime.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&BaseConsumer<RebalanceContext>) -> LogResult<T> + Send + 'static,
+    ) -> LogResult<T> {
+        let consumer = Arc::clone(&self.consumer);
+        tokio::task::spawn_blocking(move || f(&consumer))
+            .await
+            .map_err(|e| LogError::Unavailable(format!("a consumer call stopped: {e}")))?
+    }
+}
+
+/// Reads up to `max` records, waiting up to `timeout` for the first.
+fn poll_batch(
+    consumer: &BaseConsumer<RebalanceContext>,
+    max: usize,
+    timeout: Duration,
+) -> PollResult {
+    let deadline = Instant::now() + timeout;
+    let mut out: Vec<ConsumedRecord> = Vec::with_capacity(max.min(1024));
+    let mut topic: Option<Arc<str>> = None;
+    while out.len() < max {
+        let wait = if out.is_empty() {
+            deadline.saturating_duration_since(Instant::now())
+        } else {
+            Duration::ZERO
+        };
+        match consumer.poll(wait) {
+            Some(Ok(message)) => out.push(convert(&message, &mut topic)),
+            Some(Err(KafkaError::PartitionEOF(_))) => {}
+            Some(Err(e @ KafkaError::MessageConsumptionFatal(_))) => {
+                return Err(map_error(e, "consuming", None));
+            }
+            Some(Err(KafkaError::MessageConsumption(RDKafkaErrorCode::AutoOffsetReset)))
+                if out.is_empty() =>
+            {
+                return Err(LogError::Remote(
+                    "consuming: no committed offset and auto.offset.reset=none".into(),
+                ));
+            }
+            Some(Err(e)) => tracing::warn!(error = %e, "consumer error"),
+            None => {
+                if !out.is_empty() || Instant::now() >= deadline {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A librdkafka message as a record (key, value and headers copied once).
+fn convert(message: &BorrowedMessage<'_>, topic: &mut Option<Arc<str>>) -> ConsumedRecord {
+    let name = message.topic();
+    let topic = match topic {
+        Some(t) if &**t == name => Arc::clone(t),
+        _ => {
+            let t: Arc<str> = Arc::from(name);
+            *topic = Some(Arc::clone(&t));
+            t
+        }
+    };
+    let (timestamp, timestamp_type) = match message.timestamp() {
+        Timestamp::NotAvailable => (-1, TimestampType::NoTimestamp),
+        Timestamp::CreateTime(t) => (t, TimestampType::CreateTime),
+        Timestamp::LogAppendTime(t) => (t, TimestampType::LogAppendTime),
+    };
+    let headers = match message.headers() {
+        Some(h) => h
+            .iter()
+            .map(|h| LogHeader {
+                key: h.key.to_string(),
+                value: h.value.map(Bytes::copy_from_slice),
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    ConsumedRecord {
+        topic,
+        partition: message.partition(),
+        offset: message.offset(),
+        timestamp,
+        timestamp_type,
+        key: message.key().map(Bytes::copy_from_slice),
+        value: message.payload().map(Bytes::copy_from_slice),
+        headers,
+    }
+}
+
+/// A partition list without offsets.
+fn partition_list(partitions: &[TopicPartition]) -> TopicPartitionList {
+    let mut tpl = TopicPartitionList::with_capacity(partitions.len());
+    for tp in partitions {
+        tpl.add_partition(&tp.topic, tp.partition);
+    }
+    tpl
+}
+
+#[async_trait]
+impl LogConsumer for KafkaConsumer {
+    async fn subscribe(&mut self, subscription: Subscription) -> LogResult<()> {
+        self.check_open()?;
+        self.group()?;
+        let topics: Vec<String> = match subscription {
+            Subscription::Topics(topics) => topics,
+            Subscription::Pattern(pattern) => vec![format!("^({pattern})$")],
+        };
+        let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+        self.consumer
+            .subscribe(&names)
+            .map_err(|e| map_error(e, "subscribing", None))?;
+        self.subscribed = true;
+        Ok(())
+    }
+
+    async fn assign(&mut self, partitions: &[TopicPartition]) -> LogResult<()> {
+        self.check_open()?;
+        if self.subscribed {
+            return Err(LogError::InvalidConfig {
+                key: "subscription".into(),
+                message:
+                    "this consumer is subscribed to a group; subscribe and assign cannot be mixed"
+                        .into(),
+            });
+        }
+        let wanted = partitions.to_vec();
+        let current = partitions_of(
+            &self
+                .consumer
+                .assignment()
+                .map_err(|e| map_error(e, "reading the assignment", None))?,
+        );
+        let reset = self.reset;
+        let has_group = self.group_id.is_some();
+        let list = self
+            .blocking(move |consumer| {
+                // Check the partitions exist, as assigning a missing one would only log.
+                let mut by_topic: HashMap<&str, Vec<i32>> = HashMap::new();
+                for tp in &wanted {
+                    by_topic.entry(&tp.topic).or_default().push(tp.partition);
+                }
+                for (topic, parts) in &by_topic {
+                    let metadata = consumer
+                        .fetch_metadata(Some(topic), REQUEST_TIMEOUT)
+                        .map_err(|e| {
+                            map_error(e, &format!("assigning topic '{topic}'"), Some(topic))
+                        })?;
+                    let meta = metadata.topics().iter().find(|t| t.name() == *topic);
+                    let known: Vec<i32> = meta
+                        .filter(|m| m.error().is_none())
+                        .map(|m| m.partitions().iter().map(|p| p.id()).collect())
+                        .unwrap_or_default();
+                    if known.is_empty() {
+                        return Err(LogError::UnknownTopic {
+                            topic: topic.to_string(),
+                        });
+                    }
+                    if let Some(p) = parts.iter().find(|p| !known.contains(p)) {
+                        return Err(LogError::UnknownPartition {
+                            topic: topic.to_string(),
+                            partition: *p,
+                        });
+                    }
+                }
+                // Kept partitions keep their position; new ones start at the committed
+                // offset (or per auto.offset.reset).
+                let positions = consumer
+                    .position()
+                    .map_err(|e| map_error(e, "reading positions", None))?;
+                let mut tpl = TopicPartitionList::with_capacity(wanted.len());
+                for tp in &wanted {
+                    let kept = current.contains(tp).then(|| {
+                        positions
+                            .find_partition(&tp.topic, tp.partition)
+                            .map(|e| e.offset())
+                    });
+                    let start = match kept.flatten() {
+                        Some(o @ Offset::Offset(_)) => o,
+                        _ if has_group => Offset::Invalid,
+                        _ => match reset {
+                            OffsetReset::Earliest => Offset::Beginning,
+                            OffsetReset::Latest => Offset::End,
+                        },
+                    };
+                    tpl.add_partition_offset(&tp.topic, tp.partition, start)
+                        .map_err(|e| map_error(e, "building the assignment", None))?;
+                }
+                consumer
+                    .assign(&tpl)
+                    .map_err(|e| map_error(e, "assigning partitions", None))?;
+                Ok(tpl)
+            })
+            .await?;
+        let assigned = partitions_of(&list);
+        self.positions.retain(|tp, _| assigned.contains(tp));
+        Ok(())
+    }
+
+    async fn poll(
+        &mut self,
+        timeout: Duration,
+        listener: &mut dyn RebalanceListener,
+    ) -> LogResult<Vec<ConsumedRecord>> {
+        self.check_open()?;
+        let consumer = &self.consumer;
+        let max = self.max_poll_records;
+        // The job stays in `pending` until it ends, so that a dropped `poll` future does
+        // not lose its batch: the next call picks it up.
+        let handle = self.pending.get_or_insert_with(|| {
+            let consumer = Arc::clone(consumer);
+            tokio::task::spawn_blocking(move || poll_batch(&consumer, max, timeout))
+        });
+        let outcome = Self::drive(&mut self.events, handle, listener).await;
+        self.pending = None;
+        // librdkafka knows the position of every partition that returned records; the
+        // `positions` map only covers partitions sought but not yet read.
+        outcome?
+    }
+
+    fn seek(&mut self, partition: &TopicPartition, to: SeekTo) -> LogResult<()> {
+        self.check_open()?;
+        if !self.assignment().contains(partition) {
+            return Err(LogError::NotAssigned {
+                topic: partition.topic.to_string(),
+                partition: partition.partition,
+            });
+        }
+        let offset = match to {
+            SeekTo::Offset(o) => o,
+            SeekTo::Beginning | SeekTo::End => {
+                let (low, high) = self
+                    .consumer
+                    .fetch_watermarks(&partition.topic, partition.partition, REQUEST_TIMEOUT)
+                    .map_err(|e| map_error(e, "reading offsets", Some(&partition.topic)))?;
+                if to == SeekTo::Beginning {
+                    low
+                } else {
+                    high
+                }
+            }
+        };
+        let mut tpl = TopicPartitionList::with_capacity(1);
+        tpl.add_partition_offset(
+            &partition.topic,
+            partition.partition,
+            Offset::Offset(offset),
+        )
+        .map_err(|e| map_error(e, "seeking", None))?;
+        let result = self
+            .consumer
+            .seek_partitions(tpl, REQUEST_TIMEOUT)
+            .map_err(|e| map_error(e, "seeking", Some(&partition.topic)))?;
+        for e in result.elements() {
+            e.error()
+                .map_err(|err| map_error(err, "seeking", Some(&partition.topic)))?;
+        }
+        self.positions.insert(partition.clone(), offset);
+        Ok(())
+    }
+
+    fn pause(&mut self, partitions: &[TopicPartition]) {
+        if let Err(e) = self.consumer.pause(&partition_list(partitions)) {
+            tracing::warn!(error = %e, "pausing partitions failed");
+        }
+    }
+
+    fn resume(&mut self, partitions: &[TopicPartition]) {
+        if let Err(e) = self.consumer.resume(&partition_list(partitions)) {
+            tracing::warn!(error = %e, "resuming partitions failed");
+        }
+    }
+
+    fn position(&self, partition: &TopicPartition) -> Option<i64> {
+        let assigned = self.consumer.position().ok()?;
+        let element = assigned.find_partition(&partition.topic, partition.partition)?;
+        match element.offset() {
+            Offset::Offset(o) => Some(o),
+            _ => self.positions.get(partition).copied(),
+        }
+    }
+
+    fn assignment(&self) -> Vec<TopicPartition> {
+        self.consumer
+            .assignment()
+            .map(|tpl| partitions_of(&tpl))
+            .unwrap_or_default()
+    }
+
+    async fn commit(&mut self, offsets: &[(TopicPartition, i64)]) -> LogResult<()> {
+        self.check_open()?;
+        let group = self.group()?.to_string();
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        let tpl = offset_list(offsets)?;
+        self.blocking(move |consumer| {
+            consumer
+                .commit(&tpl, CommitMode::Sync)
+                .map_err(|e| map_error(e, &format!("committing offsets of group '{group}'"), None))
+        })
+        .await
+    }
+
+    async fn committed(
+        &self,
+        partitions: &[TopicPartition],
+    ) -> LogResult<Vec<(TopicPartition, Option<i64>)>> {
+        self.check_open()?;
+        let group = self.group()?.to_string();
+        let tpl = partition_list(partitions);
+        let wanted = partitions.to_vec();
+        let found = self
+            .blocking(move |consumer| {
+                consumer
+                    .committed_offsets(tpl, REQUEST_TIMEOUT)
+                    .map_err(|e| map_error(e, &format!("reading offsets of group '{group}'"), None))
+            })
+            .await?;
+        let found = offsets_of(&found);
+        Ok(wanted
+            .into_iter()
+            .map(|tp| {
+                let o = found.iter().find(|(f, _)| *f == tp).map(|(_, o)| *o);
+                (tp, o)
+            })
+            .collect())
+    }
+
+    async fn close(&mut self, listener: &mut dyn RebalanceListener) -> LogResult<()> {
+        if self.closed {
+            return Ok(());
+        }
+        if let Some(mut handle) = self.pending.take() {
+            // A batch nobody will read: its records are not committed, so dropping it
+            // loses nothing.
+            let _ = Self::drive(&mut self.events, &mut handle, listener).await;
+        }
+        self.closed = true;
+        if self.group_id.is_none() || !self.subscribed {
+            return Ok(());
+        }
+        let consumer = Arc::clone(&self.consumer);
+        let mut handle = tokio::task::spawn_blocking(move || {
+            consumer
+                .close_queue()
+                .map_err(|e| map_error(e, "leaving the group", None))?;
+            let deadline = Instant::now() + REQUEST_TIMEOUT;
+            while !consumer.closed() && Instant::now() < deadline {
+                let _ = consumer.poll(Duration::from_millis(100));
+            }
+            Ok(())
+        });
+        Self::drive(&mut self.events, &mut handle, listener).await?
+    }
+}
+
+impl Drop for KafkaConsumer {
+    fn drop(&mut self) {
+        // Rebalances during librdkafka's own close must not wait for a listener.
+        self.consumer.context().detach();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let consumer = Arc::clone(&self.consumer);
+            runtime.spawn_blocking(move || drop(consumer));
+        }
+    }
+}

@@ -1,0 +1,355 @@
+//! A small asynchronous Kafka protocol connection (PLAINTEXT only).
+//!
+//! Each request is a frame: an `i32` size, the request header (its version depends on the API
+//! and version, as Kafka's message specs say) and the body. Responses carry the request's
+//! correlation id, so several requests can be in flight on one connection (a heartbeat while a
+//! JoinGroup waits, a LeaveGroup while anything waits). A writer task sends whole frames and a
+//! reader task hands each response to its waiting caller; a caller that gives up (a dropped
+//! future) does not break the framing. The first request is ApiVersions, whose answer decides
+//! the version of every later request.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::{
+    ApiKey, ApiVersionsRequest, ApiVersionsResponse, FindCoordinatorRequest,
+    FindCoordinatorResponse, HeartbeatRequest, HeartbeatResponse, JoinGroupRequest,
+    JoinGroupResponse, LeaveGroupRequest, LeaveGroupResponse, RequestHeader, ResponseHeader,
+    SyncGroupRequest, SyncGroupResponse,
+};
+use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Message, StrBytes};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use super::GroupError;
+
+/// Largest response frame accepted (group responses are small; this guards against garbage).
+const MAX_FRAME: usize = 64 * 1024 * 1024;
+
+/// Error code UNSUPPORTED_VERSION, answered to an ApiVersions version the broker does not know.
+const UNSUPPORTED_VERSION: i16 = 35;
+
+/// A request this connection can send, with its response type.
+///
+/// (`kafka-protocol`'s own `Request` trait needs its `broker` feature as well; this crate only
+/// encodes requests and decodes responses.)
+pub trait Request: Message + Encodable + HeaderVersion {
+    /// The API key.
+    const KEY: i16;
+    /// The response.
+    type Response: Decodable + HeaderVersion;
+}
+
+macro_rules! requests {
+    ($($req:ty => $resp:ty, $key:ident;)*) => {
+        $(impl Request for $req {
+            const KEY: i16 = ApiKey::$key as i16;
+            type Response = $resp;
+        })*
+    };
+}
+
+requests! {
+    ApiVersionsRequest => ApiVersionsResponse, ApiVersions;
+    FindCoordinatorRequest => FindCoordinatorResponse, FindCoordinator;
+    JoinGroupRequest => JoinGroupResponse, JoinGroup;
+    SyncGroupRequest => SyncGroupResponse, SyncGroup;
+    HeartbeatRequest => HeartbeatResponse, Heartbeat;
+    LeaveGroupRequest => LeaveGroupResponse, LeaveGroup;
+}
+
+type Pending = Arc<Mutex<HashMap<i32, oneshot::Sender<Bytes>>>>;
+
+/// A connection to one broker.
+pub struct Connection {
+    addr: String,
+    client_id: StrBytes,
+    frames: mpsc::UnboundedSender<Bytes>,
+    pending: Pending,
+    next_correlation: AtomicI32,
+    versions: HashMap<i16, (i16, i16)>,
+    request_timeout: Duration,
+    tasks: [JoinHandle<()>; 2],
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+impl Connection {
+    /// Connects to `addr` (`host:port`) and asks for the broker's API versions.
+    pub async fn connect(
+        addr: &str,
+        client_id: &str,
+        request_timeout: Duration,
+    ) -> Result<Self, GroupError> {
+        let stream = tokio::time::timeout(request_timeout, TcpStream::connect(addr))
+            .await
+            .map_err(|_elapsed| GroupError::Timeout {
+                api: "connect",
+                addr: addr.to_owned(),
+                timeout: request_timeout,
+            })?
+            .map_err(|source| GroupError::Connect {
+                addr: addr.to_owned(),
+                source,
+            })?;
+        stream
+            .set_nodelay(true)
+            .map_err(|source| GroupError::Connect {
+                addr: addr.to_owned(),
+                source,
+            })?;
+        let (mut reader, mut writer) = stream.into_split();
+        let (frames, mut outgoing) = mpsc::unbounded_channel::<Bytes>();
+        let pending: Pending = Arc::default();
+
+        let write_task = tokio::spawn(async move {
+            while let Some(frame) = outgoing.recv().await {
+                if writer.write_all(&frame).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let read_pending = pending.clone();
+        let read_addr = addr.to_owned();
+        let read_task = tokio::spawn(async move {
+            if let Err(e) = read_loop(&mut reader, &read_pending).await {
+                tracing::debug!(broker = %read_addr, error = %e, "Kafka connection closed");
+            }
+            // Dropping the senders tells every waiting caller that the connection is gone.
+            if let Ok(mut map) = read_pending.lock() {
+                map.clear();
+            }
+        });
+
+        let mut conn = Connection {
+            addr: addr.to_owned(),
+            client_id: StrBytes::from_string(client_id.to_owned()),
+            frames,
+            pending,
+            next_correlation: AtomicI32::new(0),
+            versions: HashMap::new(),
+            request_timeout,
+            tasks: [write_task, read_task],
+        };
+        conn.versions = conn.api_versions().await?;
+        Ok(conn)
+    }
+
+    /// The broker address.
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    async fn api_versions(&self) -> Result<HashMap<i16, (i16, i16)>, GroupError> {
+        let request = ApiVersionsRequest::default()
+            .with_client_software_name(StrBytes::from_static_str("sluice"))
+            .with_client_software_version(StrBytes::from_static_str(env!("CARGO_PKG_VERSION")));
+        let mut response: ApiVersionsResponse = self
+            .send_versioned(&request, 3, self.request_timeout)
+            .await?;
+        if response.error_code == UNSUPPORTED_VERSION {
+            response = self
+                .send_versioned(&ApiVersionsRequest::default(), 0, self.request_timeout)
+                .await?;
+        }
+        if response.error_code != 0 {
+            return Err(GroupError::response("ApiVersions", response.error_code));
+        }
+        Ok(response
+            .api_keys
+            .iter()
+            .map(|k| (k.api_key, (k.min_version, k.max_version)))
+            .collect())
+    }
+
+    /// The highest version of `R` both sides support, at most `cap` (the highest version the
+    /// caller knows how to fill in).
+    pub fn version<R: Request>(&self, cap: i16) -> Result<i16, GroupError> {
+        let (broker_min, broker_max) =
+            self.versions
+                .get(&R::KEY)
+                .copied()
+                .ok_or_else(|| GroupError::UnsupportedVersion {
+                    api: api_name(R::KEY),
+                    addr: self.addr.clone(),
+                })?;
+        let max = broker_max.min(R::VERSIONS.max).min(cap);
+        let min = broker_min.max(R::VERSIONS.min);
+        if max < min {
+            return Err(GroupError::UnsupportedVersion {
+                api: api_name(R::KEY),
+                addr: self.addr.clone(),
+            });
+        }
+        Ok(max)
+    }
+
+    /// Sends `request` as `version` and waits up to the request timeout for its response.
+    pub async fn send<R: Request>(
+        &self,
+        request: &R,
+        version: i16,
+    ) -> Result<R::Response, GroupError> {
+        self.send_versioned(request, version, self.request_timeout)
+            .await
+    }
+
+    /// Sends `request` as `version` and waits up to `timeout` for its response.
+    pub async fn send_with_timeout<R: Request>(
+        &self,
+        request: &R,
+        version: i16,
+        timeout: Duration,
+    ) -> Result<R::Response, GroupError> {
+        self.send_versioned(request, version, timeout).await
+    }
+
+    async fn send_versioned<R: Request>(
+        &self,
+        request: &R,
+        version: i16,
+        timeout: Duration,
+    ) -> Result<R::Response, GroupError> {
+        let api = api_name(R::KEY);
+        let correlation_id = self.next_correlation.fetch_add(1, Ordering::Relaxed);
+        let header = RequestHeader::default()
+            .with_request_api_key(R::KEY)
+            .with_request_api_version(version)
+            .with_correlation_id(correlation_id)
+            .with_client_id(Some(self.client_id.clone()));
+        let header_version = R::header_version(version);
+        let mut body = BytesMut::new();
+        body.put_i32(0);
+        header
+            .encode(&mut body, header_version)
+            .map_err(|e| GroupError::codec(api, e))?;
+        request
+            .encode(&mut body, version)
+            .map_err(|e| GroupError::codec(api, e))?;
+        let size = i32::try_from(body.len() - 4).map_err(|e| GroupError::Codec {
+            api,
+            source: Box::new(e),
+        })?;
+        body[..4].copy_from_slice(&size.to_be_bytes());
+
+        let (tx, rx) = oneshot::channel();
+        self.pending
+            .lock()
+            .map_err(|_poisoned| GroupError::Closed {
+                addr: self.addr.clone(),
+            })?
+            .insert(correlation_id, tx);
+        let _guard = PendingGuard {
+            pending: &self.pending,
+            correlation_id,
+        };
+        if self.frames.send(body.freeze()).is_err() {
+            return Err(GroupError::Closed {
+                addr: self.addr.clone(),
+            });
+        }
+        let mut frame = match tokio::time::timeout(timeout, rx).await {
+            Err(_elapsed) => {
+                return Err(GroupError::Timeout {
+                    api,
+                    addr: self.addr.clone(),
+                    timeout,
+                })
+            }
+            Ok(Err(_closed)) => {
+                return Err(GroupError::Closed {
+                    addr: self.addr.clone(),
+                })
+            }
+            Ok(Ok(frame)) => frame,
+        };
+        // The correlation id was read by the reader; what is left is the rest of the header.
+        let response_header_version = <R::Response as HeaderVersion>::header_version(version);
+        if response_header_version >= 1 {
+            let mut with_id = BytesMut::with_capacity(frame.len() + 4);
+            with_id.put_i32(correlation_id);
+            with_id.put_slice(&frame);
+            let mut whole = with_id.freeze();
+            ResponseHeader::decode(&mut whole, response_header_version)
+                .map_err(|e| GroupError::codec(api, e))?;
+            frame = whole;
+        }
+        R::Response::decode(&mut frame, version).map_err(|e| GroupError::codec(api, e))
+    }
+}
+
+/// Removes a waiting caller's entry when it stops waiting (answer, timeout or drop).
+struct PendingGuard<'a> {
+    pending: &'a Pending,
+    correlation_id: i32,
+}
+
+impl Drop for PendingGuard<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut map) = self.pending.lock() {
+            map.remove(&self.correlation_id);
+        }
+    }
+}
+
+async fn read_loop(
+    reader: &mut tokio::net::tcp::OwnedReadHalf,
+    pending: &Pending,
+) -> Result<(), std::io::Error> {
+    loop {
+        let size = reader.read_i32().await?;
+        let size = usize::try_from(size)
+            .ok()
+            .filter(|s| (4..=MAX_FRAME).contains(s))
+            .ok_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("invalid response frame size {size}"),
+                )
+            })?;
+        let mut buf = vec![0u8; size];
+        reader.read_exact(&mut buf).await?;
+        let mut frame = Bytes::from(buf);
+        let correlation_id = frame.get_i32();
+        let waiter = pending
+            .lock()
+            .map_err(|_poisoned| std::io::Error::other("pending request table poisoned"))?
+            .remove(&correlation_id);
+        if let Some(waiter) = waiter {
+            // The caller may have given up meanwhile; its answer is then dropped.
+            let _ = waiter.send(frame);
+        }
+    }
+}
+
+/// A readable name of an API key, for errors.
+pub fn api_name(key: i16) -> &'static str {
+    match ApiKey::try_from(key) {
+        Ok(ApiKey::ApiVersions) => "ApiVersions",
+        Ok(ApiKey::FindCoordinator) => "FindCoordinator",
+        Ok(ApiKey::JoinGroup) => "JoinGroup",
+        Ok(ApiKey::SyncGroup) => "SyncGroup",
+        Ok(ApiKey::Heartbeat) => "Heartbeat",
+        Ok(ApiKey::LeaveGroup) => "LeaveGroup",
+        _ => "Kafka request",
+    }
+}

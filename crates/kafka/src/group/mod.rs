@@ -1,0 +1,432 @@
+//! Worker membership for `sluice distributed`, through Kafka's group coordinator.
+//!
+//! Workers sharing a `group.id` form one cluster the way Kafka Connect workers do: each joins
+//! the consumer-group coordinator of the Kafka cluster with protocol type `connect`
+//! (JoinGroup), the coordinator elects one member leader and hands it every member's metadata,
+//! the leader computes who runs which connector and task ([`assignor`]) and sends the result
+//! through SyncGroup, and every member then heartbeats every `heartbeat.interval.ms`. A member
+//! that stops heartbeating for `session.timeout.ms` is dropped from the group; a rebalance
+//! gives every member `rebalance.timeout.ms` to rejoin. librdkafka has no API for a custom group
+//! protocol, so this module speaks the Kafka protocol itself ([`connection`], messages encoded
+//! by the `kafka-protocol` crate), and encodes metadata and assignments in Kafka Connect's own
+//! formats ([`protocol`]), so Kafka's tools see an ordinary Connect group.
+//!
+//! The membership connection is PLAINTEXT only for now: SSL and SASL for it are not there yet,
+//! and [`check_security`] rejects a worker config that asks for them.
+//!
+//! The herder uses [`WorkerGroup`]: [`WorkerGroup::join`] returns a handle and a stream of
+//! [`GroupEvent`]s; the herder feeds the [`ClusterState`] (connectors, task counts, config
+//! topic offset) the leader needs, asks for a rebalance after a config change, and calls
+//! [`WorkerGroup::leave`] on shutdown.
+//!
+//! ```no_run
+//! use sluice_kafka::group::{ClusterState, GroupConfig, GroupEvent, WorkerGroup};
+//!
+//! # async fn herder(props: sluice_api::config::ConfigMap) -> Result<(), Box<dyn std::error::Error>> {
+//! let config = GroupConfig::from_worker_config(&props, "http://worker-1:8083/")?;
+//! // This worker's view of the config topic: its offset, the connectors and task counts.
+//! let (group, mut events) = WorkerGroup::join(config, ClusterState::default())?;
+//! while let Some(event) = events.next().await {
+//!     match event {
+//!         // Stop these connectors and tasks, then acknowledge.
+//!         GroupEvent::Revoked { revoked, ack, .. } => ack.done(),
+//!         // Read the config topic up to `a.config_offset`, then start `a.assigned`;
+//!         // `a.leader_url` is where requests for the leader go.
+//!         GroupEvent::Assigned(a) => {}
+//!         // The leader was behind: as leader, catch up and call `set_cluster_state`.
+//!         GroupEvent::ConfigMismatch { .. } => {}
+//!         GroupEvent::Failed(e) => return Err(e.into()),
+//!     }
+//! }
+//! group.leave().await?;
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod assignor;
+pub mod connection;
+mod member;
+pub mod protocol;
+
+use std::time::Duration;
+
+use sluice_api::config::ConfigMap;
+
+pub use assignor::{ClusterState, MemberAssignment, TaskId, WorkSet};
+pub use member::{Assignment, GroupEvent, GroupEvents, GroupStatus, RevokeAck, WorkerGroup};
+pub use protocol::ConnectProtocol;
+
+/// Errors of group membership.
+#[derive(Debug, thiserror::Error)]
+pub enum GroupError {
+    /// A worker config key has an invalid value.
+    #[error("invalid worker config `{key}`: {message}")]
+    Config {
+        /// The key.
+        key: String,
+        /// Why it is invalid.
+        message: String,
+    },
+    /// The TCP connection to a broker failed.
+    #[error("cannot connect to Kafka broker {addr}: {source}")]
+    Connect {
+        /// The broker address.
+        addr: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The connection to a broker closed while a request waited.
+    #[error("the connection to Kafka broker {addr} closed")]
+    Closed {
+        /// The broker address.
+        addr: String,
+    },
+    /// A request got no response in time.
+    #[error("{api} to Kafka broker {addr} got no response within {timeout:?}")]
+    Timeout {
+        /// The request.
+        api: &'static str,
+        /// The broker address.
+        addr: String,
+        /// How long it waited.
+        timeout: Duration,
+    },
+    /// A request or response could not be encoded or decoded.
+    #[error("cannot encode or decode {api}: {source}")]
+    Codec {
+        /// The request.
+        api: &'static str,
+        /// The cause.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The broker supports no version of a request that this client can send.
+    #[error("Kafka broker {addr} supports no usable version of {api}")]
+    UnsupportedVersion {
+        /// The request.
+        api: &'static str,
+        /// The broker address.
+        addr: String,
+    },
+    /// The broker answered with an error code.
+    #[error("{api} failed: {error} (Kafka error code {code})")]
+    Response {
+        /// The request.
+        api: &'static str,
+        /// Kafka's name of the error.
+        error: String,
+        /// Kafka's error code.
+        code: i16,
+    },
+    /// Connect group metadata or an assignment is malformed.
+    #[error("invalid Connect group data: {0}")]
+    Protocol(String),
+    /// No bootstrap server answered.
+    #[error("no Kafka bootstrap server of `{servers}` answered: {last}")]
+    NoBroker {
+        /// The bootstrap servers.
+        servers: String,
+        /// The last error.
+        last: Box<GroupError>,
+    },
+    /// The member has stopped (after [`WorkerGroup::leave`] or a fatal error).
+    #[error("the group member has stopped")]
+    Stopped,
+}
+
+impl GroupError {
+    fn codec(api: &'static str, e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        GroupError::Codec {
+            api,
+            source: e.into(),
+        }
+    }
+
+    fn response(api: &'static str, code: i16) -> Self {
+        let error = kafka_protocol::error::ResponseError::try_from_code(code)
+            .map_or_else(|| "NONE".to_owned(), |e| e.to_string());
+        GroupError::Response { api, error, code }
+    }
+
+    /// The Kafka error code when the broker answered with one.
+    pub fn kafka_code(&self) -> Option<i16> {
+        match self {
+            GroupError::Response { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+}
+
+/// Settings of a worker's group membership, from the distributed worker config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupConfig {
+    /// `bootstrap.servers`: `host:port` entries.
+    pub bootstrap_servers: Vec<String>,
+    /// `group.id`: the Connect cluster id.
+    pub group_id: String,
+    /// This worker's REST url, sent to the other members (the leader's one is where requests
+    /// are forwarded).
+    pub url: String,
+    /// `client.id` of the membership connection.
+    pub client_id: String,
+    /// `session.timeout.ms`.
+    pub session_timeout: Duration,
+    /// `heartbeat.interval.ms`.
+    pub heartbeat_interval: Duration,
+    /// `rebalance.timeout.ms`.
+    pub rebalance_timeout: Duration,
+    /// `scheduled.rebalance.max.delay.ms`.
+    pub scheduled_rebalance_max_delay: Duration,
+    /// `request.timeout.ms`.
+    pub request_timeout: Duration,
+    /// `retry.backoff.ms`.
+    pub retry_backoff: Duration,
+    /// `connect.protocol`.
+    pub protocol: ConnectProtocol,
+}
+
+impl GroupConfig {
+    /// Defaults of Kafka Connect for a group and a worker url.
+    pub fn new(
+        bootstrap_servers: &str,
+        group_id: impl Into<String>,
+        url: impl Into<String>,
+    ) -> Self {
+        GroupConfig {
+            bootstrap_servers: split_servers(bootstrap_servers),
+            group_id: group_id.into(),
+            url: url.into(),
+            client_id: "sluice-worker".to_owned(),
+            session_timeout: Duration::from_millis(10_000),
+            heartbeat_interval: Duration::from_millis(3_000),
+            rebalance_timeout: Duration::from_millis(60_000),
+            scheduled_rebalance_max_delay: Duration::from_millis(300_000),
+            request_timeout: Duration::from_millis(40_000),
+            retry_backoff: Duration::from_millis(100),
+            protocol: ConnectProtocol::Sessioned,
+        }
+    }
+
+    /// Reads the group settings of a distributed worker config (`group.id`,
+    /// `bootstrap.servers`, `session.timeout.ms`, `heartbeat.interval.ms`,
+    /// `rebalance.timeout.ms`, `scheduled.rebalance.max.delay.ms`, `request.timeout.ms`,
+    /// `retry.backoff.ms`, `client.id`, `connect.protocol`, `security.protocol`). `url` is the
+    /// worker's advertised REST url.
+    pub fn from_worker_config(props: &ConfigMap, url: &str) -> Result<Self, GroupError> {
+        check_security(props)?;
+        let group_id = props
+            .get("group.id")
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| GroupError::Config {
+                key: "group.id".to_owned(),
+                message: "required in distributed mode".to_owned(),
+            })?;
+        let servers = props
+            .get("bootstrap.servers")
+            .map_or("localhost:9092", String::as_str);
+        let mut config = GroupConfig::new(servers, group_id, url);
+        if config.bootstrap_servers.is_empty() {
+            return Err(GroupError::Config {
+                key: "bootstrap.servers".to_owned(),
+                message: "no server given".to_owned(),
+            });
+        }
+        if let Some(id) = props.get("client.id").filter(|s| !s.is_empty()) {
+            config.client_id = id.clone();
+        }
+        let ms = |key: &str, default: Duration| -> Result<Duration, GroupError> {
+            match props.get(key) {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse::<u32>()
+                    .map(|n| Duration::from_millis(u64::from(n)))
+                    .map_err(|e| GroupError::Config {
+                        key: key.to_owned(),
+                        message: format!("`{v}` is not a number of milliseconds: {e}"),
+                    }),
+            }
+        };
+        config.session_timeout = ms("session.timeout.ms", config.session_timeout)?;
+        config.heartbeat_interval = ms("heartbeat.interval.ms", config.heartbeat_interval)?;
+        config.rebalance_timeout = ms("rebalance.timeout.ms", config.rebalance_timeout)?;
+        config.scheduled_rebalance_max_delay = ms(
+            "scheduled.rebalance.max.delay.ms",
+            config.scheduled_rebalance_max_delay,
+        )?;
+        config.request_timeout = ms("request.timeout.ms", config.request_timeout)?;
+        config.retry_backoff = ms("retry.backoff.ms", config.retry_backoff)?;
+        if let Some(p) = props.get("connect.protocol") {
+            config.protocol = match p.trim().to_ascii_lowercase().as_str() {
+                "sessioned" => ConnectProtocol::Sessioned,
+                "compatible" => ConnectProtocol::Compatible,
+                "eager" => {
+                    return Err(GroupError::Config {
+                        key: "connect.protocol".to_owned(),
+                        message: "`eager` rebalancing is not supported; use `sessioned` or `compatible` (both incremental)".to_owned(),
+                    })
+                }
+                other => {
+                    return Err(GroupError::Config {
+                        key: "connect.protocol".to_owned(),
+                        message: format!(
+                            "`{other}` is not one of `sessioned`, `compatible`, `eager`"
+                        ),
+                    })
+                }
+            };
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks the relations between the timeouts.
+    pub fn validate(&self) -> Result<(), GroupError> {
+        if self.heartbeat_interval.is_zero() {
+            return Err(GroupError::Config {
+                key: "heartbeat.interval.ms".to_owned(),
+                message: "must be positive".to_owned(),
+            });
+        }
+        if self.heartbeat_interval >= self.session_timeout {
+            return Err(GroupError::Config {
+                key: "heartbeat.interval.ms".to_owned(),
+                message: format!(
+                    "must be lower than session.timeout.ms ({} ms)",
+                    self.session_timeout.as_millis()
+                ),
+            });
+        }
+        if self.rebalance_timeout.is_zero() {
+            return Err(GroupError::Config {
+                key: "rebalance.timeout.ms".to_owned(),
+                message: "must be positive".to_owned(),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn split_servers(servers: &str) -> Vec<String> {
+    servers
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.strip_prefix("PLAINTEXT://")
+                .or_else(|| s.strip_prefix("plaintext://"))
+                .unwrap_or(s)
+                .to_owned()
+        })
+        .collect()
+}
+
+/// Checks that the worker's `security.protocol` is one the membership connection speaks:
+/// only `PLAINTEXT` for now (SSL and SASL for the group connection are not there yet).
+pub fn check_security(props: &ConfigMap) -> Result<(), GroupError> {
+    let Some(value) = props.get("security.protocol") else {
+        return Ok(());
+    };
+    match value.trim().to_ascii_uppercase().as_str() {
+        "PLAINTEXT" => Ok(()),
+        "SSL" | "SASL_PLAINTEXT" | "SASL_SSL" => Err(GroupError::Config {
+            key: "security.protocol".to_owned(),
+            message: format!(
+                "`{value}` is not supported in distributed mode yet: workers join their group over PLAINTEXT only (SSL and SASL for the group membership connection are not implemented)"
+            ),
+        }),
+        _ => Err(GroupError::Config {
+            key: "security.protocol".to_owned(),
+            message: format!(
+                "`{value}` is not one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL"
+            ),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(pairs: &[(&str, &str)]) -> ConfigMap {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn plaintext_or_absent_security_is_accepted() {
+        assert!(check_security(&props(&[])).is_ok());
+        assert!(check_security(&props(&[("security.protocol", "plaintext")])).is_ok());
+    }
+
+    #[test]
+    fn ssl_and_sasl_are_refused_with_the_key() {
+        for p in ["SSL", "SASL_SSL", "sasl_plaintext"] {
+            let err = check_security(&props(&[("security.protocol", p)])).unwrap_err();
+            let text = err.to_string();
+            assert!(text.contains("security.protocol"), "{text}");
+            assert!(text.contains("not supported in distributed mode"), "{text}");
+        }
+        let err = check_security(&props(&[("security.protocol", "TLS")])).unwrap_err();
+        assert!(err.to_string().contains("not one of"), "{err}");
+    }
+
+    #[test]
+    fn worker_config_is_read_with_connect_defaults() {
+        let c = GroupConfig::from_worker_config(
+            &props(&[
+                ("group.id", "connect-cluster"),
+                ("bootstrap.servers", "PLAINTEXT://a:9092, b:9093"),
+                ("session.timeout.ms", "6000"),
+            ]),
+            "http://w1:8083/",
+        )
+        .unwrap();
+        assert_eq!(c.bootstrap_servers, vec!["a:9092", "b:9093"]);
+        assert_eq!(c.group_id, "connect-cluster");
+        assert_eq!(c.session_timeout, Duration::from_millis(6000));
+        assert_eq!(c.heartbeat_interval, Duration::from_millis(3000));
+        assert_eq!(c.rebalance_timeout, Duration::from_millis(60_000));
+        assert_eq!(
+            c.scheduled_rebalance_max_delay,
+            Duration::from_millis(300_000)
+        );
+        assert_eq!(c.protocol, ConnectProtocol::Sessioned);
+    }
+
+    #[test]
+    fn bad_group_settings_name_the_key() {
+        let cases = [
+            (vec![], "group.id"),
+            (
+                vec![("group.id", "g"), ("session.timeout.ms", "soon")],
+                "session.timeout.ms",
+            ),
+            (
+                vec![
+                    ("group.id", "g"),
+                    ("session.timeout.ms", "3000"),
+                    ("heartbeat.interval.ms", "3000"),
+                ],
+                "heartbeat.interval.ms",
+            ),
+            (
+                vec![("group.id", "g"), ("connect.protocol", "eager")],
+                "connect.protocol",
+            ),
+            (
+                vec![("group.id", "g"), ("security.protocol", "SSL")],
+                "security.protocol",
+            ),
+        ];
+        for (pairs, key) in cases {
+            let err = GroupConfig::from_worker_config(&props(&pairs), "u").unwrap_err();
+            assert!(
+                matches!(&err, GroupError::Config { key: k, .. } if k == key),
+                "{err}"
+            );
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! # sluice-kafka
+//!
+//! The log of Sluice on a real Kafka cluster. [`KafkaLog`] implements the traits of
+//! `sluice-log` (admin, producer with transactions, consumer with groups) through
+//! librdkafka, so the runtime drives a Kafka cluster exactly as it drives the embedded log.
+//!
+//! Settings are given with Kafka's (Java client) property names in a [`KafkaConfig`]:
+//! shared settings (`security.protocol`, `sasl.*`, `ssl.*`, ...) go to every client, the
+//! worker's `producer.*`, `consumer.*` and `admin.*` settings to the matching client, and
+//! the per-client properties of a [`ProducerConfig`] or [`ConsumerConfig`] (where
+//! per-connector overrides arrive) over those. [`config`] translates the names librdkafka
+//! spells differently.
+//!
+//! - [`producer`]: one librdkafka producer per [`LogProducer`], with a polling thread whose
+//!   delivery callback completes each batch's future; transactions on blocking threads.
+//! - [`consumer`]: a librdkafka consumer polled on a blocking thread; group rebalances are
+//!   forwarded to the async [`sluice_log::RebalanceListener`] inside `poll`.
+//! - [`admin`]: topics and group offsets.
+
+pub mod admin;
+pub mod config;
+pub mod consumer;
+mod context;
+mod error;
+pub mod group;
+pub mod producer;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod wire;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::admin::AdminClient;
+use rdkafka::producer::{BaseProducer, Producer};
+use rdkafka::ClientConfig;
+use sluice_log::{
+    ConsumerConfig, Log, LogAdmin, LogConsumer, LogError, LogProducer, LogResult, ProducerConfig,
+};
+
+use crate::context::LogContext;
+
+/// Settings of a Kafka-backed log, in Kafka's property names.
+#[derive(Debug, Clone, Default)]
+pub struct KafkaConfig {
+    /// `bootstrap.servers`: comma-separated `host:port` list.
+    pub bootstrap_servers: String,
+    /// Passed to every client (security.protocol, sasl.*, ssl.*, client.id, ...).
+    pub common: BTreeMap<String, String>,
+    /// Worker-level `producer.*` settings, prefix removed.
+    pub producer: BTreeMap<String, String>,
+    /// Worker-level `consumer.*` settings, prefix removed.
+    pub consumer: BTreeMap<String, String>,
+    /// Worker-level `admin.*` settings, prefix removed.
+    pub admin: BTreeMap<String, String>,
+}
+
+impl KafkaConfig {
+    /// Settings for a cluster reachable at `bootstrap_servers`, with nothing else set.
+    pub fn new(bootstrap_servers: impl Into<String>) -> Self {
+        KafkaConfig {
+            bootstrap_servers: bootstrap_servers.into(),
+            ..KafkaConfig::default()
+        }
+    }
+
+    /// A librdkafka configuration with the bootstrap servers, the common settings and
+    /// `layers` (translated, later layers winning).
+    pub(crate) fn client_config(
+        &self,
+        layers: &[&BTreeMap<String, String>],
+    ) -> LogResult<ClientConfig> {
+        let mut config = ClientConfig::new();
+        config.set("bootstrap.servers", &self.bootstrap_servers);
+        let mut all: Vec<&BTreeMap<String, String>> = vec![&self.common];
+        all.extend_from_slice(layers);
+        config::apply(&mut config, &all)?;
+        Ok(config)
+    }
+}
+
+/// A Kafka cluster as a [`Log`].
+pub struct KafkaLog {
+    config: KafkaConfig,
+    admin: Arc<admin::KafkaAdmin>,
+}
+
+impl std::fmt::Debug for KafkaLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaLog")
+            .field("bootstrap_servers", &self.config.bootstrap_servers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KafkaLog {
+    /// Connects (checks the cluster answers a metadata request, retrying until `timeout`);
+    /// the error names the bootstrap servers and librdkafka's reason.
+    pub async fn connect(config: KafkaConfig, timeout: Duration) -> LogResult<Arc<KafkaLog>> {
+        let admin_config = config.client_config(&[&config.admin])?;
+        let context = LogContext::default();
+        let client: AdminClient<LogContext> = admin_config
+            .create_with_context(context)
+            .map_err(|e| error::map_error(e, "creating the Kafka admin client", None))?;
+        let client = Arc::new(client);
+        // The check runs on a producer handle: polling it serves librdkafka's error and log
+        // events, which carry the reason of a failure (connection refused, authentication).
+        let probe: BaseProducer<LogContext> = admin_config
+            .create_with_context(LogContext::default())
+            .map_err(|e| error::map_error(e, "creating a Kafka client", None))?;
+        let deadline = Instant::now() + timeout;
+        let result = tokio::task::spawn_blocking(move || loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let attempt = left
+                .min(Duration::from_secs(5))
+                .max(Duration::from_millis(100));
+            match probe.client().fetch_metadata(None, attempt) {
+                Ok(_) => return Ok(()),
+                Err(e) => {
+                    probe.poll(Duration::from_millis(200));
+                    let context = probe.context();
+                    if Instant::now() >= deadline || context.auth_failed() {
+                        let reason = context.last_error().unwrap_or_else(|| e.to_string());
+                        return Err((reason, context.auth_failed()));
+                    }
+                    tracing::debug!(error = %e, "Kafka cluster not reachable yet; retrying");
+                }
+            }
+        })
+        .await
+        .map_err(|e| LogError::Unavailable(format!("the connection check stopped: {e}")))?;
+        match result {
+            Ok(()) => {}
+            Err((reason, true)) => {
+                return Err(LogError::Remote(format!(
+                    "cannot connect to the Kafka cluster at bootstrap.servers={}: authentication failed: {reason}",
+                    config.bootstrap_servers
+                )))
+            }
+            Err((reason, false)) => {
+                return Err(LogError::Unavailable(format!(
+                    "cannot reach the Kafka cluster at bootstrap.servers={} within {:?}: {reason}",
+                    config.bootstrap_servers, timeout
+                )))
+            }
+        }
+        Ok(Arc::new(KafkaLog {
+            admin: Arc::new(admin::KafkaAdmin::new(client, config.clone())),
+            config,
+        }))
+    }
+
+    /// The settings this log was connected with.
+    pub fn config(&self) -> &KafkaConfig {
+        &self.config
+    }
+}
+
+impl Log for KafkaLog {
+    fn admin(&self) -> Arc<dyn LogAdmin> {
+        Arc::clone(&self.admin) as Arc<dyn LogAdmin>
+    }
+
+    fn producer(&self, config: ProducerConfig) -> LogResult<Arc<dyn LogProducer>> {
+        Ok(Arc::new(producer::KafkaProducer::new(
+            &self.config,
+            config,
+        )?))
+    }
+
+    fn consumer(&self, config: ConsumerConfig) -> LogResult<Box<dyn LogConsumer>> {
+        Ok(Box::new(consumer::KafkaConsumer::new(
+            &self.config,
+            config,
+        )?))
+    }
+}

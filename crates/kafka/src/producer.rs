@@ -1,0 +1,402 @@
+//! The producer: one librdkafka producer with its own polling thread.
+//!
+//! `send` hands every record of a batch to librdkafka at once (librdkafka copies the
+//! bytes into its queue) with a small slot naming the batch and the record's index as the
+//! delivery opaque; the polling thread's delivery callback fills the record's metadata and
+//! completes the batch's future when the last record is acknowledged. Nothing else is
+//! allocated per record. When librdkafka's queue is full, `send` waits for room and
+//! retries: records are never dropped.
+//!
+//! Idempotence is on unless the settings turn it off, and keyed records are placed with
+//! `partitioner=murmur2_random` (the Java client's murmur2 placement). Transactions use
+//! librdkafka's transactional API; its blocking calls run on blocking threads.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI32, AtomicI64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerGroupMetadata};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, Message, OwnedHeaders};
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::util::Timeout;
+use sluice_log::{
+    DeliveryFuture, LogError, LogProducer, LogResult, ProduceRecord, ProducerConfig,
+    RecordMetadata, TopicPartition,
+};
+use tokio::sync::oneshot;
+
+use crate::admin::offset_list;
+use crate::context::LogContext;
+use crate::error::map_error;
+use crate::KafkaConfig;
+
+/// How long one transaction call may take unless `max.block.ms` says otherwise (the
+/// Java client's default).
+const TXN_TIMEOUT: Duration = Duration::from_secs(60);
+/// Pause before retrying a send that found librdkafka's queue full.
+const QUEUE_FULL_WAIT: Duration = Duration::from_millis(1);
+
+/// Acknowledgement state of one sent batch. Deliveries only store atomics; the last one
+/// collects the results, so no lock is taken per record.
+struct Batch {
+    results: Box<[AtomicMetadata]>,
+    remaining: AtomicUsize,
+    error: Mutex<Option<LogError>>,
+    done: Mutex<Option<oneshot::Sender<LogResult<Vec<RecordMetadata>>>>>,
+}
+
+/// Where one record was written, filled in by its delivery report.
+#[derive(Default)]
+struct AtomicMetadata {
+    partition: AtomicI32,
+    offset: AtomicI64,
+    timestamp: AtomicI64,
+}
+
+impl Batch {
+    fn new(n: usize, done: oneshot::Sender<LogResult<Vec<RecordMetadata>>>) -> Self {
+        Batch {
+            results: (0..n).map(|_| AtomicMetadata::default()).collect(),
+            remaining: AtomicUsize::new(n),
+            error: Mutex::new(None),
+            done: Mutex::new(Some(done)),
+        }
+    }
+
+    /// Records the outcome of record `index`; the last one completes the batch.
+    fn complete(&self, index: usize, outcome: Result<RecordMetadata, LogError>) {
+        match outcome {
+            Ok(meta) => {
+                if let Some(slot) = self.results.get(index) {
+                    slot.partition.store(meta.partition, Ordering::Relaxed);
+                    slot.offset.store(meta.offset, Ordering::Relaxed);
+                    slot.timestamp.store(meta.timestamp, Ordering::Relaxed);
+                }
+            }
+            Err(e) => {
+                if let Ok(mut error) = self.error.lock() {
+                    error.get_or_insert(e);
+                }
+            }
+        }
+        if self.remaining.fetch_sub(1, Ordering::AcqRel) != 1 {
+            return;
+        }
+        let error = self.error.lock().ok().and_then(|mut e| e.take());
+        let result = match error {
+            Some(e) => Err(e),
+            None => Ok(self
+                .results
+                .iter()
+                .map(|m| RecordMetadata {
+                    partition: m.partition.load(Ordering::Relaxed),
+                    offset: m.offset.load(Ordering::Relaxed),
+                    timestamp: m.timestamp.load(Ordering::Relaxed),
+                })
+                .collect()),
+        };
+        if let Some(done) = self.done.lock().ok().and_then(|mut d| d.take()) {
+            let _ = done.send(result);
+        }
+    }
+}
+
+/// The delivery opaque of one record: its batch and position in it.
+pub(crate) struct Slot {
+    batch: Arc<Batch>,
+    index: usize,
+}
+
+/// Completes batches from librdkafka's delivery reports.
+pub(crate) struct DeliveryContext {
+    inner: LogContext,
+}
+
+impl ClientContext for DeliveryContext {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
+        self.inner.log(level, fac, log_message);
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        self.inner.record_error(&error, reason);
+    }
+}
+
+impl ProducerContext for DeliveryContext {
+    type DeliveryOpaque = Box<Slot>;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, slot: Box<Slot>) {
+        let outcome = match result {
+            Ok(message) => Ok(RecordMetadata {
+                partition: message.partition(),
+                offset: message.offset(),
+                timestamp: message.timestamp().to_millis().unwrap_or(-1),
+            }),
+            Err((e, message)) => {
+                let topic = message.topic();
+                Err(map_error(
+                    e.clone(),
+                    &format!("delivering a record to topic '{topic}'"),
+                    Some(topic),
+                ))
+            }
+        };
+        slot.batch.complete(slot.index, outcome);
+    }
+}
+
+/// A [`LogProducer`] on a Kafka cluster.
+pub struct KafkaProducer {
+    producer: Arc<ThreadedProducer<DeliveryContext>>,
+    config: KafkaConfig,
+    transactional_id: Option<String>,
+    /// Bound of each blocking transaction call (`max.block.ms`).
+    txn_timeout: Duration,
+    group_metadata: Mutex<HashMap<String, Arc<ConsumerGroupMetadata>>>,
+}
+
+impl KafkaProducer {
+    /// Creates the producer: defaults, then the worker's producer settings, then the
+    /// client's own properties, then the client id and transactional id.
+    pub(crate) fn new(config: &KafkaConfig, producer: ProducerConfig) -> LogResult<Self> {
+        let mut defaults = std::collections::BTreeMap::new();
+        defaults.insert("enable.idempotence".to_string(), "true".to_string());
+        defaults.insert("partitioner".to_string(), "murmur2_random".to_string());
+        let mut client =
+            config.client_config(&[&defaults, &config.producer, &producer.properties])?;
+        if !producer.client_id.is_empty() {
+            client.set("client.id", &producer.client_id);
+        }
+        if let Some(id) = &producer.transactional_id {
+            client.set("transactional.id", id);
+        }
+        client.set_log_level(RDKafkaLogLevel::Warning);
+        let max_block = producer
+            .properties
+            .get("max.block.ms")
+            .or_else(|| config.producer.get("max.block.ms"))
+            .or_else(|| config.common.get("max.block.ms"));
+        let txn_timeout = match max_block {
+            None => TXN_TIMEOUT,
+            Some(v) => {
+                Duration::from_millis(v.trim().parse().map_err(|e| LogError::InvalidConfig {
+                    key: "max.block.ms".into(),
+                    message: format!("'{v}' is not a number of milliseconds: {e}"),
+                })?)
+            }
+        };
+        let context = DeliveryContext {
+            inner: LogContext::default(),
+        };
+        let created: ThreadedProducer<DeliveryContext> = client
+            .create_with_context(context)
+            .map_err(|e| map_error(e, "creating a Kafka producer", None))?;
+        Ok(KafkaProducer {
+            producer: Arc::new(created),
+            config: config.clone(),
+            transactional_id: producer.transactional_id,
+            txn_timeout,
+            group_metadata: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Runs a blocking transaction call on a blocking thread, mapping fencing to
+    /// [`LogError::Fenced`].
+    async fn txn_call(
+        &self,
+        doing: &'static str,
+        f: impl FnOnce(&ThreadedProducer<DeliveryContext>) -> Result<(), KafkaError> + Send + 'static,
+    ) -> LogResult<()> {
+        let Some(id) = self.transactional_id.clone() else {
+            return Err(LogError::Transaction(format!(
+                "{doing}: the producer has no transactional.id"
+            )));
+        };
+        let producer = Arc::clone(&self.producer);
+        let result = tokio::task::spawn_blocking(move || f(&producer))
+            .await
+            .map_err(|e| LogError::Transaction(format!("{doing}: the call stopped: {e}")))?;
+        result.map_err(|e| {
+            let fenced = match &e {
+                KafkaError::Transaction(t) => {
+                    matches!(
+                        t.code(),
+                        RDKafkaErrorCode::Fenced
+                            | RDKafkaErrorCode::ProducerFenced
+                            | RDKafkaErrorCode::InvalidProducerEpoch
+                    )
+                }
+                _ => false,
+            };
+            if fenced {
+                LogError::Fenced {
+                    transactional_id: id,
+                }
+            } else {
+                map_error(e, doing, None)
+            }
+        })
+    }
+
+    /// The group metadata librdkafka wants with transactional offsets, from a consumer of
+    /// `group` that never joins it (member id empty, generation -1).
+    fn metadata_of(&self, group: &str) -> LogResult<Arc<ConsumerGroupMetadata>> {
+        if let Ok(cache) = self.group_metadata.lock() {
+            if let Some(m) = cache.get(group) {
+                return Ok(Arc::clone(m));
+            }
+        }
+        let mut client = self.config.client_config(&[&self.config.consumer])?;
+        client
+            .set("group.id", group)
+            .set("enable.auto.commit", "false");
+        let consumer: BaseConsumer<LogContext> = client
+            .create_with_context(LogContext::default())
+            .map_err(|e| map_error(e, &format!("creating a client for group '{group}'"), None))?;
+        let metadata = consumer.group_metadata().ok_or_else(|| {
+            LogError::Transaction(format!("no group metadata available for group '{group}'"))
+        })?;
+        let metadata = Arc::new(metadata);
+        if let Ok(mut cache) = self.group_metadata.lock() {
+            cache.insert(group.to_string(), Arc::clone(&metadata));
+        }
+        Ok(metadata)
+    }
+}
+
+/// Waits a moment for librdkafka's queue to drain. On a multi-threaded runtime the wait
+/// hands the worker's other tasks to another thread first.
+fn wait_for_room() {
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if multi_thread {
+        tokio::task::block_in_place(|| std::thread::sleep(QUEUE_FULL_WAIT));
+    } else {
+        std::thread::sleep(QUEUE_FULL_WAIT);
+    }
+}
+
+/// Record headers in librdkafka's form.
+fn headers_of(record: &ProduceRecord) -> OwnedHeaders {
+    let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
+    for h in &record.headers {
+        headers = headers.insert(Header {
+            key: &h.key,
+            value: h.value.as_deref(),
+        });
+    }
+    headers
+}
+
+#[async_trait]
+impl LogProducer for KafkaProducer {
+    fn send(&self, records: Vec<ProduceRecord>) -> DeliveryFuture {
+        let n = records.len();
+        if n == 0 {
+            return Box::pin(std::future::ready(Ok(Vec::new())));
+        }
+        let (tx, rx) = oneshot::channel();
+        let batch = Arc::new(Batch::new(n, tx));
+        for (index, r) in records.iter().enumerate() {
+            let slot = Box::new(Slot {
+                batch: Arc::clone(&batch),
+                index,
+            });
+            let mut record: BaseRecord<'_, [u8], [u8], Box<Slot>> =
+                BaseRecord::with_opaque_to(&r.topic, slot);
+            if let Some(p) = r.partition {
+                record = record.partition(p);
+            }
+            if let Some(k) = &r.key {
+                record = record.key(&k[..]);
+            }
+            if let Some(v) = &r.value {
+                record = record.payload(&v[..]);
+            }
+            if let Some(ts) = r.timestamp {
+                record = record.timestamp(ts);
+            }
+            if !r.headers.is_empty() {
+                record = record.headers(headers_of(r));
+            }
+            loop {
+                match self.producer.send(record) {
+                    Ok(()) => break,
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                        record = back;
+                        wait_for_room();
+                    }
+                    Err((e, _)) => {
+                        let topic = &*r.topic;
+                        batch.complete(
+                            index,
+                            Err(map_error(
+                                e,
+                                &format!("sending a record to topic '{topic}'"),
+                                Some(topic),
+                            )),
+                        );
+                        break;
+                    }
+                }
+            }
+        }
+        Box::pin(async move { rx.await.unwrap_or(Err(LogError::Closed)) })
+    }
+
+    async fn flush(&self) -> LogResult<()> {
+        let producer = Arc::clone(&self.producer);
+        tokio::task::spawn_blocking(move || producer.flush(Timeout::Never))
+            .await
+            .map_err(|e| LogError::Unavailable(format!("flushing stopped: {e}")))?
+            .map_err(|e| map_error(e, "flushing the producer", None))
+    }
+
+    async fn init_transactions(&self) -> LogResult<()> {
+        let timeout = self.txn_timeout;
+        self.txn_call("initializing transactions", move |p| {
+            p.init_transactions(timeout)
+        })
+        .await
+    }
+
+    async fn begin_transaction(&self) -> LogResult<()> {
+        self.txn_call("beginning a transaction", |p| p.begin_transaction())
+            .await
+    }
+
+    async fn send_offsets_to_transaction(
+        &self,
+        offsets: &[(TopicPartition, i64)],
+        group: &str,
+    ) -> LogResult<()> {
+        let metadata = self.metadata_of(group)?;
+        let tpl = offset_list(offsets)?;
+        let timeout = self.txn_timeout;
+        self.txn_call("sending offsets to the transaction", move |p| {
+            p.send_offsets_to_transaction(&tpl, &metadata, timeout)
+        })
+        .await
+    }
+
+    async fn commit_transaction(&self) -> LogResult<()> {
+        let timeout = self.txn_timeout;
+        self.txn_call("committing the transaction", move |p| {
+            p.commit_transaction(timeout)
+        })
+        .await
+    }
+
+    async fn abort_transaction(&self) -> LogResult<()> {
+        let timeout = self.txn_timeout;
+        self.txn_call("aborting the transaction", move |p| {
+            p.abort_transaction(timeout)
+        })
+        .await
+    }
+}
