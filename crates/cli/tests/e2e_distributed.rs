@@ -34,21 +34,7 @@ fn worker_file(s: &Scratch) -> std::path::PathBuf {
 fn start(s: &Scratch, log: &'static str) -> Worker {
     let file = worker_file(s);
     let child = s.spawn(&["distributed", file.to_str().unwrap()], log);
-    let mut url = String::new();
-    wait_until("the REST listener", Duration::from_secs(60), || {
-        match s.read_log(log).split("REST API listening on ").nth(1) {
-            Some(rest) => {
-                url = rest.split_whitespace().next().unwrap_or("").to_string();
-                true
-            }
-            None => false,
-        }
-    });
-    let w = Worker { child, url, log };
-    wait_until("the API to answer", Duration::from_secs(60), || {
-        w.call("GET", "/", None).0 == 200
-    });
-    w
+    rest_support::wait_for_api(s, child, log, Duration::from_secs(60))
 }
 
 /// Every number found in the sink file, with how often it appears.

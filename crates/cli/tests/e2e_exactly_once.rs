@@ -38,21 +38,7 @@ fn worker_file(s: &Scratch) -> std::path::PathBuf {
 fn start(s: &Scratch, log: &'static str) -> Worker {
     let file = worker_file(s);
     let child = s.spawn(&["distributed", file.to_str().unwrap()], log);
-    let mut url = String::new();
-    wait_until("the REST listener", Duration::from_secs(60), || {
-        match s.read_log(log).split("REST API listening on ").nth(1) {
-            Some(rest) => {
-                url = rest.split_whitespace().next().unwrap_or("").to_string();
-                true
-            }
-            None => false,
-        }
-    });
-    let w = Worker { child, url, log };
-    wait_until("the API to answer", Duration::from_secs(60), || {
-        w.call("GET", "/", None).0 == 200
-    });
-    w
+    rest_support::wait_for_api(s, child, log, Duration::from_secs(60))
 }
 
 /// The source's committed file position (0 before any commit).
@@ -209,21 +195,7 @@ fn kafka_worker_file(s: &Scratch, prefix: &str) -> std::path::PathBuf {
 
 fn start_with(s: &Scratch, file: &std::path::Path, log: &'static str) -> Worker {
     let child = s.spawn(&["distributed", file.to_str().unwrap()], log);
-    let mut url = String::new();
-    wait_until("the REST listener", Duration::from_secs(90), || {
-        match s.read_log(log).split("REST API listening on ").nth(1) {
-            Some(rest) => {
-                url = rest.split_whitespace().next().unwrap_or("").to_string();
-                true
-            }
-            None => false,
-        }
-    });
-    let w = Worker { child, url, log };
-    wait_until("the API to answer", Duration::from_secs(90), || {
-        w.call("GET", "/", None).0 == 200
-    });
-    w
+    rest_support::wait_for_api(s, child, log, Duration::from_secs(90))
 }
 
 /// `sluice topics --bootstrap-server B ARGS` on the test broker; returns stdout.

@@ -68,21 +68,7 @@ fn topic_values(s: &Scratch, topic: &str) -> Vec<String> {
 /// Starts a worker and waits until its REST API answers.
 fn start(s: &Scratch, args: &[&str], log: &'static str) -> Worker {
     let child = s.spawn(args, log);
-    let mut url = String::new();
-    wait_until("the REST listener", Duration::from_secs(90), || {
-        match s.read_log(log).split("REST API listening on ").nth(1) {
-            Some(rest) => {
-                url = rest.split_whitespace().next().unwrap_or("").to_string();
-                true
-            }
-            None => false,
-        }
-    });
-    let w = Worker { child, url, log };
-    wait_until("the API to answer", Duration::from_secs(60), || {
-        w.call("GET", "/", None).0 == 200
-    });
-    w
+    rest_support::wait_for_api(s, child, log, Duration::from_secs(90))
 }
 
 fn stop(mut w: Worker) {

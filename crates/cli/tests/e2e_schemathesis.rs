@@ -81,25 +81,6 @@ fn schemathesis() -> Option<PathBuf> {
     Some(st)
 }
 
-/// Waits for the worker's REST listener and API.
-fn wait_for_api(s: &Scratch, child: std::process::Child, log: &'static str) -> Worker {
-    let mut url = String::new();
-    wait_until("the REST listener", Duration::from_secs(60), || {
-        match s.read_log(log).split("REST API listening on ").nth(1) {
-            Some(rest) => {
-                url = rest.split_whitespace().next().unwrap_or("").to_string();
-                true
-            }
-            None => false,
-        }
-    });
-    let w = Worker { child, url, log };
-    wait_until("the API to answer", Duration::from_secs(60), || {
-        w.call("GET", "/", None).0 == 200
-    });
-    w
-}
-
 /// Runs schemathesis against the worker and asserts it found nothing.
 fn fuzz(st: &Path, s: &Scratch, mut w: Worker) {
     let out = Command::new(st)
@@ -163,6 +144,6 @@ fn schemathesis_finds_nothing_on_a_distributed_worker() {
     let file = s.write("distributed.properties", &content);
     let log = "distributed.log";
     let child = s.spawn(&["distributed", file.to_str().unwrap()], log);
-    let w = wait_for_api(&s, child, log);
+    let w = rest_support::wait_for_api(&s, child, log, Duration::from_secs(60));
     fuzz(&st, &s, w);
 }

@@ -20,6 +20,14 @@
 //! [`Worker::restart_task`] restart one instance, [`Worker::reconfigure_connector`] applies a
 //! new config, and [`Worker::remove_connector`] removes it. Each waits for the tasks it stops
 //! (their final commits included).
+//!
+//! In a cluster of workers, a connector's instance and each of its tasks may be assigned to
+//! different workers. [`Worker::add_connector_without_instance`] registers a connector whose
+//! instance runs elsewhere, [`Worker::start_task`] and [`Worker::stop_task`] start and stop
+//! one task from its committed config (a task needs the connector's config and plugin, not
+//! a running connector instance), and [`Worker::start_connector_instance`] and
+//! [`Worker::stop_connector_instance`] move just the instance here or away, leaving the
+//! tasks as they are.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -83,6 +91,10 @@ struct RunningConnector {
     /// connector's is not, but it still creates tasks).
     instance: ConnectorInstance,
     started: bool,
+    /// Whether this worker runs the connector instance (false when only some of its tasks
+    /// were assigned here: the instance is then never started and the connector shows
+    /// UNASSIGNED on this worker).
+    instance_here: bool,
     target: TargetState,
     tasks: Vec<RunningTask>,
 }
@@ -298,6 +310,27 @@ impl Worker {
         config: ConnectorConfig,
         target: TargetState,
     ) -> RuntimeResult<()> {
+        self.register(config, target, true).await
+    }
+
+    /// Registers a validated connector whose instance runs elsewhere, so that some of its
+    /// tasks can run here ([`Worker::start_task`]) from their committed configs. The
+    /// connector shows UNASSIGNED on this worker; the target state still pauses and stops
+    /// its tasks. [`Worker::start_connector_instance`] takes the instance over later.
+    pub async fn add_connector_without_instance(
+        &self,
+        config: ConnectorConfig,
+        target: TargetState,
+    ) -> RuntimeResult<()> {
+        self.register(config, target, false).await
+    }
+
+    async fn register(
+        &self,
+        config: ConnectorConfig,
+        target: TargetState,
+        instance_here: bool,
+    ) -> RuntimeResult<()> {
         let mut connectors = self.connectors.lock().await;
         if connectors.contains_key(&config.name) {
             return Err(RuntimeError::ConnectorExists { name: config.name });
@@ -308,6 +341,7 @@ impl Worker {
             instance: new_instance(&config),
             config,
             started: false,
+            instance_here,
             target,
             tasks: Vec::new(),
         };
@@ -320,6 +354,11 @@ impl Worker {
     /// instance) for STARTED, stopped otherwise; records the connector's state.
     async fn apply_target(&self, c: &mut RunningConnector) -> RuntimeResult<()> {
         let name = c.config.name.clone();
+        if !c.instance_here {
+            self.stop_instance(c).await;
+            self.status.set_connector(&name, State::Unassigned, None);
+            return Ok(());
+        }
         match c.target {
             TargetState::Started if c.started => {
                 self.status.set_connector(&name, State::Running, None);
@@ -409,7 +448,7 @@ impl Worker {
                 connector: Arc::from(name),
                 task: index as u32,
             };
-            let task = self.start_task(&c.config, &c.instance, id, task_config, paused);
+            let task = self.spawn_task(&c.config, &c.instance, id, task_config, paused);
             c.tasks.push(task);
         }
         lock(&self.progress_tasks).extend(
@@ -428,6 +467,103 @@ impl Worker {
         self.stop_task_list(old, self.shutdown_deadline(), true)
             .await;
         Ok(())
+    }
+
+    /// Runs the instance of a connector registered here (with
+    /// [`Worker::add_connector_without_instance`]) on this worker too: it starts if its
+    /// target state says so (RUNNING, or FAILED with the error returned). Its tasks here are
+    /// not touched. Nothing changes when the instance runs here already.
+    pub async fn start_connector_instance(&self, name: &str) -> RuntimeResult<()> {
+        let mut connectors = self.connectors.lock().await;
+        let c = connectors.get_mut(name).ok_or_else(|| unknown(name))?;
+        if c.instance_here {
+            return Ok(());
+        }
+        c.instance_here = true;
+        self.apply_target(c).await
+    }
+
+    /// Stops the connector instance only, keeping the connector registered and its tasks
+    /// here running (the instance moved to another worker); the connector then shows
+    /// UNASSIGNED on this worker. Nothing changes when the instance does not run here.
+    pub async fn stop_connector_instance(&self, name: &str) -> RuntimeResult<()> {
+        let mut connectors = self.connectors.lock().await;
+        let c = connectors.get_mut(name).ok_or_else(|| unknown(name))?;
+        if !c.instance_here {
+            return Ok(());
+        }
+        c.instance_here = false;
+        self.apply_target(c).await
+    }
+
+    /// Whether the connector's instance runs on this worker (`None` when the connector is
+    /// not registered here).
+    pub async fn has_connector_instance(&self, name: &str) -> Option<bool> {
+        self.connectors
+            .lock()
+            .await
+            .get(name)
+            .map(|c| c.instance_here)
+    }
+
+    /// Starts one task of a registered connector from its (committed) config, with no need
+    /// for the connector instance on this worker; paused if the connector is. A task of the
+    /// same id running here is stopped first (with its final commit). The connector's other
+    /// tasks are not touched. A STOPPED connector runs no tasks: starting one is refused.
+    pub async fn start_task(
+        &self,
+        id: &ConnectorTaskId,
+        task_config: ConfigMap,
+    ) -> RuntimeResult<()> {
+        let mut connectors = self.connectors.lock().await;
+        let c = connectors
+            .get_mut(&*id.connector)
+            .ok_or_else(|| unknown(&id.connector))?;
+        if c.target == TargetState::Stopped {
+            return Err(RuntimeError::Connect(ConnectError::connect(format!(
+                "connector {} is STOPPED, so its task {} cannot start",
+                id.connector, id.task
+            ))));
+        }
+        let index = c.tasks.partition_point(|t| t.id.task < id.task);
+        if c.tasks.get(index).is_some_and(|t| t.id == *id) {
+            let old = c.tasks.remove(index);
+            self.stop_task_list(vec![old], self.shutdown_deadline(), false)
+                .await;
+        }
+        let paused = c.target == TargetState::Paused;
+        let task = self.spawn_task(&c.config, &c.instance, id.clone(), task_config, paused);
+        lock(&self.progress_tasks).push((task.id.clone(), task.kind, task.counters.clone()));
+        c.tasks.insert(index, task);
+        Ok(())
+    }
+
+    /// Stops one task (with its final commit) and forgets its state; the connector's other
+    /// tasks and its instance are not touched.
+    pub async fn stop_task(&self, id: &ConnectorTaskId) -> RuntimeResult<()> {
+        let mut connectors = self.connectors.lock().await;
+        let c = connectors
+            .get_mut(&*id.connector)
+            .ok_or_else(|| unknown(&id.connector))?;
+        let index = c
+            .tasks
+            .iter()
+            .position(|t| t.id == *id)
+            .ok_or_else(|| RuntimeError::UnknownTask { id: id.to_string() })?;
+        let old = c.tasks.remove(index);
+        self.stop_task_list(vec![old], self.shutdown_deadline(), true)
+            .await;
+        Ok(())
+    }
+
+    /// The numbers of a connector's tasks running on this worker, in order (`None` when the
+    /// connector is not registered here).
+    pub async fn running_tasks(&self, name: &str) -> Option<Vec<u32>> {
+        self.connectors
+            .lock()
+            .await
+            .get(name)
+            .map(|c| c.tasks.iter().map(|t| t.id.task).collect())
     }
 
     /// Applies a target state: PAUSED pauses the tasks (they keep their place and commit
@@ -482,7 +618,7 @@ impl Worker {
         self.stop_task_list(vec![old], self.shutdown_deadline(), false)
             .await;
         self.status.set_task(id, State::Restarting, None);
-        let task = self.start_task(&c.config, &c.instance, id.clone(), config, paused);
+        let task = self.spawn_task(&c.config, &c.instance, id.clone(), config, paused);
         lock(&self.progress_tasks).push((task.id.clone(), task.kind, task.counters.clone()));
         c.tasks.insert(index, task);
         Ok(())
@@ -641,7 +777,7 @@ impl Worker {
         Ok(configs)
     }
 
-    fn start_task(
+    fn spawn_task(
         &self,
         config: &ConnectorConfig,
         instance: &ConnectorInstance,

@@ -25,10 +25,20 @@ pub fn start(scratch: &Scratch, extra: &str, connectors: &[&str]) -> Worker {
     args.extend_from_slice(connectors);
     let log = "worker.log";
     let child = scratch.spawn(&args, log);
+    wait_for_api(scratch, child, log, Duration::from_secs(60))
+}
+
+/// Waits until a started worker logs its REST address (up to `listen_within`) and its API
+/// answers `GET /`.
+pub fn wait_for_api(
+    scratch: &Scratch,
+    child: Child,
+    log: &'static str,
+    listen_within: Duration,
+) -> Worker {
     let mut url = String::new();
-    wait_until("the REST listener", Duration::from_secs(60), || {
-        let text = scratch.read_log(log);
-        match text.split("REST API listening on ").nth(1) {
+    wait_until("the REST listener", listen_within, || {
+        match scratch.read_log(log).split("REST API listening on ").nth(1) {
             Some(rest) => {
                 url = rest.split_whitespace().next().unwrap_or("").to_string();
                 true

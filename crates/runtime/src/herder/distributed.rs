@@ -18,10 +18,21 @@
 //!
 //! A cluster of workers agrees on who runs what through the group coordinator (the
 //! `group.id` group): a leader assigns connectors and tasks, writes task configs, and every
-//! member runs its share. This herder runs as the only member of its group and so is the
-//! leader with every connector assigned ([`DistributedHerder::assignment`]). Membership and
-//! rebalancing slot in there: the assignment then comes from the leader, followers reconcile
-//! only their share, and [`ConfigUpdate::TaskConfigs`] tells them when to (re)start tasks.
+//! member runs its share. Until it is given a [`WorkAssignment`], this herder runs as the
+//! only member of its group, and so as the leader with every connector instance and every
+//! task assigned to it (the whole-connector path: a connector's tasks start and restart
+//! together).
+//!
+//! [`DistributedHerder::set_assignment`] replaces that with an explicit share: the connector
+//! instances and the tasks (by [`ConnectorTaskId`]) this worker runs. From then on the herder
+//! runs exactly those and nothing else: a task starts from its committed config (with no
+//! need for the connector instance here), a task no longer assigned stops, a connector none
+//! of whose work is assigned is removed from the worker, and an instance that moves here
+//! (or away) starts (or stops) without touching the tasks. A change of assignment restarts
+//! nothing that stays assigned; a task restarts only when its committed config or the
+//! connector's task-config generation changed, which [`ConfigUpdate::TaskConfigs`] reports.
+//! A connector's status is written to the status topic only by the worker running its
+//! instance. Membership (group events driving `set_assignment`) is the next step.
 //!
 //! Task configs: when a STARTED connector starts or its config changes, the connector makes
 //! task configs; they are written (then the commit record) only when they differ from the
@@ -50,6 +61,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sluice_api::config::ConfigMap;
+use sluice_kafka::group::{ClusterState, WorkSet};
 use sluice_log::Log;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -70,6 +82,59 @@ use crate::storage::{
     StatusStore, StorageError, StoreOptions, StoredStatus, TopicOffsetStore,
 };
 use crate::worker::Worker;
+
+/// What of the cluster's work one worker runs: connector instances and tasks (see the module
+/// docs).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WorkAssignment {
+    /// Connectors whose instance runs on this worker.
+    pub connectors: BTreeSet<String>,
+    /// Tasks that run on this worker.
+    pub tasks: BTreeSet<ConnectorTaskId>,
+}
+
+impl WorkAssignment {
+    /// Takes revoked work out (group membership's `Revoked` event).
+    pub fn remove(&mut self, revoked: &WorkSet) {
+        for name in &revoked.connectors {
+            self.connectors.remove(name);
+        }
+        for task in &revoked.tasks {
+            self.tasks.remove(&ConnectorTaskId {
+                connector: Arc::from(task.connector.as_str()),
+                task: task.task,
+            });
+        }
+    }
+
+    /// Whether the connector's instance runs here, and the numbers of its tasks that do.
+    fn of(&self, name: &str) -> (bool, BTreeSet<u32>) {
+        let tasks = self
+            .tasks
+            .iter()
+            .filter(|t| &*t.connector == name)
+            .map(|t| t.task)
+            .collect();
+        (self.connectors.contains(name), tasks)
+    }
+}
+
+impl From<&WorkSet> for WorkAssignment {
+    /// Everything a group member runs (`Assignment::running` of group membership).
+    fn from(work: &WorkSet) -> Self {
+        WorkAssignment {
+            connectors: work.connectors.clone(),
+            tasks: work
+                .tasks
+                .iter()
+                .map(|t| ConnectorTaskId {
+                    connector: Arc::from(t.connector.as_str()),
+                    task: t.task,
+                })
+                .collect(),
+        }
+    }
+}
 
 /// How often statuses are copied to the status topic between changes.
 pub const STATUS_INTERVAL: Duration = Duration::from_millis(500);
@@ -152,6 +217,11 @@ pub struct DistributedHerder {
     exactly_once: ExactlyOnceSourceSupport,
     /// Acts on the connectors' requests for new task configs.
     reconfigure_loop: std::sync::Mutex<Option<JoinHandle<()>>>,
+    /// This worker's share of the work; `None` runs everything (the only member).
+    assignment: RwLock<Option<WorkAssignment>>,
+    /// With an assignment: the task-config generation each connector's tasks here were
+    /// started from (a new generation restarts them all).
+    task_generations: std::sync::Mutex<BTreeMap<String, Option<u32>>>,
 }
 
 impl DistributedHerder {
@@ -201,11 +271,13 @@ impl DistributedHerder {
             status_loop: std::sync::Mutex::new(None),
             exactly_once,
             reconfigure_loop: std::sync::Mutex::new(None),
+            assignment: RwLock::new(None),
+            task_generations: std::sync::Mutex::new(BTreeMap::new()),
         });
         {
             let _op = herder.ops.lock().await;
             let snapshot = herder.configs.snapshot();
-            for name in herder.assignment(&snapshot) {
+            for name in herder.to_reconcile(&snapshot) {
                 herder.reconcile(&name).await;
             }
             tracing::info!(
@@ -262,12 +334,61 @@ impl DistributedHerder {
         self.publish_statuses().await;
     }
 
-    /// The connectors this worker runs: all of them, as the only member (and leader) of its
-    /// group. A group membership protocol replaces this with the leader's assignment.
-    fn assignment(&self, snapshot: &ConfigSnapshot) -> BTreeSet<String> {
+    /// The connectors to bring in line with the config topic and the assignment: those of
+    /// the snapshot and those the worker runs.
+    fn to_reconcile(&self, snapshot: &ConfigSnapshot) -> BTreeSet<String> {
         let mut names: BTreeSet<String> = snapshot.connectors().map(str::to_owned).collect();
         names.extend(self.read().keys().cloned());
         names
+    }
+
+    /// Runs exactly `assignment` from now on: starts what is newly assigned, stops what is
+    /// no longer, and leaves alone what stays (see the module docs). Replaces running
+    /// everything, for good.
+    pub async fn set_assignment(&self, assignment: WorkAssignment) {
+        let _op = self.ops.lock().await;
+        tracing::info!(
+            connectors = assignment.connectors.len(),
+            tasks = assignment.tasks.len(),
+            "New assignment for this worker."
+        );
+        *self.assignment.write().unwrap_or_else(|p| p.into_inner()) = Some(assignment);
+        let snapshot = self.configs.snapshot();
+        for name in self.to_reconcile(&snapshot) {
+            self.reconcile(&name).await;
+        }
+        self.publish_statuses().await;
+    }
+
+    /// What the group leader needs to assign work: the config topic offset this worker has
+    /// read up to, and every connector with its number of committed task configs.
+    pub fn cluster_state(&self) -> ClusterState {
+        let snapshot = self.configs.snapshot();
+        ClusterState {
+            config_offset: snapshot.offset(),
+            connectors: snapshot
+                .connectors()
+                .map(|name| (name.to_owned(), snapshot.task_count(name)))
+                .collect(),
+        }
+    }
+
+    /// This worker's share of the work (`None`: everything).
+    pub fn assignment(&self) -> Option<WorkAssignment> {
+        self.assignment
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// What of a connector runs here under the assignment (its instance, its task numbers);
+    /// `None` when the worker runs everything.
+    fn placement(&self, name: &str) -> Option<(bool, BTreeSet<u32>)> {
+        self.assignment
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|a| a.of(name))
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Applied>> {
@@ -293,8 +414,12 @@ impl DistributedHerder {
                         touched.insert(connector);
                     }
                     ConfigUpdate::Restart(request) => restarts.push(request),
-                    // This worker, as leader, starts tasks itself after writing their
-                    // configs; followers would start theirs here.
+                    // With an assignment, the tasks here follow the committed configs;
+                    // otherwise this worker, as leader, starts tasks itself after writing
+                    // their configs.
+                    ConfigUpdate::TaskConfigs { tasks } if self.assignment().is_some() => {
+                        touched.extend(tasks.into_iter().map(|t| t.connector.to_string()));
+                    }
                     ConfigUpdate::TaskConfigs { .. }
                     | ConfigUpdate::SessionKey
                     | ConfigUpdate::LoggerLevel { .. } => {}
@@ -317,10 +442,24 @@ impl DistributedHerder {
         let Some(config) = snapshot.connector_config(name).cloned() else {
             if self.write().remove(name).is_some() {
                 self.worker.remove_connector(name).await;
+                self.forget_generation(name);
                 tracing::info!(connector = %name, "Connector deleted.");
             }
             return;
         };
+        let placement = self.placement(name);
+        if placement
+            .as_ref()
+            .is_some_and(|(instance, tasks)| !instance && tasks.is_empty())
+        {
+            if self.write().remove(name).is_some() {
+                self.worker.remove_connector(name).await;
+                self.forget_generation(name);
+                tracing::info!(connector = %name, "Nothing of the connector is assigned to this worker any more.");
+            }
+            return;
+        }
+        let instance_here = placement.as_ref().is_none_or(|(instance, _)| *instance);
         let target = snapshot.target_state(name).unwrap_or_default();
         let previous = self
             .read()
@@ -358,7 +497,14 @@ impl DistributedHerder {
         let kind = parsed.kind.into();
         let tasks = match previous {
             None => {
-                if let Err(e) = self.worker.add_connector(parsed, target).await {
+                let added = if instance_here {
+                    self.worker.add_connector(parsed, target).await
+                } else {
+                    self.worker
+                        .add_connector_without_instance(parsed, target)
+                        .await
+                };
+                if let Err(e) = added {
                     tracing::warn!(connector = %name, error = %e, "Connector did not start.");
                 }
                 match target {
@@ -379,7 +525,8 @@ impl DistributedHerder {
                         tracing::warn!(connector = %name, error = %e, "Connector did not start after its config changed.");
                     }
                 }
-                match target {
+                let moved_here = self.move_instance(name, instance_here).await;
+                let tasks = match target {
                     TargetState::Stopped => 0,
                     TargetState::Started
                         if changed || old_target == TargetState::Stopped || old_tasks == 0 =>
@@ -391,7 +538,18 @@ impl DistributedHerder {
                     TargetState::Started if old_target == TargetState::Paused => {
                         self.refresh_tasks(name, old_tasks).await
                     }
+                    // The instance came here: it may make other task configs.
+                    TargetState::Started if moved_here => self.refresh_tasks(name, old_tasks).await,
                     _ => old_tasks,
+                };
+                match target {
+                    // The assigned tasks run from the committed configs, whatever changed.
+                    TargetState::Started | TargetState::Paused
+                        if placement.is_some() && !(changed && target == TargetState::Paused) =>
+                    {
+                        self.start_committed_tasks(name).await
+                    }
+                    _ => tasks,
                 }
             }
         };
@@ -411,7 +569,8 @@ impl DistributedHerder {
     /// start from the committed configs read back (also when the connector cannot make
     /// any, e.g. when it failed).
     async fn start_tasks(&self, name: &str, generate: bool) -> usize {
-        if generate {
+        let instance_here = self.placement(name).is_none_or(|(instance, _)| instance);
+        if generate && instance_here {
             match self.worker.generate_task_configs(name).await {
                 Ok(generated) => {
                     if let Err(e) = self.write_task_configs(name, &generated).await {
@@ -474,17 +633,103 @@ impl DistributedHerder {
         let Some(configs) = committed_tasks(&self.configs.snapshot(), name) else {
             return 0;
         };
+        if let Some((_, assigned)) = self.placement(name) {
+            return self.sync_assigned_tasks(name, &configs, &assigned).await;
+        }
         let count = configs.len();
         if !self.fence_zombies(name).await {
             return 0;
         }
         match self.worker.start_tasks(name, configs).await {
-            Ok(()) => count,
+            Ok(()) => {
+                let generation = self.configs.snapshot().task_config_generation(name);
+                lock(&self.task_generations).insert(name.to_string(), generation);
+                count
+            }
             Err(e) => {
                 tracing::warn!(connector = %name, error = %e, "No tasks started.");
                 0
             }
         }
+    }
+
+    /// Brings the connector's tasks on this worker in line with the assignment and the
+    /// committed task configs: stops the tasks no longer assigned (or gone, or whose config
+    /// changed), starts the assigned ones not running, and leaves the others alone; a new
+    /// task-config generation restarts them all. Answers how many run here.
+    async fn sync_assigned_tasks(
+        &self,
+        name: &str,
+        configs: &[ConfigMap],
+        assigned: &BTreeSet<u32>,
+    ) -> usize {
+        let generation = self.configs.snapshot().task_config_generation(name);
+        let new_generation = lock(&self.task_generations)
+            .insert(name.to_string(), generation)
+            .is_none_or(|before| before != generation);
+        let numbers = self.worker.running_tasks(name).await.unwrap_or_default();
+        let running = self
+            .worker
+            .running_task_configs(name)
+            .await
+            .unwrap_or_default();
+        let id = |task: u32| ConnectorTaskId {
+            connector: Arc::from(name),
+            task,
+        };
+        let mut kept = BTreeSet::new();
+        for (task, config) in numbers.into_iter().zip(running) {
+            let keep = !new_generation
+                && assigned.contains(&task)
+                && configs.get(task as usize) == Some(&config);
+            if keep {
+                kept.insert(task);
+            } else if let Err(e) = self.worker.stop_task(&id(task)).await {
+                tracing::warn!(task = %id(task), error = %e, "Stopping the task failed.");
+            }
+        }
+        let to_start: Vec<u32> = assigned
+            .iter()
+            .copied()
+            .filter(|t| (*t as usize) < configs.len() && !kept.contains(t))
+            .collect();
+        if to_start.is_empty() {
+            return kept.len();
+        }
+        if !self.fence_zombies(name).await {
+            return self.worker.running_tasks(name).await.map_or(0, |t| t.len());
+        }
+        for task in to_start {
+            let config = configs[task as usize].clone();
+            if let Err(e) = self.worker.start_task(&id(task), config).await {
+                tracing::warn!(task = %id(task), error = %e, "The task did not start.");
+            }
+        }
+        self.worker.running_tasks(name).await.map_or(0, |t| t.len())
+    }
+
+    /// Moves the connector instance here or away as the assignment says; answers whether it
+    /// came here.
+    async fn move_instance(&self, name: &str, instance_here: bool) -> bool {
+        match self.worker.has_connector_instance(name).await {
+            Some(false) if instance_here => {
+                if let Err(e) = self.worker.start_connector_instance(name).await {
+                    tracing::warn!(connector = %name, error = %e, "The connector did not start on this worker.");
+                }
+                true
+            }
+            Some(true) if !instance_here => {
+                if let Err(e) = self.worker.stop_connector_instance(name).await {
+                    tracing::warn!(connector = %name, error = %e, "Stopping the connector instance failed.");
+                }
+                false
+            }
+            _ => false,
+        }
+    }
+
+    fn forget_generation(&self, name: &str) {
+        lock(&self.task_generations).remove(name);
     }
 
     /// With exactly-once source tasks, fences a source connector's previous generation of
@@ -571,10 +816,19 @@ impl DistributedHerder {
     }
 
     /// Copies changed statuses of this worker's connectors and tasks to the status topic,
-    /// and tombstones those of removed connectors and tasks.
+    /// and tombstones those of removed connectors and tasks. With an assignment, only the
+    /// worker running a connector's instance writes the connector's status, and work that
+    /// merely moved away from this worker is not tombstoned (its new owner writes it).
     async fn publish_statuses(&self) {
         let mut published = self.published.lock().await;
         let names: Vec<String> = self.read().keys().cloned().collect();
+        let assigned = self.assignment();
+        let snapshot = self.configs.snapshot();
+        let moved_away = |name: &str, task: Option<u32>| {
+            assigned.is_some()
+                && snapshot.contains(name)
+                && task.is_none_or(|t| t < snapshot.task_count(name))
+        };
         let stored = |s: &Status| StoredStatus {
             state: s.state,
             trace: s.trace.clone(),
@@ -587,6 +841,10 @@ impl DistributedHerder {
             .cloned()
             .collect();
         for name in gone {
+            if moved_away(&name, None) {
+                published.remove(&name);
+                continue;
+            }
             if let Err(e) = self.statuses.remove_connector(&name).await {
                 tracing::warn!(connector = %name, error = %e, "Removing a connector status failed.");
                 continue;
@@ -598,7 +856,13 @@ impl DistributedHerder {
                 continue;
             };
             let before = published.entry(name.clone()).or_default();
-            if before.connector.as_ref() != Some(&now.connector) {
+            let instance_here = assigned
+                .as_ref()
+                .is_none_or(|a| a.connectors.contains(&name));
+            if !instance_here {
+                // Written by the worker running it; write it again when it comes back.
+                before.connector = None;
+            } else if before.connector.as_ref() != Some(&now.connector) {
                 match self
                     .statuses
                     .put_connector(&name, &stored(&now.connector))
@@ -622,6 +886,10 @@ impl DistributedHerder {
                 .copied()
                 .collect();
             for task in removed {
+                if moved_away(&name, Some(task)) {
+                    before.tasks.remove(&task);
+                    continue;
+                }
                 match self.statuses.remove_task(&id(task)).await {
                     Ok(()) => {
                         before.tasks.remove(&task);
@@ -824,6 +1092,10 @@ impl Reconfigure for DistributedHerder {
         }
         self.publish_statuses().await;
     }
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn storage_error(e: StorageError) -> HerderError {
@@ -1097,5 +1369,45 @@ impl Herder for DistributedHerder {
             self.worker.config().client_override_policy,
         );
         Ok(infos)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sluice_kafka::group::TaskId;
+
+    use super::*;
+
+    fn task(connector: &str, task: u32) -> ConnectorTaskId {
+        ConnectorTaskId {
+            connector: Arc::from(connector),
+            task,
+        }
+    }
+
+    #[test]
+    fn a_group_work_set_becomes_an_assignment_and_revocations_come_out() {
+        let work = WorkSet {
+            connectors: ["a".to_owned()].into(),
+            tasks: [
+                TaskId::new("a", 0),
+                TaskId::new("a", 2),
+                TaskId::new("b", 0),
+            ]
+            .into(),
+        };
+        let mut assignment = WorkAssignment::from(&work);
+        assert_eq!(assignment.of("a"), (true, [0, 2].into()));
+        assert_eq!(assignment.of("b"), (false, [0].into()));
+        assert_eq!(assignment.of("c"), (false, BTreeSet::new()));
+        assignment.remove(&WorkSet {
+            connectors: ["a".to_owned()].into(),
+            tasks: [TaskId::new("a", 2), TaskId::new("c", 1)].into(),
+        });
+        assert!(assignment.connectors.is_empty());
+        assert_eq!(
+            assignment.tasks,
+            [task("a", 0), task("b", 0)].into_iter().collect()
+        );
     }
 }

@@ -26,7 +26,7 @@ use sluice_api::config::ConfigMap;
 use crate::plugins::PluginRegistry;
 use crate::status::TargetState;
 
-pub use distributed::{DistributedHerder, InternalStores, STATUS_INTERVAL};
+pub use distributed::{DistributedHerder, InternalStores, WorkAssignment, STATUS_INTERVAL};
 pub use entities::*;
 pub use standalone::{StandaloneHerder, StandaloneSetup};
 
