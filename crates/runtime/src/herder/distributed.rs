@@ -1124,8 +1124,8 @@ impl Herder for DistributedHerder {
         self.worker.config().rest.topic_tracking_reset
     }
 
-    fn metrics(&self) -> Option<crate::metrics::WorkerMetrics> {
-        Some(self.worker.metrics())
+    fn metrics(&self) -> crate::metrics::WorkerMetrics {
+        self.worker.metrics()
     }
 
     async fn connectors(&self) -> Vec<String> {

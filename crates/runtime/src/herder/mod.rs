@@ -124,11 +124,8 @@ pub trait Herder: Send + Sync {
     /// Whether active topics may be reset (`topic.tracking.allow.reset`).
     fn topic_tracking_reset(&self) -> bool;
 
-    /// A snapshot of this worker's metrics for `GET /metrics` (none when the herder has
-    /// no worker to measure).
-    fn metrics(&self) -> Option<crate::metrics::WorkerMetrics> {
-        None
-    }
+    /// A snapshot of this worker's metrics for `GET /metrics`.
+    fn metrics(&self) -> crate::metrics::WorkerMetrics;
 
     /// Names of all connectors, sorted.
     async fn connectors(&self) -> Vec<String>;

@@ -34,7 +34,7 @@ const STATES: [State; 6] = [
 
 /// `GET /metrics`.
 pub(super) async fn metrics(AxumState(state): AxumState<RestState>) -> Response {
-    let snapshot = state.herder.metrics().unwrap_or_default();
+    let snapshot = state.herder.metrics();
     ([(CONTENT_TYPE, CONTENT_TYPE_TEXT)], render(&snapshot)).into_response()
 }
 
