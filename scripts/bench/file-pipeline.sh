@@ -4,15 +4,21 @@
 #
 #   scripts/bench/file-pipeline.sh [LINES]      (default 10000000)
 #
-# Prints records/s and MB/s for each, and Sluice's ratio to each baseline.
+# Prints records/s and MB/s for each, Sluice's ratio to each baseline, and the worker's CPU
+# time (user + system) per million records. SLUICE_BIN=path runs that binary instead of
+# building one.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 LINES=${1:-10000000}
 WORK=${BENCH_DIR:-$(mktemp -d /tmp/sluice-bench.XXXXXX)}
 trap 'rm -rf "$WORK"' EXIT
 
-cargo build --release -p sluice --quiet
-BIN=${CARGO_TARGET_DIR:-target}/release/sluice
+if [ -n "${SLUICE_BIN:-}" ]; then
+  BIN=$SLUICE_BIN
+else
+  cargo build --release -p sluice --quiet
+  BIN=${CARGO_TARGET_DIR:-target}/release/sluice
+fi
 
 echo "Generating $LINES lines of 100 bytes in $WORK ..."
 perl -e 'my $n = shift; for my $i (1..$n) { printf "%099d\n", $i }' "$LINES" > "$WORK/in.txt"
@@ -42,14 +48,15 @@ offset.storage.file.filename=$WORK/connect.offsets
 offset.flush.interval.ms=10000
 key.converter=org.apache.kafka.connect.storage.StringConverter
 value.converter=org.apache.kafka.connect.storage.StringConverter
-consumer.max.poll.records=20000
+listeners=http://127.0.0.1:0
+consumer.max.poll.records=5000
 PROPS
 cat > "$WORK/source.properties" <<PROPS
 name=bench-source
 connector.class=FileStreamSource
 file=$WORK/in.txt
 topic=bench
-batch.size=20000
+batch.size=5000
 PROPS
 cat > "$WORK/sink.properties" <<PROPS
 name=bench-sink
@@ -67,6 +74,8 @@ while [ "$(stat -c %s "$WORK/out.txt" 2>/dev/null || echo 0)" -lt "$BYTES" ]; do
   sleep 0.02
 done
 t1=$(now)
+# The worker's CPU time so far (user + system, in clock ticks), read before it stops.
+CPU_TICKS=$(awk '{ print $14 + $15 }' "/proc/$PID/stat")
 SLUICE_S=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
 kill -TERM "$PID"; wait "$PID" || true
 cmp -s "$WORK/in.txt" "$WORK/out.txt" && echo "Output identical to input." || { echo "OUTPUT DIFFERS" >&2; exit 1; }
@@ -78,3 +87,5 @@ rate "dd bs=1M (baseline)" "$DD_S"
 rate "sluice file->topic->file" "$SLUICE_S"
 awk -v s="$SLUICE_S" -v c="$CAT_S" -v d="$DD_S" \
   'BEGIN { printf "sluice / cat throughput: %.3f   sluice / dd throughput: %.3f\n", c / s, d / s }'
+awk -v t="$CPU_TICKS" -v hz="$(getconf CLK_TCK)" -v n="$LINES" \
+  'BEGIN { printf "sluice CPU (user + system): %.2f s, %.3f s per million records\n", t / hz, t / hz / (n / 1e6) }'

@@ -1,17 +1,35 @@
 #!/usr/bin/env bash
-# Sink path on Kafka: a topic of N 100-byte records on the test broker
+# Sink path on Kafka: a topic of N 100-byte records (3 partitions) on the test broker
 # (scripts/services/kafka.sh, or $SLUICE_KAFKA_BOOTSTRAP) read two ways in the same run:
 #   1. raw_consume: a plain librdkafka consumer (crates/kafka/examples/raw_consume.rs)
-#      reading every partition from the beginning until it has N records;
+#      assigned every partition from the beginning, until it has N records;
 #   2. sluice standalone, FileStreamSink writing the topic to a file (StringConverter),
-#      timed from its start until the file holds every byte.
+#      as consumer group connect-bench-sink-..., until the file holds every byte (then the
+#      output is compared with the input).
+# Both clients get the same settings: librdkafka's fetch defaults, except the two that
+# sluice-kafka sets (fetch.queue.backoff.ms=10, isolation.level=read_uncommitted), which
+# the raw consumer is given too.
 #
-#   scripts/bench/kafka-sink.sh [LINES]      (default 2000000)
+# Two figures per run:
+#   steady:    from the first record to the last (Sluice: the output file's size sampled
+#              every 5 ms by crates/kafka/examples/progress.rs, from the first byte to the
+#              last; raw: the first and the last record the consumer got);
+#   whole run: from the process start to the last record (for Sluice this includes the
+#              consumer group's first join, about session.timeout.ms/2 = 3 s on this
+#              broker; the raw consumer assigns its partitions without a group).
+# Beside them, the CPU time the client process used (user + system, all threads, start-up
+# included): on this 2-core machine the broker, the client and other work share the cores,
+# so CPU per record shows where the rate goes.
 #
-# Prints records/s and MB/s of each, and the ratio to the raw consumer (target >= 0.90).
+#   scripts/bench/kafka-sink.sh [LINES] [ROUNDS]      (default 2000000 lines, 1 round)
+#
+# With ROUNDS > 1 both runs repeat on the same topic (raw, sluice, raw, sluice, ...), each
+# Sluice run with a new group. Prints records/s and MB/s of each, and the ratio to the raw
+# consumer of the same round (target >= 0.90).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 LINES=${1:-2000000}
+ROUNDS=${2:-1}
 WORK=${BENCH_DIR:-$(mktemp -d /tmp/sluice-kbench.XXXXXX)}
 TARGET=${CARGO_TARGET_DIR:-target}
 trap 'kill "${PID:-}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
@@ -20,9 +38,14 @@ if [ -z "${SLUICE_KAFKA_BOOTSTRAP:-}" ]; then
   SLUICE_KAFKA_BOOTSTRAP="$(scripts/services/kafka.sh start | tail -n 1)"
 fi
 B=$SLUICE_KAFKA_BOOTSTRAP
-cargo build --release --quiet -p sluice --bin sluice
-cargo build --release --quiet -p sluice-kafka --example raw_produce --example raw_consume
+# SLUICE_BENCH_NO_BUILD=1 uses the binaries already built.
+if [ -z "${SLUICE_BENCH_NO_BUILD:-}" ]; then
+  cargo build --release --quiet -p sluice --bin sluice
+  cargo build --release --quiet -p sluice-kafka --example raw_produce --example raw_consume \
+    --example progress
+fi
 BIN=$TARGET/release/sluice
+PROGRESS=$TARGET/release/examples/progress
 
 echo "Generating $LINES lines of 100 bytes in $WORK ..."
 perl -e 'my $n = shift; for my $i (1..$n) { printf "%099d\n", $i }' "$LINES" > "$WORK/in.txt"
@@ -35,14 +58,19 @@ echo "Filling topic $TOPIC ..."
 "$TARGET/release/examples/raw_produce" "$B" "$TOPIC" "$WORK/in.txt" >/dev/null
 
 now() { date +%s.%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { print b - a }'; }
-rate() { # label seconds
-  awk -v l="$1" -v s="$2" -v n="$LINES" -v b="$VALUE_BYTES" \
-    'BEGIN { printf "%-34s %8.3f s %12.0f records/s %9.1f MB/s\n", l, s, n / s, b / s / 1e6 }'
+# "first=F first_value=V last=L", a start time and the unit of V -> "steady_seconds
+# steady_records whole_seconds"
+figures() { # progress-line start bytes-per-record
+  awk -v line="$1" -v t0="$2" -v n="$LINES" -v per="$3" 'BEGIN {
+    split(line, kv, /[ =]/); f = kv[2]; v = kv[4]; l = kv[6];
+    printf "%.6f %d %.6f\n", l - f, n - v / per, l - t0 }'
 }
-
-t0=$(now); "$TARGET/release/examples/raw_consume" "$B" "$TOPIC" "$LINES" >/dev/null; t1=$(now)
-RAW_S=$(secs "$t0" "$t1")
+# CPU seconds (user + system) of a running process.
+cpu_of() { awk '{ printf "%.2f", ($14 + $15) / 100 }' "/proc/$1/stat"; }
+rate() { # label seconds records
+  awk -v l="$1" -v s="$2" -v n="$3" -v b="$VALUE_BYTES" -v total="$LINES" \
+    'BEGIN { printf "  %-26s %8.3f s %10.0f records/s %7.1f MB/s\n", l, s, n / s, b * n / total / s / 1e6 }'
+}
 
 cat > "$WORK/worker.properties" <<PROPS
 bootstrap.servers=$B
@@ -54,28 +82,49 @@ consumer.max.poll.records=20000
 consumer.session.timeout.ms=6000
 listeners=http://127.0.0.1:0
 PROPS
-cat > "$WORK/sink.properties" <<PROPS
-name=bench-sink
+
+declare -a RESULTS
+for round in $(seq 1 "$ROUNDS"); do
+  t0=$(now)
+  out=$(/usr/bin/time -f "cpu=%U+%S" -o "$WORK/time.txt" \
+    "$TARGET/release/examples/raw_consume" "$B" "$TOPIC" "$LINES" \
+    fetch.queue.backoff.ms=10 isolation.level=read_uncommitted)
+  RAW_F="$(figures "$(echo "$out" | grep '^first=')" "$t0" 1) $(awk -F'[=+]' '{ print $2 + $3 }' "$WORK/time.txt")"
+
+  rm -f "$WORK/out.txt" "$WORK/connect.offsets"
+  cat > "$WORK/sink.properties" <<PROPS
+name=bench-sink-$round-$(date +%s%N)
 connector.class=FileStreamSink
 file=$WORK/out.txt
 topics=$TOPIC
 PROPS
-t0=$(now)
-RUST_LOG=warn "$BIN" standalone "$WORK/worker.properties" "$WORK/sink.properties" &
-PID=$!
-while [ "$(stat -c %s "$WORK/out.txt" 2>/dev/null || echo 0)" -lt "$BYTES" ]; do
-  if ! kill -0 "$PID" 2>/dev/null; then echo "sluice exited early" >&2; exit 1; fi
-  sleep 0.02
+  t0=$(now)
+  RUST_LOG=warn "$BIN" standalone "$WORK/worker.properties" "$WORK/sink.properties" &
+  PID=$!
+  # Each record is its value and a newline in the file.
+  line=$("$PROGRESS" file "$WORK/out.txt" "$BYTES" "$PID")
+  SLUICE_F="$(figures "$line" "$t0" $((BYTES / LINES))) $(cpu_of "$PID")"
+  kill -TERM "$PID"; wait "$PID" || true
+  PID=
+  cmp -s <(sort "$WORK/in.txt") <(sort "$WORK/out.txt") \
+    && echo "Round $round: the output holds every input line." \
+    || { echo "OUTPUT DIFFERS" >&2; exit 1; }
+  RESULTS+=("$RAW_F|$SLUICE_F")
 done
-t1=$(now)
-SLUICE_S=$(secs "$t0" "$t1")
-kill -TERM "$PID"; wait "$PID" || true
-PID=
-cmp -s <(sort "$WORK/in.txt") <(sort "$WORK/out.txt") \
-  && echo "Output holds every input line." || { echo "OUTPUT DIFFERS" >&2; exit 1; }
 
 echo
-echo "Kafka ($B) -> sink, $LINES records of 99 bytes ($(nproc) cores)"
-rate "raw librdkafka consumer (baseline)" "$RAW_S"
-rate "sluice FileStreamSink" "$SLUICE_S"
-awk -v r="$RAW_S" -v s="$SLUICE_S" 'BEGIN { printf "FileStreamSink / raw: %.3f (records/s)\n", r / s }'
+echo "Kafka ($B) -> sink, $LINES records of 99 bytes, 3 partitions ($(nproc) cores), $ROUNDS round(s)"
+for r in "${RESULTS[@]}"; do
+  IFS='|' read -r RAW_F SLUICE_F <<<"$r"
+  read -r raw_s raw_n raw_w raw_c <<<"$RAW_F"
+  read -r sl_s sl_n sl_w sl_c <<<"$SLUICE_F"
+  echo "steady state (first record to last):"
+  rate "raw librdkafka consumer" "$raw_s" "$raw_n"
+  rate "sluice FileStreamSink" "$sl_s" "$sl_n"
+  echo "whole run (process start to last record):"
+  rate "raw librdkafka consumer" "$raw_w" "$LINES"
+  rate "sluice FileStreamSink" "$sl_w" "$LINES"
+  echo "client CPU (whole run): raw $raw_c s, sluice $sl_c s"
+  awk -v rs="$raw_s" -v rn="$raw_n" -v ss="$sl_s" -v sn="$sl_n" -v rw="$raw_w" -v sw="$sl_w" \
+    'BEGIN { printf "FileStreamSink / raw: steady %.3f, whole run %.3f\n", sn / ss / (rn / rs), rw / sw }'
+done

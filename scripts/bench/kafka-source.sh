@@ -1,19 +1,34 @@
 #!/usr/bin/env bash
 # Source produce path on Kafka: N lines of 100 bytes into a topic of the test broker
-# (scripts/services/kafka.sh, or $SLUICE_KAFKA_BOOTSTRAP), three ways in the same run:
+# (scripts/services/kafka.sh, or $SLUICE_KAFKA_BOOTSTRAP), in the same run:
 #   1. raw_produce: a plain librdkafka producer (crates/kafka/examples/raw_produce.rs) sending
 #      every line of the file as one record value, with sluice-kafka's producer settings;
 #   2. sluice standalone, FileStreamSource reading the same file (StringConverter);
 #   3. sluice standalone, DatagenConnector (quickstart orders, StringConverter) writing N
-#      records (its values are ~150-byte Struct texts, not the file's lines).
-# Sluice's time runs from its start until /metrics counts N acknowledged records.
+#      records (its values are ~150-byte Struct texts, not the file's lines), on Kafka;
+#   4. the same Datagen run on the embedded log, so Datagen's own cost is known.
+# Every topic has 3 partitions; records have no key (so the same partitioner places them);
+# the clients have the same settings (sluice-kafka's defaults: idempotent, acks=all,
+# librdkafka's batching: linger.ms=5, batch.size 1 MB, no compression).
 #
-#   scripts/bench/kafka-source.sh [LINES]      (default 2000000)
+# Two figures per run:
+#   steady:    from the first acknowledged record to the last (Sluice: /metrics
+#              source_record_write_total sampled every 5 ms by crates/kafka/examples/progress.rs;
+#              raw: the producer's first and last delivery report);
+#   whole run: from the process start to the last acknowledged record (start-up, connecting).
+# Beside them, the CPU time the client process used (user + system, all threads, start-up
+# included): on this 2-core machine the broker, the client and other work share the cores,
+# so CPU per record shows where the rate goes.
 #
-# Prints records/s and MB/s of each, and the ratios to the raw producer (target >= 0.90).
+#   scripts/bench/kafka-source.sh [LINES] [ROUNDS]      (default 2000000 lines, 1 round)
+#
+# With ROUNDS > 1 the runs repeat (raw, file, datagen, raw, file, datagen, ...) on fresh
+# topics. Prints records/s and MB/s of each, and the ratios to the raw producer of the same
+# round (target >= 0.90).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 LINES=${1:-2000000}
+ROUNDS=${2:-1}
 WORK=${BENCH_DIR:-$(mktemp -d /tmp/sluice-kbench.XXXXXX)}
 TARGET=${CARGO_TARGET_DIR:-target}
 trap 'kill "${PID:-}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
@@ -22,71 +37,88 @@ if [ -z "${SLUICE_KAFKA_BOOTSTRAP:-}" ]; then
   SLUICE_KAFKA_BOOTSTRAP="$(scripts/services/kafka.sh start | tail -n 1)"
 fi
 B=$SLUICE_KAFKA_BOOTSTRAP
-cargo build --release --quiet -p sluice --bin sluice
-cargo build --release --quiet -p sluice-kafka --example raw_produce
+# SLUICE_BENCH_NO_BUILD=1 uses the binaries already built.
+if [ -z "${SLUICE_BENCH_NO_BUILD:-}" ]; then
+  cargo build --release --quiet -p sluice --bin sluice
+  cargo build --release --quiet -p sluice-kafka --example raw_produce --example progress
+fi
 BIN=$TARGET/release/sluice
 RAW=$TARGET/release/examples/raw_produce
+PROGRESS=$TARGET/release/examples/progress
 
 echo "Generating $LINES lines of 100 bytes in $WORK ..."
 perl -e 'my $n = shift; for my $i (1..$n) { printf "%099d\n", $i }' "$LINES" > "$WORK/in.txt"
 BYTES=$(stat -c %s "$WORK/in.txt")
-RUN=$(date +%s%N)
+# The record values are the lines without their newline.
+VALUE_BYTES=$((BYTES - LINES))
 
 now() { date +%s.%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { print b - a }'; }
-rate() { # label seconds records bytes
+# "first=F first_value=V last=L" and a start time -> "steady_seconds steady_records whole_seconds"
+figures() { # progress-line start
+  awk -v line="$1" -v t0="$2" -v n="$LINES" 'BEGIN {
+    split(line, kv, /[ =]/); f = kv[2]; v = kv[4]; l = kv[6];
+    printf "%.6f %d %.6f\n", l - f, n - v, l - t0 }'
+}
+# CPU seconds (user + system) of a running process.
+cpu_of() { awk '{ printf "%.2f", ($14 + $15) / 100 }' "/proc/$1/stat"; }
+rate() { # label seconds records bytes-per-record
   awk -v l="$1" -v s="$2" -v n="$3" -v b="$4" \
-    'BEGIN { printf "%-34s %8.3f s %12.0f records/s %9.1f MB/s\n", l, s, n / s, b / s / 1e6 }'
+    'BEGIN { printf "  %-26s %8.3f s %10.0f records/s %7.1f MB/s\n", l, s, n / s, n * b / s / 1e6 }'
 }
 # Three partitions per topic, created before the run.
 create() { "$BIN" topics --bootstrap-server "$B" create "$1" --partitions 3 >/dev/null; }
 
-create "bench-raw-$RUN"
-t0=$(now); "$RAW" "$B" "bench-raw-$RUN" "$WORK/in.txt" >/dev/null; t1=$(now)
-RAW_S=$(secs "$t0" "$t1")
-
 PORT=$((20000 + RANDOM % 20000))
-cat > "$WORK/worker.properties" <<PROPS
-bootstrap.servers=$B
+worker() { # file backend-line
+  cat > "$1" <<PROPS
+$2
 offset.storage.file.filename=$WORK/connect.offsets
 offset.flush.interval.ms=10000
 key.converter=org.apache.kafka.connect.storage.StringConverter
 value.converter=org.apache.kafka.connect.storage.StringConverter
 listeners=http://127.0.0.1:$PORT
 PROPS
+}
+worker "$WORK/kafka.properties" "bootstrap.servers=$B"
 
-# Runs sluice with one connector file until N records are acknowledged; prints seconds.
-run_sluice() { # connector-file records
+# Runs sluice with one connector until N records are acknowledged; prints the figures.
+run_sluice() { # worker-file connector-file
   rm -f "$WORK/connect.offsets"
-  local t0 t1 written
+  local t0 line cpu
   t0=$(now)
-  RUST_LOG=warn "$BIN" standalone "$WORK/worker.properties" "$1" &
+  RUST_LOG=warn "$BIN" standalone "$1" "$2" &
   PID=$!
-  while :; do
-    if ! kill -0 "$PID" 2>/dev/null; then echo "sluice exited early" >&2; exit 1; fi
-    written=$(curl -s "http://127.0.0.1:$PORT/metrics" 2>/dev/null \
-      | awk '/^sluice_connect_source_task_source_record_write_total/ { s += $NF } END { print s + 0 }')
-    [ "${written%.*}" -ge "$2" ] && break
-    sleep 0.02
-  done
-  t1=$(now)
+  if ! line=$("$PROGRESS" metrics "127.0.0.1:$PORT" \
+      sluice_connect_source_task_source_record_write_total "$LINES" "$PID"); then
+    kill -TERM "$PID" 2>/dev/null || true
+    exit 1
+  fi
+  cpu=$(cpu_of "$PID")
   kill -TERM "$PID"; wait "$PID" || true
   PID=
-  secs "$t0" "$t1"
+  echo "$(figures "$line" "$t0") $cpu"
 }
 
-create "bench-file-$RUN"
-cat > "$WORK/file.properties" <<PROPS
+declare -a RESULTS
+for round in $(seq 1 "$ROUNDS"); do
+  RUN=$(date +%s%N)
+  create "bench-raw-$RUN"
+  t0=$(now)
+  out=$(/usr/bin/time -f "cpu=%U+%S" -o "$WORK/time.txt" "$RAW" "$B" "bench-raw-$RUN" "$WORK/in.txt")
+  RAW_F="$(figures "$(echo "$out" | grep '^first=')" "$t0") $(awk -F'[=+]' '{ print $2 + $3 }' "$WORK/time.txt")"
+
+  create "bench-file-$RUN"
+  cat > "$WORK/file.properties" <<PROPS
 name=bench-file-source
 connector.class=FileStreamSource
 file=$WORK/in.txt
 topic=bench-file-$RUN
 batch.size=20000
 PROPS
-FILE_S=$(run_sluice "$WORK/file.properties" "$LINES")
+  FILE_F=$(run_sluice "$WORK/kafka.properties" "$WORK/file.properties")
 
-create "bench-datagen-$RUN"
-cat > "$WORK/datagen.properties" <<PROPS
+  create "bench-datagen-$RUN"
+  cat > "$WORK/datagen.properties" <<PROPS
 name=bench-datagen
 connector.class=DatagenConnector
 kafka.topic=bench-datagen-$RUN
@@ -95,12 +127,41 @@ iterations=$LINES
 max.interval=0
 random.seed=1
 PROPS
-DATAGEN_S=$(run_sluice "$WORK/datagen.properties" "$LINES")
+  DATAGEN_F=$(run_sluice "$WORK/kafka.properties" "$WORK/datagen.properties")
+
+  worker "$WORK/embedded.properties" "embedded.log.dir=$WORK/data"
+  sed -i "s/^kafka.topic=.*/kafka.topic=bench-datagen/" "$WORK/datagen.properties"
+  rm -rf "$WORK/data"
+  "$BIN" topics --data-dir "$WORK/data" create bench-datagen --partitions 3 >/dev/null
+  EMBEDDED_F=$(run_sluice "$WORK/embedded.properties" "$WORK/datagen.properties")
+  rm -rf "$WORK/data"
+
+  RESULTS+=("$RAW_F|$FILE_F|$DATAGEN_F|$EMBEDDED_F")
+done
 
 echo
-echo "source -> Kafka ($B), $LINES records ($(nproc) cores)"
-rate "raw librdkafka producer (baseline)" "$RAW_S" "$LINES" "$BYTES"
-rate "sluice FileStreamSource" "$FILE_S" "$LINES" "$BYTES"
-rate "sluice DatagenConnector" "$DATAGEN_S" "$LINES" 0
-awk -v r="$RAW_S" -v f="$FILE_S" -v d="$DATAGEN_S" \
-  'BEGIN { printf "FileStreamSource / raw: %.3f   Datagen / raw: %.3f (records/s)\n", r / f, r / d }'
+echo "source -> Kafka ($B), $LINES records ($(nproc) cores), $ROUNDS round(s)"
+for r in "${RESULTS[@]}"; do
+  IFS='|' read -r RAW_F FILE_F DATAGEN_F EMBEDDED_F <<<"$r"
+  read -r raw_s raw_n raw_w raw_c <<<"$RAW_F"
+  read -r file_s file_n file_w file_c <<<"$FILE_F"
+  read -r dg_s dg_n dg_w dg_c <<<"$DATAGEN_F"
+  read -r em_s em_n em_w em_c <<<"$EMBEDDED_F"
+  per=$((VALUE_BYTES / LINES))
+  echo "steady state (first acknowledged record to last):"
+  rate "raw librdkafka producer" "$raw_s" "$raw_n" "$per"
+  rate "sluice FileStreamSource" "$file_s" "$file_n" "$per"
+  rate "sluice Datagen -> Kafka" "$dg_s" "$dg_n" 0
+  rate "sluice Datagen -> embedded" "$em_s" "$em_n" 0
+  echo "whole run (process start to last acknowledged record):"
+  rate "raw librdkafka producer" "$raw_w" "$LINES" "$per"
+  rate "sluice FileStreamSource" "$file_w" "$LINES" "$per"
+  rate "sluice Datagen -> Kafka" "$dg_w" "$LINES" 0
+  rate "sluice Datagen -> embedded" "$em_w" "$LINES" 0
+  echo "client CPU (whole run): raw $raw_c s, File $file_c s, Datagen -> Kafka $dg_c s, Datagen -> embedded $em_c s"
+  awk -v rs="$raw_s" -v rn="$raw_n" -v fs="$file_s" -v fn="$file_n" -v ds="$dg_s" -v dn="$dg_n" \
+      -v rw="$raw_w" -v fw="$file_w" -v dw="$dg_w" \
+    'BEGIN { r = rn / rs;
+      printf "File / raw: steady %.3f, whole run %.3f   Datagen / raw: steady %.3f, whole run %.3f\n",
+        fn / fs / r, rw / fw, dn / ds / r, rw / dw }'
+done

@@ -1,8 +1,11 @@
 //! Splits a byte stream into lines, the way FileStreamSource does.
 //!
-//! Bytes are read into one reusable buffer in large chunks; lines are found with `memchr` and
-//! handed out as slices of that buffer, so reading costs no allocation per line (the caller
-//! copies each line once, into the record's string).
+//! Bytes are read into one reusable buffer in large chunks. [`LineBuffer::take_lines`] finds
+//! the terminators of up to the wanted number of lines with one `memchr` pass, checks that
+//! those lines are UTF-8 with one validation of the whole span, and then copies each line
+//! once, into the owned string of its record. Reading therefore costs one allocation per line
+//! and no per-line validation. A span that is not valid UTF-8 is decoded line by line, with
+//! U+FFFD replacing the invalid bytes, as Java's decoder does.
 //!
 //! A line ends at `\n`, `\r` or `\r\n`. A `\r` that is the last byte read so far is held back
 //! until the next byte arrives, so a `\r\n` split across two reads is still one terminator.
@@ -19,6 +22,9 @@ pub(crate) struct LineBuffer {
     start: usize,
     /// End of the bytes read so far.
     end: usize,
+    /// Line ends found by the current `take_lines` call (reused): the end of the line's
+    /// text and the bytes it occupies with its terminator.
+    ends: Vec<(usize, usize)>,
 }
 
 impl LineBuffer {
@@ -28,27 +34,59 @@ impl LineBuffer {
             buf: vec![0; capacity.max(16)],
             start: 0,
             end: 0,
+            ends: Vec::new(),
         }
     }
 
-    /// The next complete line and the number of bytes it occupies with its terminator, or
-    /// `None` when the buffered bytes hold no complete line yet.
-    pub(crate) fn next_line(&mut self) -> Option<(&[u8], usize)> {
+    /// Hands up to `max` complete lines to `each`, in order, as owned text with the number
+    /// of bytes the line occupies with its terminator. Returns how many lines were handed
+    /// out; fewer than `max` means no complete line is left in the buffer.
+    pub(crate) fn take_lines(&mut self, max: usize, mut each: impl FnMut(String, usize)) -> usize {
         let data = &self.buf[self.start..self.end];
-        let at = memchr::memchr2(b'\n', b'\r', data)?;
-        let consumed = if data[at] == b'\n' {
-            at + 1
-        } else if at + 1 == data.len() {
-            // A trailing `\r` may be the first half of `\r\n`: wait for the next byte.
-            return None;
-        } else if data[at + 1] == b'\n' {
-            at + 2
-        } else {
-            at + 1
-        };
-        let line_start = self.start;
-        self.start += consumed;
-        Some((&self.buf[line_start..line_start + at], consumed))
+        self.ends.clear();
+        let mut line_start = 0;
+        for at in memchr::memchr2_iter(b'\n', b'\r', data) {
+            if self.ends.len() == max {
+                break;
+            }
+            if at < line_start {
+                continue; // the `\n` of a `\r\n` already counted
+            }
+            let consumed = if data[at] == b'\n' {
+                at + 1
+            } else if at + 1 == data.len() {
+                // A trailing `\r` may be the first half of `\r\n`: wait for the next byte.
+                break;
+            } else if data[at + 1] == b'\n' {
+                at + 2
+            } else {
+                at + 1
+            };
+            self.ends.push((at, consumed - line_start));
+            line_start = consumed;
+        }
+        let span = &data[..line_start];
+        let mut from = 0;
+        match std::str::from_utf8(span) {
+            Ok(text) => {
+                for &(end, consumed) in &self.ends {
+                    // Terminators are ASCII, so every line is a whole part of the valid text.
+                    each(text[from..end].to_owned(), consumed);
+                    from += consumed;
+                }
+            }
+            Err(_) => {
+                for &(end, consumed) in &self.ends {
+                    each(
+                        String::from_utf8_lossy(&span[from..end]).into_owned(),
+                        consumed,
+                    );
+                    from += consumed;
+                }
+            }
+        }
+        self.start += line_start;
+        self.ends.len()
     }
 
     /// Reads once from `input` into the free space, making room first. Returns the number of
@@ -104,9 +142,7 @@ mod tests {
 
     fn lines(buffer: &mut LineBuffer) -> Vec<(String, usize)> {
         let mut out = Vec::new();
-        while let Some((line, consumed)) = buffer.next_line() {
-            out.push((String::from_utf8(line.to_vec()).unwrap(), consumed));
-        }
+        buffer.take_lines(usize::MAX, |line, consumed| out.push((line, consumed)));
         out
     }
 
@@ -161,5 +197,35 @@ mod tests {
             assert_eq!(lines(&mut b), owned(&[(&format!("line{i:03}"), 8)]));
         }
         assert_eq!(b.buf.len(), 16);
+    }
+
+    #[test]
+    fn stops_after_the_wanted_number_of_lines() {
+        let mut b = LineBuffer::new(64);
+        b.extend(b"a\r\nb\nc\rd\n");
+        let mut got = Vec::new();
+        assert_eq!(b.take_lines(2, |l, n| got.push((l, n))), 2);
+        assert_eq!(got, owned(&[("a", 3), ("b", 2)]));
+        assert_eq!(lines(&mut b), owned(&[("c", 2), ("d", 2)]));
+        assert_eq!(b.take_lines(5, |_, _| panic!("no line is left")), 0);
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_in_its_line_only() {
+        let mut b = LineBuffer::new(64);
+        b.extend(b"ok\nbad \xff\xfe end\n\xc3\xa9t\xc3\xa9\n");
+        assert_eq!(
+            lines(&mut b),
+            owned(&[
+                ("ok", 3),
+                ("bad \u{FFFD}\u{FFFD} end", 11),
+                ("\u{e9}t\u{e9}", 6)
+            ])
+        );
+        // A multi-byte character split across two reads is decoded once it is whole.
+        b.extend(b"x\xc3");
+        assert_eq!(lines(&mut b), owned(&[]));
+        b.extend(b"\xa9\n");
+        assert_eq!(lines(&mut b), owned(&[("x\u{e9}", 4)]));
     }
 }

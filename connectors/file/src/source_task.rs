@@ -33,6 +33,27 @@ enum Input {
     Chunks(ChunkReceiver),
 }
 
+/// The reference-counted parts every record of one batch shares.
+///
+/// Each batch gets copies of its own: the task creates the records of the next batch while
+/// the runtime drops those of the previous one on another thread, and with one shared copy
+/// both threads would update the same reference counts for every record.
+struct BatchShared {
+    topic: Arc<str>,
+    partition: Arc<OffsetMap>,
+    value_schema: SchemaRef,
+}
+
+impl BatchShared {
+    fn new(topic: &str, partition: &OffsetMap, value_schema: &Schema) -> Self {
+        BatchShared {
+            topic: Arc::from(topic),
+            partition: Arc::new(partition.clone()),
+            value_schema: Arc::new(value_schema.clone()),
+        }
+    }
+}
+
 /// Reads lines of a file or standard input into records.
 ///
 /// ## Reading model
@@ -49,9 +70,10 @@ enum Input {
 ///
 /// Each line becomes a record with no key and a required string value, timestamped with the
 /// wall-clock time it was read. Its source partition is `{"filename": <file as configured>}`
-/// (one shared map) and its offset `{"position": <byte position just after the line's
-/// terminator>}`, so a restart resumes at the first line not yet committed. Standard input
-/// has partition `{"filename": null}` and offset `{"position": null}`: it cannot be resumed.
+/// (one map per batch, shared by its records) and its offset `{"position": <byte position
+/// just after the line's terminator>}`, so a restart resumes at the first line not yet
+/// committed. Standard input has partition `{"filename": null}` and offset
+/// `{"position": null}`: it cannot be resumed.
 ///
 /// ## Cancellation
 ///
@@ -102,25 +124,40 @@ impl FileStreamSourceTask {
             return Ok(records);
         }
         let timestamp = wall_clock_ms();
+        let mut shared = None;
         loop {
-            self.take_lines(&mut records, timestamp);
+            self.take_lines(&mut records, timestamp, &mut shared);
             if records.len() >= self.batch_size || self.fill()? == 0 {
                 return Ok(records);
             }
         }
     }
 
-    /// Moves complete lines from the buffer into `records`, up to the batch size.
-    fn take_lines(&mut self, records: &mut Vec<SourceRecord>, timestamp: i64) {
-        while records.len() < self.batch_size {
-            let Some((line, consumed)) = self.buffer.next_line() else {
-                return;
-            };
-            let text = match std::str::from_utf8(line) {
-                Ok(text) => text.to_owned(),
-                Err(_) => String::from_utf8_lossy(line).into_owned(),
-            };
-            let position = match &mut self.position {
+    /// Moves complete lines from the buffer into `records`, up to the batch size. The
+    /// records of one batch share `shared`, made with the batch's first line.
+    fn take_lines(
+        &mut self,
+        records: &mut Vec<SourceRecord>,
+        timestamp: i64,
+        shared: &mut Option<BatchShared>,
+    ) {
+        let want = self.batch_size.saturating_sub(records.len());
+        if want == 0 {
+            return;
+        }
+        let FileStreamSourceTask {
+            topic,
+            batch_size,
+            partition,
+            value_schema,
+            buffer,
+            position,
+            ..
+        } = self;
+        buffer.take_lines(want, |text, consumed| {
+            let shared =
+                shared.get_or_insert_with(|| BatchShared::new(topic, partition, value_schema));
+            let position = match position {
                 Some(p) => {
                     *p += consumed as i64;
                     Value::Int64(*p)
@@ -128,20 +165,20 @@ impl FileStreamSourceTask {
                 None => Value::Null,
             };
             if records.capacity() == 0 {
-                records.reserve(self.batch_size.min(MAX_PREALLOCATED_RECORDS));
+                records.reserve((*batch_size).min(MAX_PREALLOCATED_RECORDS));
             }
             records.push(SourceRecord {
-                source_partition: self.partition.clone(),
+                source_partition: shared.partition.clone(),
                 source_offset: OffsetMap::new().with(POSITION_FIELD, position),
                 record: ConnectRecord {
-                    topic: self.topic.clone(),
-                    value_schema: Some(self.value_schema.clone()),
+                    topic: shared.topic.clone(),
+                    value_schema: Some(shared.value_schema.clone()),
                     value: Value::String(text),
                     timestamp: Some(timestamp),
                     ..ConnectRecord::default()
                 },
             });
-        }
+        });
     }
 
     /// Reads once from the input into the buffer; 0 means nothing new right now.

@@ -469,22 +469,47 @@ fn print_status(status: &Json) {
         out(format_args!("No tasks."));
         return;
     }
-    let rows: Vec<Vec<String>> = tasks
+    let (header, rows) = task_table(&tasks);
+    table(&header, &rows);
+}
+
+/// The task rows of a status: id, state, worker, error. Sluice's additions are shown when
+/// the answer carries them: a RESTARTS column (automatic restarts in a row) when any task
+/// has one, and `STALLED` after the state of a stalled task.
+fn task_table(tasks: &[Json]) -> (Vec<&'static str>, Vec<Vec<String>>) {
+    let restarts = |t: &Json| t.get("restarts").and_then(Json::as_u64).unwrap_or(0);
+    let with_restarts = tasks.iter().any(|t| restarts(t) > 0);
+    let rows = tasks
         .iter()
         .map(|t| {
-            vec![
+            let mut state = str_of(t, "state").to_string();
+            if t.get("stalled").and_then(Json::as_bool) == Some(true) {
+                state.push_str(" STALLED");
+            }
+            let mut row = vec![
                 t.get("id").map(|i| i.to_string()).unwrap_or_default(),
-                str_of(t, "state").to_string(),
+                state,
                 str_of(t, "worker_id").to_string(),
+            ];
+            if with_restarts {
+                row.push(restarts(t).to_string());
+            }
+            row.push(
                 t.get("trace")
                     .and_then(Json::as_str)
                     .map(first_line)
                     .unwrap_or("")
                     .to_string(),
-            ]
+            );
+            row
         })
         .collect();
-    table(&["TASK", "STATE", "WORKER", "ERROR"], &rows);
+    let header = if with_restarts {
+        vec!["TASK", "STATE", "WORKER", "RESTARTS", "ERROR"]
+    } else {
+        vec!["TASK", "STATE", "WORKER", "ERROR"]
+    };
+    (header, rows)
 }
 
 fn print_config(config: &Json) {
@@ -894,6 +919,43 @@ mod tests {
         assert!(client("http://h:1").unwrap().tls.is_none());
         assert!(client("ftp://h:1").is_err());
         assert!(client("http://h:x").is_err());
+    }
+
+    #[test]
+    fn task_rows_show_restarts_and_stalls_only_when_the_status_has_them() {
+        let plain = [json!({"id": 0, "state": "RUNNING", "worker_id": "127.0.0.1:8083"})];
+        assert_eq!(
+            task_table(&plain),
+            (
+                vec!["TASK", "STATE", "WORKER", "ERROR"],
+                vec![vec![
+                    "0".to_string(),
+                    "RUNNING".into(),
+                    "127.0.0.1:8083".into(),
+                    String::new()
+                ]]
+            )
+        );
+        let troubled = [
+            json!({"id": 0, "state": "RUNNING", "worker_id": "w:1", "restarts": 3, "stalled": true}),
+            json!({"id": 1, "state": "RESTARTING", "worker_id": "w:1", "restarts": 1,
+                   "trace": "org.apache.kafka.connect.errors.ConnectException: down\nCaused by: x"}),
+            json!({"id": 2, "state": "RUNNING", "worker_id": "w:1"}),
+        ];
+        let (header, rows) = task_table(&troubled);
+        assert_eq!(header, ["TASK", "STATE", "WORKER", "RESTARTS", "ERROR"]);
+        assert_eq!(rows[0], ["0", "RUNNING STALLED", "w:1", "3", ""]);
+        assert_eq!(
+            rows[1],
+            [
+                "1",
+                "RESTARTING",
+                "w:1",
+                "1",
+                "org.apache.kafka.connect.errors.ConnectException: down"
+            ]
+        );
+        assert_eq!(rows[2], ["2", "RUNNING", "w:1", "0", ""]);
     }
 
     #[test]

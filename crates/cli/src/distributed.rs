@@ -10,14 +10,17 @@
 //! started in its target state, and the worker runs until SIGINT or SIGTERM, which stops it
 //! gracefully (exit 0; a second signal exits at once with code 130).
 //!
-//! The worker is the only member of its group for now (see
-//! [`sluice_runtime::herder::DistributedHerder`]).
+//! On a Kafka cluster, workers sharing a `group.id` form one Connect cluster: each joins the
+//! group through Kafka's group coordinator (see
+//! [`sluice_runtime::herder::GroupMembership`]) and runs the connectors and tasks the leader
+//! assigns it. On the embedded log, which one process owns, the worker is the only member.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use sluice_runtime::backend::open_log;
+use sluice_kafka::group::GroupConfig;
+use sluice_runtime::backend::{open_log, LogBackend};
 use sluice_runtime::config_file::load_properties;
 use sluice_runtime::exactly_once::{
     leader_transactional_id, ExactlyOnceSourceSupport, ExactlyOnceWorker,
@@ -126,13 +129,66 @@ pub async fn run(worker_file: PathBuf, loggers: Arc<Loggers>) -> ExitCode {
             offsets: stores.offsets.clone(),
         });
     }
-    let herder = DistributedHerder::start(
-        worker,
-        registry,
-        &stores,
-        rest.worker_id(),
-        log.cluster_id.clone(),
-    )
-    .await;
-    serve_until_signal(rest, herder.clone(), loggers, started, herder.stop(), &log).await
+    // On Kafka, workers sharing the group id form one cluster; the embedded log belongs to
+    // one process, whose worker is its group's only member.
+    let own_url = rest.advertised_url();
+    let group_config = match &backend {
+        LogBackend::Kafka(_) => match GroupConfig::from_worker_config(&props, &own_url) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                eprintln!("error: {e}");
+                let _ = log.close().await;
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        },
+        LogBackend::Embedded(_) => None,
+    };
+    let (worker_id, cluster_id) = (rest.worker_id(), log.cluster_id.clone());
+    let herder = if group_config.is_some() {
+        DistributedHerder::start_in_group(worker, registry, &stores, worker_id, cluster_id).await
+    } else {
+        DistributedHerder::start(worker, registry, &stores, worker_id, cluster_id).await
+    };
+    let membership = match group_config.map(|c| herder.join_group(c, own_url)) {
+        None => None,
+        Some(Ok(m)) => Some(m),
+        Some(Err(e)) => {
+            eprintln!("error: cannot join the worker group '{group_id}': {e}");
+            herder.stop().await;
+            let _ = log.close().await;
+            return ExitCode::FAILURE;
+        }
+    };
+    let (failed_tx, failed_rx) = tokio::sync::oneshot::channel();
+    let (leave_tx, leave_rx) = tokio::sync::oneshot::channel::<()>();
+    // The membership reports a fatal failure, or is told to leave at shutdown.
+    let membership_task = tokio::spawn(async move {
+        let mut membership = membership?;
+        tokio::select! {
+            e = membership.failed() => {
+                let _ = failed_tx.send(e.to_string());
+            }
+            _ = leave_rx => {}
+        }
+        Some(membership)
+    });
+    let fatal = async move {
+        match failed_rx.await {
+            Ok(reason) => format!("the worker left its group: {reason}"),
+            Err(_) => std::future::pending().await,
+        }
+    };
+    let stop = {
+        let herder = herder.clone();
+        async move {
+            herder.stop().await;
+            let _ = leave_tx.send(());
+            match membership_task.await {
+                Ok(Some(membership)) => membership.leave().await,
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "The group membership ended abnormally."),
+            }
+        }
+    };
+    serve_until_signal(rest, herder.clone(), loggers, started, fatal, stop, &log).await
 }

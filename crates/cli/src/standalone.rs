@@ -93,7 +93,16 @@ pub async fn run(
             tracing::error!(connector = %name, file = %file.display(), error = %e, "Connector did not start.");
         }
     }
-    serve_until_signal(rest, herder.clone(), loggers, started, herder.stop(), &log).await
+    serve_until_signal(
+        rest,
+        herder.clone(),
+        loggers,
+        started,
+        std::future::pending(),
+        herder.stop(),
+        &log,
+    )
+    .await
 }
 
 /// Serves the REST API until SIGINT or SIGTERM, then stops the API, the herder (`stop`) and
@@ -103,6 +112,7 @@ pub async fn serve_until_signal(
     herder: Arc<dyn Herder>,
     loggers: Arc<Loggers>,
     started: std::time::Instant,
+    fatal: impl std::future::Future<Output = String>,
     stop: impl std::future::Future<Output = ()>,
     log: &OpenedLog,
 ) -> ExitCode {
@@ -114,8 +124,14 @@ pub async fn serve_until_signal(
         "Worker started; press Ctrl-C to stop."
     );
 
-    wait_for_signal().await;
-    tracing::info!("Stopping… (press Ctrl-C again to exit immediately)");
+    let failure = tokio::select! {
+        _ = wait_for_signal() => None,
+        reason = fatal => Some(reason),
+    };
+    match &failure {
+        None => tracing::info!("Stopping… (press Ctrl-C again to exit immediately)"),
+        Some(reason) => tracing::error!("Stopping because {reason}."),
+    }
     tokio::spawn(async {
         wait_for_signal().await;
         eprintln!("Second signal: exiting immediately.");
@@ -128,6 +144,9 @@ pub async fn serve_until_signal(
         return ExitCode::FAILURE;
     }
     tracing::info!("Stopped.");
+    if failure.is_some() {
+        return ExitCode::FAILURE;
+    }
     ExitCode::SUCCESS
 }
 

@@ -195,7 +195,9 @@ fn kafka_worker_file(s: &Scratch, prefix: &str) -> std::path::PathBuf {
 
 fn start_with(s: &Scratch, file: &std::path::Path, log: &'static str) -> Worker {
     let child = s.spawn(&["distributed", file.to_str().unwrap()], log);
-    rest_support::wait_for_api(s, child, log, Duration::from_secs(90))
+    let worker = rest_support::wait_for_api(s, child, log, Duration::from_secs(90));
+    rest_support::wait_joined(s, log);
+    worker
 }
 
 /// `sluice topics --bootstrap-server B ARGS` on the test broker; returns stdout.
@@ -210,6 +212,27 @@ fn kafka_topics(s: &Scratch, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The values of a topic's records as a read-committed consumer of the test broker sees them.
+fn read_committed_values(s: &Scratch, topic: &str) -> Vec<String> {
+    kafka_topics(
+        s,
+        &[
+            "consume",
+            topic,
+            "--format",
+            "json",
+            "--isolation",
+            "read_committed",
+        ],
+    )
+    .lines()
+    .map(|l| {
+        let record: serde_json::Value = serde_json::from_str(l).unwrap();
+        record["value"].as_str().unwrap_or_default().to_owned()
+    })
+    .collect()
 }
 
 /// Kafka run of the test above. The test broker does not hide the records of aborted
@@ -276,23 +299,10 @@ fn exactly_once_source_survives_kill_9_on_kafka() {
         "no committed transactions in the metrics: {transactions:?}"
     );
 
-    let numbers: Vec<usize> = kafka_topics(
-        &s,
-        &[
-            "consume",
-            &topic,
-            "--format",
-            "json",
-            "--isolation",
-            "read_committed",
-        ],
-    )
-    .lines()
-    .map(|l| {
-        let record: serde_json::Value = serde_json::from_str(l).unwrap();
-        number_of(record["value"].as_str().unwrap()).unwrap()
-    })
-    .collect();
+    let numbers: Vec<usize> = read_committed_values(&s, &topic)
+        .iter()
+        .map(|v| number_of(v).unwrap())
+        .collect();
     // The topic holds lines 0..P in order (what the first worker wrote: its committed
     // transactions, then the one the kill cut short), then lines R..N in order (the
     // restarted task, resuming at the last committed offset R). A broker that hides aborted
@@ -357,4 +367,60 @@ fn exactly_once_source_survives_kill_9_on_kafka() {
         numbers.len(),
         written - resumed_at
     );
+}
+
+/// Two workers of one group with exactly-once source support: the leader holds the config
+/// topic's transactional writer, the worker running the connector's instance fences zombies
+/// and writes task configs, and the task on the other worker starts once the fencing is
+/// recorded. Both tasks write in transactions; every record reaches the topic once.
+#[test]
+fn exactly_once_source_in_a_group_of_two_workers_on_kafka() {
+    const PER_TASK: usize = 3_000;
+    let s = Scratch::new();
+    let prefix = sluice_kafka::testing::unique_topic("e2e-eos-group");
+    let topic = format!("{prefix}-orders");
+    kafka_topics(&s, &["create", &topic, "--partitions", "1"]);
+    let file = kafka_worker_file(&s, &prefix);
+    let first = start_with(&s, &file, "group-worker-1.log");
+    let second = start_with(&s, &file, "group-worker-2.log");
+    let (code, body) = second.send(
+        "POST",
+        "/connectors",
+        &json!({"name": "orders", "config": {
+            "connector.class": "DatagenConnector",
+            "tasks.max": "2",
+            "kafka.topic": topic,
+            "quickstart": "orders",
+            "iterations": PER_TASK.to_string(),
+            "max.interval": "0",
+            "exactly.once.support": "required",
+        }}),
+    );
+    assert_eq!(code, 201, "{body}");
+    let status = first.wait_state("orders", "RUNNING", &["RUNNING", "RUNNING"]);
+    assert_ne!(
+        status["tasks"][0]["worker_id"], status["tasks"][1]["worker_id"],
+        "the two tasks run on different workers: {status}"
+    );
+    let committed = |w: &Worker| -> u64 {
+        let (_, metrics) = w.call("GET", "/metrics", None);
+        metrics
+            .as_str()
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.starts_with("sluice_connect_source_task_transactions_committed_total"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>() as u64
+    };
+    let values = || read_committed_values(&s, &topic);
+    wait_until("every order in the topic", Duration::from_secs(300), || {
+        values().len() >= 2 * PER_TASK
+    });
+    assert!(committed(&first) > 0, "transactions on the first worker");
+    assert!(committed(&second) > 0, "transactions on the second worker");
+    first.stop();
+    second.stop();
+    let mut ids: Vec<u64> = values().iter().map(|v| order_id(v)).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, (0..2 * PER_TASK as u64).collect::<Vec<_>>());
 }

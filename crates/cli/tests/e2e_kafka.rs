@@ -239,6 +239,7 @@ fn distributed_worker_keeps_its_internal_topics_on_kafka() {
         &["distributed", file.to_str().unwrap()],
         "distributed.log",
     );
+    rest_support::wait_joined(&s, "distributed.log");
     let (code, body) = w.send(
         "POST",
         "/connectors",
@@ -478,14 +479,42 @@ fn client_overrides_follow_the_workers_policy() {
             .contains("does not allow 'max.poll.records'"),
         "{body}"
     );
-    // The allowed override alone is accepted and reaches the consumer.
+    // The allowed overrides alone are accepted and reach the clients: the task creates its
+    // dead-letter queue topic with an admin client made with `admin.override.*`.
+    let dlq = unique_topic("e2e-policy-dlq");
     let mut allowed = config.clone();
-    allowed
-        .as_object_mut()
-        .unwrap()
-        .remove("consumer.override.max.poll.records");
+    let fields = allowed.as_object_mut().unwrap();
+    fields.remove("consumer.override.max.poll.records");
+    for (key, value) in [
+        ("admin.override.security.protocol", "PLAINTEXT"),
+        ("errors.tolerance", "all"),
+        ("errors.deadletterqueue.topic.name", dlq.as_str()),
+        ("errors.deadletterqueue.topic.replication.factor", "1"),
+    ] {
+        fields.insert(key.into(), value.into());
+    }
     let (code, body) = w.send("PUT", "/connectors/sink/config", &allowed);
     assert_eq!(code, 201, "{body}");
     w.wait_state("sink", "RUNNING", &["RUNNING"]);
+    assert!(topics(&s, &["describe", &dlq]).contains(&dlq));
+    // A value the admin client refuses fails the task naming the connector key: the
+    // override reached the admin client (the worker's own admin would have worked).
+    let mut refused = allowed.clone();
+    let fields = refused.as_object_mut().unwrap();
+    fields.insert("name".into(), "sink-admin".into());
+    fields.insert(
+        "file".into(),
+        s.path("out2.txt").display().to_string().into(),
+    );
+    fields.insert("admin.override.security.protocol".into(), "BOGUS".into());
+    let (code, body) = w.send("PUT", "/connectors/sink-admin/config", &refused);
+    assert_eq!(code, 201, "{body}");
+    let status = w.wait_state("sink-admin", "RUNNING", &["FAILED"]);
+    let trace = status["tasks"][0]["trace"].as_str().unwrap_or_default();
+    assert!(
+        trace.contains("admin.override.security.protocol"),
+        "{trace}"
+    );
+    assert!(trace.contains("BOGUS"), "{trace}");
     stop(w);
 }

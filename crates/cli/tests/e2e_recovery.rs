@@ -146,6 +146,20 @@ fn sinks_whose_target_goes_away_while_records_flow_restart_until_it_is_back() {
         assert!(status.get("trace").is_none(), "{status}");
         assert!(status["restarts"].as_u64().unwrap() >= 2, "{status}");
     }
+    // `sluice connectors status` shows the restart count the REST status carries.
+    let out = s.run(&["connectors", "--url", w.url.as_str(), "status", "full"]);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let restarts = task_status(&w, "full")["restarts"].as_u64().unwrap();
+    let row: Vec<&str> = text
+        .lines()
+        .find(|l| l.starts_with("0 "))
+        .unwrap_or_else(|| panic!("no row for task 0:\n{text}"))
+        .split_whitespace()
+        .collect();
+    assert!(text.contains("RESTARTS"), "{text}");
+    assert_eq!(row[1], "RUNNING", "{text}");
+    assert_eq!(row[3], restarts.to_string(), "{text}");
     w.stop();
     count(&missing, &expected);
     count(&full, &expected);

@@ -1,7 +1,9 @@
 //! The baseline of the Kafka sink benchmark (`scripts/bench/kafka-sink.sh`): a plain
 //! librdkafka consumer reading every partition of a topic from the beginning until it has
-//! seen COUNT records, printing the records/s it reached. It touches each value (sums the
-//! bytes) so the records are really read.
+//! seen COUNT records. It touches each value (sums the bytes) so the records are really
+//! read. Prints the whole-run rate (from the assignment to the last record) and, as
+//! `first=... last=...` in Unix seconds, when the first and the last record arrived: the
+//! steady-state window, measured the same way as the benchmark measures Sluice.
 //!
 //! ```text
 //! cargo run --release -p sluice-kafka --example raw_consume -- BOOTSTRAP TOPIC COUNT [KEY=VALUE...]
@@ -9,7 +11,7 @@
 //!
 //! Extra `KEY=VALUE` arguments are librdkafka consumer settings.
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -45,6 +47,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     let mut seen = 0u64;
     let mut bytes = 0u64;
+    let mut first = 0.0;
     let deadline = started + Duration::from_secs(600);
     while seen < wanted {
         if Instant::now() > deadline {
@@ -53,13 +56,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if let Some(message) = consumer.poll(Duration::from_millis(100)) {
             let message = message?;
             bytes += message.payload().map_or(0, |p| p.len() as u64);
+            if seen == 0 {
+                first = unix_now();
+            }
             seen += 1;
         }
     }
+    let last = unix_now();
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "raw_consume: {seen} records ({bytes} bytes) in {secs:.3} s: {:.0} records/s",
-        seen as f64 / secs
+        "raw_consume: {seen} records ({bytes} bytes) in {secs:.3} s: {:.0} records/s; \
+         steady {:.0} records/s",
+        seen as f64 / secs,
+        (seen - 1) as f64 / (last - first)
     );
+    println!("first={first:.6} first_value=1 last={last:.6}");
     Ok(())
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }

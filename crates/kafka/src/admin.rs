@@ -26,33 +26,59 @@ use crate::context::LogContext;
 use crate::error::{map_code, map_error, map_group_error};
 use crate::KafkaConfig;
 
-/// How long one admin request may take.
+/// How long one request may take when `request.timeout.ms` is not set (librdkafka's and
+/// Kafka's default).
 pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The admin side of a [`crate::KafkaLog`].
+/// The admin side of a [`crate::KafkaLog`], or an admin client with a connector's
+/// `admin.override.*` settings ([`crate::KafkaLog`]'s `admin_with`).
 pub struct KafkaAdmin {
     client: Arc<AdminClient<LogContext>>,
     config: KafkaConfig,
+    /// Bound of each request: the admin settings' `request.timeout.ms`, as Kafka's admin
+    /// client bounds its calls by it.
+    timeout: Duration,
 }
 
 impl KafkaAdmin {
-    pub(crate) fn new(client: Arc<AdminClient<LogContext>>, config: KafkaConfig) -> Self {
-        KafkaAdmin { client, config }
+    /// Wraps an admin client made from `config`'s common and admin settings.
+    pub(crate) fn new(
+        client: Arc<AdminClient<LogContext>>,
+        config: KafkaConfig,
+    ) -> LogResult<Self> {
+        let timeout = request_timeout(&config)?;
+        Ok(KafkaAdmin {
+            client,
+            config,
+            timeout,
+        })
     }
 
-    fn options() -> AdminOptions {
+    /// Makes an admin client from `config`'s common and admin settings (the admin ones
+    /// winning). Nothing is sent until the first call.
+    pub(crate) fn create(config: KafkaConfig) -> LogResult<Self> {
+        let client: AdminClient<LogContext> = config
+            .client_config(&[&config.admin])?
+            .create_with_context(LogContext::default())
+            .map_err(|e| map_error(e, "creating a Kafka admin client", None))?;
+        KafkaAdmin::new(Arc::new(client), config)
+    }
+
+    fn options(&self) -> AdminOptions {
         AdminOptions::new()
-            .request_timeout(Some(REQUEST_TIMEOUT))
-            .operation_timeout(Some(REQUEST_TIMEOUT))
+            .request_timeout(Some(self.timeout))
+            .operation_timeout(Some(self.timeout))
     }
 
     /// Runs a blocking librdkafka call off the async runtime.
+    /// The closure gets the client and the request timeout.
     async fn blocking<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&AdminClient<LogContext>) -> LogResult<T> + Send + 'static,
+        f: impl FnOnce(&AdminClient<LogContext>, Duration) -> LogResult<T> + Send + 'static,
     ) -> LogResult<T> {
         let client = Arc::clone(&self.client);
-        tokio::task::spawn_blocking(move || f(&client))
+        let timeout = self.timeout;
+        tokio::task::spawn_blocking(move || f(&client, timeout))
             .await
             .map_err(|e| LogError::Unavailable(format!("an admin call stopped: {e}")))?
     }
@@ -70,10 +96,13 @@ impl KafkaAdmin {
     }
 
     /// Every partition of every topic (internal ones included) as a partition list.
-    fn all_partitions(client: &AdminClient<LogContext>) -> LogResult<TopicPartitionList> {
+    fn all_partitions(
+        client: &AdminClient<LogContext>,
+        timeout: Duration,
+    ) -> LogResult<TopicPartitionList> {
         let metadata = client
             .inner()
-            .fetch_metadata(None, REQUEST_TIMEOUT)
+            .fetch_metadata(None, timeout)
             .map_err(|e| map_error(e, "listing topics", None))?;
         let mut tpl = TopicPartitionList::new();
         for topic in metadata.topics() {
@@ -85,16 +114,36 @@ impl KafkaAdmin {
     }
 
     /// The group's state as the coordinator lists it (`None` when unknown).
-    fn group_members(client: &AdminClient<LogContext>, group: &str) -> LogResult<Option<usize>> {
+    fn group_members(
+        client: &AdminClient<LogContext>,
+        group: &str,
+        timeout: Duration,
+    ) -> LogResult<Option<usize>> {
         let list = client
             .inner()
-            .fetch_group_list(Some(group), REQUEST_TIMEOUT)
+            .fetch_group_list(Some(group), timeout)
             .map_err(|e| map_error(e, &format!("describing group '{group}'"), None))?;
         Ok(list
             .groups()
             .iter()
             .find(|g| g.name() == group && g.state() != "Dead")
             .map(|g| g.members().len()))
+    }
+}
+
+/// `request.timeout.ms` of the admin settings (over the common ones), or
+/// [`REQUEST_TIMEOUT`].
+fn request_timeout(config: &KafkaConfig) -> LogResult<Duration> {
+    const KEY: &str = "request.timeout.ms";
+    let Some(value) = config.admin.get(KEY).or_else(|| config.common.get(KEY)) else {
+        return Ok(REQUEST_TIMEOUT);
+    };
+    match value.trim().parse::<u64>() {
+        Ok(ms) if ms > 0 => Ok(Duration::from_millis(ms)),
+        _ => Err(LogError::InvalidConfig {
+            key: KEY.into(),
+            message: format!("'{value}' is not a positive number of milliseconds"),
+        }),
     }
 }
 
@@ -134,7 +183,7 @@ impl LogAdmin for KafkaAdmin {
         let doing = format!("creating topic '{}'", topic.name);
         let results = self
             .client
-            .create_topics([&new], &Self::options())
+            .create_topics([&new], &self.options())
             .await
             .map_err(|e| map_error(e, &doing, Some(&topic.name)))?;
         for result in results {
@@ -153,7 +202,7 @@ impl LogAdmin for KafkaAdmin {
         let doing = format!("deleting topic '{name}'");
         let results = self
             .client
-            .delete_topics(&[name], &Self::options())
+            .delete_topics(&[name], &self.options())
             .await
             .map_err(|e| map_error(e, &doing, Some(name)))?;
         for result in results {
@@ -165,10 +214,10 @@ impl LogAdmin for KafkaAdmin {
     }
 
     async fn list_topics(&self) -> LogResult<Vec<String>> {
-        self.blocking(|client| {
+        self.blocking(|client, timeout| {
             let metadata = client
                 .inner()
-                .fetch_metadata(None, REQUEST_TIMEOUT)
+                .fetch_metadata(None, timeout)
                 .map_err(|e| map_error(e, "listing topics", None))?;
             let mut names: Vec<String> = metadata
                 .topics()
@@ -185,11 +234,11 @@ impl LogAdmin for KafkaAdmin {
     async fn describe_topic(&self, name: &str) -> LogResult<TopicDescription> {
         let topic = name.to_string();
         let partitions = self
-            .blocking(move |client| {
+            .blocking(move |client, timeout| {
                 let doing = format!("describing topic '{topic}'");
                 let metadata = client
                     .inner()
-                    .fetch_metadata(Some(&topic), REQUEST_TIMEOUT)
+                    .fetch_metadata(Some(&topic), timeout)
                     .map_err(|e| map_error(e, &doing, Some(&topic)))?;
                 let Some(meta) = metadata.topics().iter().find(|t| t.name() == topic) else {
                     return Err(LogError::UnknownTopic { topic });
@@ -207,7 +256,7 @@ impl LogAdmin for KafkaAdmin {
                     .map(|partition| {
                         let (earliest_offset, latest_offset) = client
                             .inner()
-                            .fetch_watermarks(&topic, partition, REQUEST_TIMEOUT)
+                            .fetch_watermarks(&topic, partition, timeout)
                             .map_err(|e| map_error(e, &doing, Some(&topic)))?;
                         Ok(PartitionDescription {
                             partition,
@@ -221,7 +270,7 @@ impl LogAdmin for KafkaAdmin {
         let doing = format!("describing the settings of topic '{name}'");
         let resources = self
             .client
-            .describe_configs([&ResourceSpecifier::Topic(name)], &Self::options())
+            .describe_configs([&ResourceSpecifier::Topic(name)], &self.options())
             .await
             .map_err(|e| map_error(e, &doing, Some(name)))?;
         let mut configs = BTreeMap::new();
@@ -245,10 +294,10 @@ impl LogAdmin for KafkaAdmin {
     }
 
     async fn list_groups(&self) -> LogResult<Vec<String>> {
-        self.blocking(|client| {
+        self.blocking(|client, timeout| {
             let list = client
                 .inner()
-                .fetch_group_list(None, REQUEST_TIMEOUT)
+                .fetch_group_list(None, timeout)
                 .map_err(|e| map_error(e, "listing consumer groups", None))?;
             let mut names: Vec<String> = list
                 .groups()
@@ -266,15 +315,14 @@ impl LogAdmin for KafkaAdmin {
     async fn group_offsets(&self, group: &str) -> LogResult<Vec<(TopicPartition, i64)>> {
         let consumer = self.group_client(group)?;
         let name = group.to_string();
-        self.blocking(move |client| {
-            let all = Self::all_partitions(client)?;
-            let committed = consumer
-                .committed_offsets(all, REQUEST_TIMEOUT)
-                .map_err(|e| {
-                    map_group_error(e, &format!("reading offsets of group '{name}'"), &name)
-                })?;
+        self.blocking(move |client, timeout| {
+            let all = Self::all_partitions(client, timeout)?;
+            let committed = consumer.committed_offsets(all, timeout).map_err(|e| {
+                map_group_error(e, &format!("reading offsets of group '{name}'"), &name)
+            })?;
             let mut offsets = offsets_of(&committed);
-            if offsets.is_empty() && Self::group_members(client, &name)?.unwrap_or(0) == 0 {
+            if offsets.is_empty() && Self::group_members(client, &name, timeout)?.unwrap_or(0) == 0
+            {
                 return Err(LogError::UnknownGroup { group: name });
             }
             offsets.sort_by(|a, b| a.0.cmp(&b.0));
@@ -291,8 +339,8 @@ impl LogAdmin for KafkaAdmin {
         let consumer = self.group_client(group)?;
         let tpl = offset_list(offsets)?;
         let name = group.to_string();
-        self.blocking(move |client| {
-            if Self::group_members(client, &name)?.unwrap_or(0) > 0 {
+        self.blocking(move |client, timeout| {
+            if Self::group_members(client, &name, timeout)?.unwrap_or(0) > 0 {
                 return Err(LogError::GroupNotEmpty { group: name });
             }
             consumer.commit(&tpl, CommitMode::Sync).map_err(|e| {
@@ -309,7 +357,7 @@ impl LogAdmin for KafkaAdmin {
     ) -> LogResult<()> {
         let name = group.to_string();
         if self
-            .blocking(move |client| Self::group_members(client, &name))
+            .blocking(move |client, timeout| Self::group_members(client, &name, timeout))
             .await?
             .unwrap_or(0)
             > 0
@@ -324,7 +372,7 @@ impl LogAdmin for KafkaAdmin {
     async fn delete_group(&self, group: &str) -> LogResult<()> {
         let name = group.to_string();
         if self
-            .blocking(move |client| Self::group_members(client, &name))
+            .blocking(move |client, timeout| Self::group_members(client, &name, timeout))
             .await?
             .unwrap_or(0)
             > 0
@@ -336,7 +384,7 @@ impl LogAdmin for KafkaAdmin {
         let doing = format!("deleting group '{group}'");
         let results = self
             .client
-            .delete_groups(&[group], &Self::options())
+            .delete_groups(&[group], &self.options())
             .await
             .map_err(|e| map_group_error(e, &doing, group))?;
         for result in results {

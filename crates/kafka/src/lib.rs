@@ -8,7 +8,8 @@
 //! shared settings (`security.protocol`, `sasl.*`, `ssl.*`, ...) go to every client, the
 //! worker's `producer.*`, `consumer.*` and `admin.*` settings to the matching client, and
 //! the per-client properties of a [`ProducerConfig`] or [`ConsumerConfig`] (where
-//! per-connector overrides arrive) over those. [`config`] translates the names librdkafka
+//! per-connector overrides arrive) over those; an admin client with per-connector
+//! `admin.override.*` settings comes from [`Log::admin_with`]. [`config`] translates the names librdkafka
 //! spells differently.
 //!
 //! - [`producer`]: one librdkafka producer per [`LogProducer`], with a polling thread whose
@@ -146,7 +147,7 @@ impl KafkaLog {
             }
         }
         Ok(Arc::new(KafkaLog {
-            admin: Arc::new(admin::KafkaAdmin::new(client, config.clone())),
+            admin: Arc::new(admin::KafkaAdmin::new(client, config.clone())?),
             config,
         }))
     }
@@ -160,6 +161,22 @@ impl KafkaLog {
 impl Log for KafkaLog {
     fn admin(&self) -> Arc<dyn LogAdmin> {
         Arc::clone(&self.admin) as Arc<dyn LogAdmin>
+    }
+
+    /// A new admin client whose settings are the worker's `admin.*` ones with `properties`
+    /// (a connector's `admin.override.*`, prefix removed) laid over them; the shared admin
+    /// when there are none. A `bootstrap.servers` override points the client at that
+    /// cluster, `request.timeout.ms` bounds its calls.
+    fn admin_with(&self, properties: &BTreeMap<String, String>) -> LogResult<Arc<dyn LogAdmin>> {
+        if properties.is_empty() {
+            return Ok(self.admin());
+        }
+        let mut config = self.config.clone();
+        config.admin.extend(properties.clone());
+        if let Some(servers) = config.admin.remove("bootstrap.servers") {
+            config.bootstrap_servers = servers;
+        }
+        Ok(Arc::new(admin::KafkaAdmin::create(config)?))
     }
 
     fn producer(&self, config: ProducerConfig) -> LogResult<Arc<dyn LogProducer>> {

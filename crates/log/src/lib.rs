@@ -26,6 +26,7 @@ mod types;
 pub use error::{LogError, LogResult};
 pub use types::*;
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -41,6 +42,15 @@ pub type DeliveryFuture = Pin<Box<dyn Future<Output = LogResult<Vec<RecordMetada
 pub trait Log: Send + Sync {
     /// An admin client.
     fn admin(&self) -> Arc<dyn LogAdmin>;
+    /// An admin client with these client settings (Kafka's property names) laid over the
+    /// log's own admin settings: how a connector's `admin.override.*` settings reach the
+    /// admin client its tasks use. A log without client settings (the embedded one) returns
+    /// [`Log::admin`]; an implementation rejects a setting it cannot apply with
+    /// [`LogError::InvalidConfig`] naming the key.
+    fn admin_with(&self, properties: &BTreeMap<String, String>) -> LogResult<Arc<dyn LogAdmin>> {
+        let _ = properties;
+        Ok(self.admin())
+    }
     /// A producer. With `transactional_id` set it must call
     /// [`LogProducer::init_transactions`] before sending.
     fn producer(&self, config: ProducerConfig) -> LogResult<Arc<dyn LogProducer>>;
@@ -176,3 +186,20 @@ const _: Option<(
     &dyn LogConsumer,
     &dyn RebalanceListener,
 )> = None;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn admin_with_on_the_embedded_log_is_its_admin() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = embedded::EmbeddedLog::open(dir.path(), Default::default()).unwrap();
+        let overrides: BTreeMap<String, String> =
+            [("request.timeout.ms".to_string(), "1".to_string())].into();
+        let admin = log.admin_with(&overrides).unwrap();
+        admin.create_topic(NewTopic::new("t", 2)).await.unwrap();
+        let seen = log.admin().describe_topic("t").await.unwrap();
+        assert_eq!(seen.partitions.len(), 2);
+    }
+}

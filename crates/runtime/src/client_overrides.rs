@@ -4,10 +4,14 @@
 //!
 //! The policy is checked when a connector config is validated or created: a key the policy
 //! does not allow is an error on that (prefixed) key. Allowed settings are laid over the
-//! worker-level `producer.*` / `consumer.*` settings of the task's clients (see
+//! worker-level `producer.*` / `consumer.*` / `admin.*` settings of the task's clients (see
 //! [`crate::worker::Worker`]).
 
+use std::collections::BTreeMap;
+
 use sluice_api::config::ConfigMap;
+use sluice_api::ConnectError;
+use sluice_log::LogError;
 
 use crate::error::ConfigIssue;
 
@@ -105,6 +109,23 @@ impl OverridePolicy {
     }
 }
 
+/// The error of making a client with a connector's overrides (`prefix` stripped): a
+/// setting the client refuses becomes a config error on the connector key that set it
+/// (`admin.override.request.timeout.ms`, not `request.timeout.ms`); other errors pass as
+/// they are.
+pub fn refused_override(
+    prefix: &str,
+    overrides: &BTreeMap<String, String>,
+    err: LogError,
+) -> ConnectError {
+    match err {
+        LogError::InvalidConfig { key, message } if overrides.contains_key(&key) => {
+            ConnectError::config(format!("{prefix}{key}"), message)
+        }
+        other => other.into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,5 +179,29 @@ mod tests {
         assert!(none[1]
             .message
             .starts_with("The 'None' policy does not allow 'security.protocol'"));
+    }
+
+    #[test]
+    fn a_refused_override_names_the_connector_key() {
+        let overrides: BTreeMap<String, String> =
+            [("request.timeout.ms".to_string(), "0".to_string())].into();
+        let refused = |key: &str| LogError::InvalidConfig {
+            key: key.into(),
+            message: "out of range".into(),
+        };
+        let err = refused_override(
+            ADMIN_OVERRIDE_PREFIX,
+            &overrides,
+            refused("request.timeout.ms"),
+        );
+        assert!(
+            matches!(err, ConnectError::Config { ref key, ref message }
+                if key == "admin.override.request.timeout.ms" && message == "out of range"),
+            "{err}"
+        );
+        // A key the connector did not set (a worker-level one) keeps its own name.
+        let err = refused_override(ADMIN_OVERRIDE_PREFIX, &overrides, refused("linger.ms"));
+        assert!(!matches!(err, ConnectError::Config { .. }), "{err}");
+        assert!(err.to_string().contains("'linger.ms'"), "{err}");
     }
 }

@@ -258,9 +258,10 @@ pub fn connector_config_def(kind: Option<ConnectorKind>) -> ConfigDef {
                 .define(
                     ConfigKey::new(OFFSETS_STORAGE_TOPIC, ConfigType::String)
                         .default_null()
+                        .validator(Validator::NonEmptyString)
                         .importance(Importance::Low)
                         .group(eos, 4)
-                        .doc("A connector-specific offsets topic (not supported yet by this build: offsets live in the worker's 'offset.storage.topic')."),
+                        .doc("The name of a topic of this connector's own for its source offsets (distributed workers only; created compacted when missing, like the worker's 'offset.storage.topic'). Reads prefer it and fall back to the worker's offsets topic; writes go to it first and are copied to the worker's topic. Unset: the worker's offsets topic."),
                 );
         }
         None => {}
@@ -511,12 +512,13 @@ fn check_exactly_once(
              definition.",
         );
     }
-    if props.get(OFFSETS_STORAGE_TOPIC).is_some() {
+    if exactly_once.is_none() && props.get(OFFSETS_STORAGE_TOPIC).is_some() {
         v.add_error(
             OFFSETS_STORAGE_TOPIC,
-            "connector-specific offsets topics are not supported yet by this build; remove \
-             'offsets.storage.topic' to keep the connector's offsets in the worker's \
-             'offset.storage.topic'",
+            "'offsets.storage.topic' (a connector-specific offsets topic) is only supported by \
+             distributed workers; a standalone worker keeps source offsets in its \
+             'offset.storage.file.filename'. Remove 'offsets.storage.topic' or run the \
+             connector on a distributed worker.",
         );
     }
 }
@@ -591,6 +593,9 @@ pub struct ConnectorConfig {
     pub consumer_overrides: BTreeMap<String, String>,
     /// `producer.override.*` keys, prefix stripped.
     pub producer_overrides: BTreeMap<String, String>,
+    /// `admin.override.*` keys, prefix stripped: settings of the admin client a sink's
+    /// tasks use (dead-letter queue topic creation, partition offsets for lag).
+    pub admin_overrides: BTreeMap<String, String>,
     /// The config as given.
     pub originals: ConfigMap,
 }
@@ -668,6 +673,7 @@ impl ConnectorConfig {
             subscription,
             consumer_overrides: sluice_api::config::strip_prefix(props, "consumer.override."),
             producer_overrides: sluice_api::config::strip_prefix(props, "producer.override."),
+            admin_overrides: sluice_api::config::strip_prefix(props, "admin.override."),
             originals: props.clone(),
         })
     }

@@ -222,8 +222,14 @@ pub struct Failure<'a> {
     pub class_name: &'a str,
     /// The record, when there is one.
     pub record: Option<FailedRecord<'a>>,
-    /// The error.
+    /// The error, with the runtime's context (the record's location; a transformation's
+    /// alias): what the log line and the task's trace show.
     pub error: &'a ConnectError,
+    /// The error as the failing converter, transformation or task raised it, when `error`
+    /// adds more to it than the record's location (a transformation failure names its alias
+    /// and class). The dead-letter headers describe this one, as Kafka's describe the
+    /// exception the stage threw. `None`: the error under the location is the raised one.
+    pub raised: Option<&'a ConnectError>,
 }
 
 /// What to do with a record after its failure was reported.
@@ -456,13 +462,13 @@ impl ErrorHandler {
             add(headers::TASK_ID, Some(self.task.to_string()));
             add(headers::STAGE, Some(failure.stage.as_str().to_owned()));
             add(headers::CLASS_NAME, Some(failure.class_name.to_owned()));
-            let root = root_cause(failure.error);
+            let raised = failure.raised.unwrap_or_else(|| root_cause(failure.error));
             add(
                 headers::EXCEPTION_CLASS_NAME,
-                Some(root.kafka_class_name().to_owned()),
+                Some(raised.kafka_class_name().to_owned()),
             );
-            add(headers::EXCEPTION_MESSAGE, Some(root.to_string()));
-            add(headers::EXCEPTION_STACKTRACE, Some(failure.error.trace()));
+            add(headers::EXCEPTION_MESSAGE, Some(raised.to_string()));
+            add(headers::EXCEPTION_STACKTRACE, Some(raised.trace()));
         }
         ProduceRecord {
             topic: dlq.topic.as_str().into(),
@@ -658,6 +664,7 @@ mod tests {
             class_name: "org.apache.kafka.connect.json.JsonConverter",
             record: Some(FailedRecord::Consumed(&record)),
             error: &data_error,
+            raised: None,
         };
         assert!(matches!(all.report(failure).await, Decision::Skip));
         let outage = ConnectError::retriable("target down");
@@ -709,6 +716,7 @@ mod tests {
             class_name: "org.apache.kafka.connect.json.JsonConverter",
             record: Some(FailedRecord::Consumed(&record)),
             error: &error,
+            raised: None,
         };
         let dlq = handler.policy().dead_letter_queue.clone().unwrap();
         let out = handler.dead_letter_record(&record, &dlq, &failure);
@@ -741,9 +749,83 @@ mod tests {
             text(headers::EXCEPTION_MESSAGE).as_deref(),
             Some("bad json")
         );
-        assert!(text(headers::EXCEPTION_STACKTRACE)
-            .unwrap()
-            .contains("bad json"));
+        assert_eq!(
+            text(headers::EXCEPTION_STACKTRACE).as_deref(),
+            Some("org.apache.kafka.connect.errors.DataException: bad json")
+        );
+    }
+
+    #[tokio::test]
+    async fn dead_letter_headers_carry_what_a_transformation_raised_without_its_alias() {
+        let handler = ErrorHandler::new(
+            policy(&[
+                (DLQ_TOPIC_NAME, "dlq"),
+                (DLQ_CONTEXT_HEADERS_ENABLE, "true"),
+            ]),
+            "numbers",
+            0,
+            None,
+        );
+        let record = consumed();
+        let raised = ConnectError::data("Value (n/a-3) was out of range for requested data type");
+        let error = ConnectError::data(format!(
+            "transformation 'cast' (org.apache.kafka.connect.transforms.Cast$Value) failed: {raised}"
+        ))
+        .at(
+            Stage::Transformation,
+            RecordLocation {
+                topic: "orders".into(),
+                partition: Some(2),
+                offset: Some(41),
+            },
+        );
+        let failure = Failure {
+            stage: Stage::Transformation,
+            class_name: "org.apache.kafka.connect.transforms.Cast$Value",
+            record: Some(FailedRecord::Consumed(&record)),
+            error: &error,
+            raised: Some(&raised),
+        };
+        let dlq = handler.policy().dead_letter_queue.clone().unwrap();
+        let out = handler.dead_letter_record(&record, &dlq, &failure);
+        let text = |k: &str| {
+            out.headers
+                .iter()
+                .find(|h| h.key == k)
+                .and_then(|h| h.value.clone())
+                .map(|v| String::from_utf8(v.to_vec()).unwrap())
+        };
+        assert_eq!(text(headers::STAGE).as_deref(), Some("TRANSFORMATION"));
+        assert_eq!(
+            text(headers::CLASS_NAME).as_deref(),
+            Some("org.apache.kafka.connect.transforms.Cast$Value")
+        );
+        assert_eq!(
+            text(headers::EXCEPTION_CLASS_NAME).as_deref(),
+            Some("org.apache.kafka.connect.errors.DataException")
+        );
+        assert_eq!(
+            text(headers::EXCEPTION_MESSAGE).as_deref(),
+            Some("Value (n/a-3) was out of range for requested data type")
+        );
+        let stacktrace = text(headers::EXCEPTION_STACKTRACE).unwrap();
+        assert_eq!(
+            stacktrace,
+            "org.apache.kafka.connect.errors.DataException: \
+             Value (n/a-3) was out of range for requested data type"
+        );
+        // The alias stays in what the task reports: the trace of the failure it returns.
+        let none = ErrorHandler::new(ErrorPolicy::default(), "numbers", 0, None);
+        let Decision::Fail(failed) = none.report(failure).await else {
+            panic!("tolerance none must fail");
+        };
+        assert!(
+            failed.trace().contains(
+                "transformation 'cast' (org.apache.kafka.connect.transforms.Cast$Value) failed"
+            ),
+            "{}",
+            failed.trace()
+        );
     }
 
     #[test]
@@ -755,6 +837,7 @@ mod tests {
             class_name: "org.apache.kafka.connect.json.JsonConverter",
             record: Some(FailedRecord::Consumed(&record)),
             error: &error,
+            raised: None,
         };
         let plain = ErrorHandler::new(policy(&[(ERRORS_LOG_ENABLE, "true")]), "c", 1, None);
         assert_eq!(

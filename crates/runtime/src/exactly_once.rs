@@ -23,6 +23,11 @@
 //! visible together or not at all, so a task that dies mid-transaction resumes after the
 //! last committed records and a read-committed consumer sees every record once.
 //!
+//! A connector with its own offsets topic (`offsets.storage.topic`) has its tasks write the
+//! offsets to that topic inside the transaction and read it before starting; once a
+//! transaction commits, its offsets are copied, best-effort, to the worker's offsets topic
+//! ([`crate::storage::ConnectorOffsetStore`]).
+//!
 //! Before a connector's new generation of tasks starts, the leader fences the transactional
 //! ids of every task of the previous generation and records the fencing in the config topic
 //! (`tasks-fencing-<connector>`), so a task instance left running somewhere can no longer
@@ -36,7 +41,7 @@ use sluice_api::connector::TransactionContext;
 use sluice_api::{OffsetMap, SourceRecord};
 use sluice_log::{Log, LogError, ProducerConfig};
 
-use crate::storage::{ConfigStore, StorageError, TopicOffsetStore};
+use crate::storage::{ConfigStore, ConnectorOffsetStore, StorageError, TopicOffsetStore};
 use crate::worker_config::WorkerConfig;
 
 /// Distributed worker key: exactly-once source support of the cluster.
@@ -234,8 +239,9 @@ pub(crate) struct TaskTransactions {
     pub transactional_id: String,
     /// Where transactions end.
     pub boundary: TransactionBoundary,
-    /// The offsets topic, written inside each transaction.
-    pub offsets: TopicOffsetStore,
+    /// The offsets topic written inside each transaction: the connector's own
+    /// (`offsets.storage.topic`, in front of the worker's), else the worker's.
+    pub offsets: ConnectorOffsetStore,
     /// The task's requests, with `transaction.boundary=connector`.
     pub requests: Option<Arc<TransactionRequests>>,
 }

@@ -63,6 +63,8 @@ impl BatchTimer {
 pub struct TaskCounters {
     /// Records returned by `SourceTask::poll` or by the consumer.
     pub polled: AtomicU64,
+    /// Source records handed to the log's producer (those acknowledged are in `written`).
+    pub sent: AtomicU64,
     /// Source records acknowledged by the log.
     pub written: AtomicU64,
     /// Sink records handed to `SinkTask::put`.
@@ -98,7 +100,8 @@ pub struct TaskCounters {
     /// Automatic restarts of the task since the herder started it (see
     /// [`crate::restart`]; the counters live on across automatic restarts).
     pub restarts: AtomicU64,
-    /// 1 while the task is stalled (running, delivering nothing while records wait), else 0.
+    /// 1 while the task is stalled (running, making no progress while work waits for it: see
+    /// [`crate::restart`]), else 0.
     pub stalled: AtomicU64,
 }
 

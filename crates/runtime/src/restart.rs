@@ -15,17 +15,25 @@
 //! `Tolerance exceeded in error handler`) would fail again on the same record, and a config
 //! error would fail again with the same config.
 //!
-//! A sink task that shows RUNNING but has delivered nothing for `errors.stall.timeout.ms`
-//! while records wait for it is reported as stalled (see `crate::sink_task`); the flag
-//! clears as soon as it delivers again.
+//! A task that shows RUNNING but has made no progress for `errors.stall.timeout.ms` while
+//! work waits for it is reported as stalled ([`spawn_stall_watch`]); the flag clears as soon
+//! as it makes progress again. A sink task is stalled when it delivered no record while
+//! records wait for it (see `crate::sink_task`); a source task when the log acknowledged
+//! none of its records and no offsets were committed while records it sent wait for an
+//! acknowledgement (see `crate::source_task`).
 //!
 //! Every key is both a worker key (the default for all connectors) and a connector key
 //! (unset: the worker's value), declared in [`config_def`].
 
-use std::time::Duration;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use sluice_api::config::{ConfigDef, ConfigKey, ConfigMap, ConfigType, Importance, Validator};
 use sluice_api::ConnectError;
+
+use crate::metrics::TaskCounters;
+use crate::status::{ConnectorTaskId, State, StatusBoard};
 
 /// `errors.restart.enable`: restart failed tasks automatically.
 pub const RESTART_ENABLE: &str = "errors.restart.enable";
@@ -38,8 +46,8 @@ pub const RESTART_BACKOFF_MAX_MS: &str = "errors.restart.backoff.max.ms";
 /// `errors.restart.reset.after.ms`: a task that ran this long before failing gets its full
 /// restart budget back.
 pub const RESTART_RESET_AFTER_MS: &str = "errors.restart.reset.after.ms";
-/// `errors.stall.timeout.ms`: how long a running sink task may deliver nothing while records
-/// wait before it is reported as stalled (0: never).
+/// `errors.stall.timeout.ms`: how long a running task may make no progress while work waits
+/// for it before it is reported as stalled (0: never).
 pub const STALL_TIMEOUT_MS: &str = "errors.stall.timeout.ms";
 
 const DEFAULT_ENABLE: bool = true;
@@ -119,7 +127,7 @@ pub fn config_def(worker: bool) -> ConfigDef {
                 ConfigType::Long,
                 DEFAULT_STALL_TIMEOUT_MS.to_string(),
                 25,
-                "A running sink task that delivered nothing for this many milliseconds while records wait for it is reported as stalled (status and metrics) until it delivers again; 0: never.",
+                "A running task that made no progress for this many milliseconds while work waits for it is reported as stalled (status and metrics) until it progresses again: a sink task that delivered no record while records wait for it, a source task whose sent records the log acknowledged none of (and no offsets were committed) while some wait for an acknowledgement. 0: never.",
             )
             .validator(Validator::AtLeast(0)),
         )
@@ -301,6 +309,122 @@ pub fn stall_timeout(worker: &ConfigMap, connector: &ConfigMap) -> Option<Durati
     (!timeout.is_zero()).then_some(timeout)
 }
 
+/// What a stall watcher reads from a task at each check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StallProbe {
+    /// A count that moves whenever the task makes progress (records delivered; records
+    /// acknowledged or offsets committed).
+    pub progress: u64,
+    /// A count that moves whenever new input reaches the task (records a sink fetched).
+    pub input: u64,
+    /// Work that waits right now (consumer lag above zero; sent records not acknowledged).
+    pub backlog: bool,
+}
+
+/// The stall decision, apart from clocks and counters: a task is stalled once it has been
+/// RUNNING, without progress, with work waiting (new input since the last progress, or a
+/// backlog), for the whole timeout.
+#[derive(Debug)]
+pub(crate) struct StallDetector {
+    timeout: Duration,
+    last: StallProbe,
+    waiting_since: Instant,
+    stalled: bool,
+}
+
+impl StallDetector {
+    /// A detector for a task that starts now with the counters in `first`.
+    pub fn new(timeout: Duration, first: StallProbe, now: Instant) -> Self {
+        StallDetector {
+            timeout,
+            last: first,
+            waiting_since: now,
+            stalled: false,
+        }
+    }
+
+    /// Takes one reading; returns the new stall flag when it changes.
+    pub fn check(&mut self, probe: StallProbe, running: bool, now: Instant) -> Option<bool> {
+        let waiting = probe.input != self.last.input || probe.backlog;
+        if probe.progress != self.last.progress || !running || !waiting {
+            self.last = probe;
+            self.waiting_since = now;
+            return std::mem::take(&mut self.stalled).then_some(false);
+        }
+        if !self.stalled && now.duration_since(self.waiting_since) >= self.timeout {
+            self.stalled = true;
+            return Some(true);
+        }
+        None
+    }
+}
+
+/// A running stall watcher; dropping it stops the watch and clears the task's flag.
+pub(crate) struct StallWatch {
+    handle: tokio::task::JoinHandle<()>,
+    id: ConnectorTaskId,
+    counters: Arc<TaskCounters>,
+    status: StatusBoard,
+}
+
+impl Drop for StallWatch {
+    fn drop(&mut self) {
+        self.handle.abort();
+        self.counters.stalled.store(0, Ordering::Relaxed);
+        self.status.set_task_stalled(&self.id, false);
+    }
+}
+
+/// Watches a running task for stalls: reads `probe` a few times per `timeout` (at most every
+/// 10 s, so nothing per record) and, when [`StallDetector`] says so, flags the task stalled in
+/// its status and metrics with one warning naming `condition` (what did not happen, e.g.
+/// `it has delivered no record`), and clears the flag with an info line.
+pub(crate) fn spawn_stall_watch(
+    id: ConnectorTaskId,
+    timeout: Duration,
+    counters: Arc<TaskCounters>,
+    status: StatusBoard,
+    probe: impl Fn(&TaskCounters) -> StallProbe + Send + 'static,
+    condition: &'static str,
+) -> StallWatch {
+    let check = (timeout / 4).clamp(Duration::from_millis(20), Duration::from_secs(10));
+    // Read now, before the task goes on: what arrives from here on counts as waiting work.
+    let mut detector = StallDetector::new(timeout, probe(&counters), Instant::now());
+    let watch = (id.clone(), counters.clone(), status.clone());
+    let handle = tokio::spawn(async move {
+        let (id, counters, status) = watch;
+        let mut tick = tokio::time::interval(check);
+        loop {
+            tick.tick().await;
+            let running = status.task(&id).is_some_and(|s| s.state == State::Running);
+            match detector.check(probe(&counters), running, Instant::now()) {
+                Some(true) => {
+                    counters.stalled.store(1, Ordering::Relaxed);
+                    status.set_task_stalled(&id, true);
+                    tracing::warn!(
+                        task = %id,
+                        timeout_ms = timeout.as_millis() as u64,
+                        "The task is stalled: {condition} for {} ms (errors.stall.timeout.ms).",
+                        timeout.as_millis()
+                    );
+                }
+                Some(false) => {
+                    counters.stalled.store(0, Ordering::Relaxed);
+                    status.set_task_stalled(&id, false);
+                    tracing::info!(task = %id, "The task is no longer stalled.");
+                }
+                None => {}
+            }
+        }
+    });
+    StallWatch {
+        handle,
+        id,
+        counters,
+        status,
+    }
+}
+
 /// The trace shown while a task waits to be restarted: what happens next, then the error.
 pub fn restarting_trace(
     policy: &RestartPolicy,
@@ -342,6 +466,64 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    fn probe(progress: u64, input: u64, backlog: bool) -> StallProbe {
+        StallProbe {
+            progress,
+            input,
+            backlog,
+        }
+    }
+
+    #[test]
+    fn a_task_is_stalled_after_the_timeout_without_progress_while_work_waits() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let timeout = Duration::from_millis(100);
+        // A source whose sent records are never acknowledged: a backlog, no progress.
+        let mut d = StallDetector::new(timeout, probe(0, 0, false), t0);
+        assert_eq!(d.check(probe(0, 0, true), true, at(50)), None);
+        assert_eq!(d.check(probe(0, 0, true), true, at(100)), Some(true));
+        assert_eq!(
+            d.check(probe(0, 0, true), true, at(500)),
+            None,
+            "flagged once"
+        );
+        // An acknowledgement (progress) clears the flag and starts a new wait.
+        assert_eq!(d.check(probe(1, 0, true), true, at(510)), Some(false));
+        assert_eq!(d.check(probe(1, 0, true), true, at(600)), None);
+        assert_eq!(d.check(probe(1, 0, true), true, at(610)), Some(true));
+        // Nothing waits any more: not stalled.
+        assert_eq!(d.check(probe(1, 0, false), true, at(620)), Some(false));
+
+        // An idle task (nothing waits) is never stalled, however long it idles.
+        let mut idle = StallDetector::new(timeout, probe(0, 0, false), t0);
+        for ms in (0..10_000).step_by(50) {
+            assert_eq!(idle.check(probe(0, 0, false), true, at(ms)), None);
+        }
+        // Nor is a task that is not RUNNING (paused, restarting).
+        let mut paused = StallDetector::new(timeout, probe(0, 0, true), t0);
+        assert_eq!(paused.check(probe(0, 0, true), false, at(1_000)), None);
+        // A task that keeps progressing is never stalled either.
+        let mut busy = StallDetector::new(timeout, probe(0, 0, true), t0);
+        for (i, ms) in (0..10_000).step_by(50).enumerate() {
+            assert_eq!(busy.check(probe(i as u64, 0, true), true, at(ms)), None);
+        }
+    }
+
+    #[test]
+    fn new_input_counts_as_waiting_work_until_the_task_progresses() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        // A sink that fetched records (input moved) and delivers none: stalled, even with
+        // no measured lag.
+        let mut d = StallDetector::new(Duration::from_millis(100), probe(0, 0, false), t0);
+        assert_eq!(d.check(probe(0, 5, false), true, at(10)), None);
+        assert_eq!(d.check(probe(0, 5, false), true, at(110)), Some(true));
+        // It delivers them all and nothing else arrives: the flag clears and stays clear.
+        assert_eq!(d.check(probe(5, 5, false), true, at(120)), Some(false));
+        assert_eq!(d.check(probe(5, 5, false), true, at(1_000)), None);
     }
 
     #[test]

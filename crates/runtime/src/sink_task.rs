@@ -291,15 +291,16 @@ impl SinkTaskRun {
             return Err(e.into());
         }
         status.set_task(&id, State::Running, None);
+        // Started before the fetcher: records it fetches count as waiting.
         let stall_watch = stall_timeout.map(|timeout| {
-            // Counted now, before the fetcher starts: records it fetches count as waiting.
-            let polled = counters.polled.load(Ordering::Relaxed);
-            tokio::spawn(watch_stall(
+            crate::restart::spawn_stall_watch(
                 id.clone(),
                 timeout,
-                (counters.clone(), polled),
+                counters.clone(),
                 status.clone(),
-            ))
+                stall_probe,
+                "it has delivered no record while records wait for it",
+            )
         });
 
         let (data_tx, data_rx) = mpsc::channel(BATCH_QUEUE);
@@ -320,7 +321,6 @@ impl SinkTaskRun {
         };
         let putter =
             crate::dedicated::spawn(format!("sluice-sink-{}", id.task), putter.run(data_rx))?;
-        let stalled_flag = (id.clone(), counters.clone());
         let fetcher = Fetcher {
             id,
             consumer,
@@ -345,12 +345,8 @@ impl SinkTaskRun {
                 "the sink task's put loop stopped unexpectedly (it panicked)",
             ))
         });
-        if let Some(watch) = stall_watch {
-            watch.abort();
-            let (id, counters) = stalled_flag;
-            counters.stalled.store(0, Ordering::Relaxed);
-            status.set_task_stalled(&id, false);
-        }
+        // Stops watching and clears the stall flag.
+        drop(stall_watch);
         // A failed put loop makes the fetcher stop too; report the root cause first.
         put.and(fetched)
     }
@@ -364,52 +360,14 @@ fn delivered(counters: &TaskCounters) -> u64 {
         + counters.errors.records_skipped.load(Ordering::Relaxed)
 }
 
-/// Watches a running sink task for stalls (see [`crate::restart`]): while it is RUNNING,
-/// delivers nothing, and records wait for it (its consumer lag is above zero, or it
-/// fetched records it has not delivered) for `timeout`, it is flagged stalled in its
-/// status and metrics, with one warning; the flag clears when it delivers again, or when
-/// nothing waits any more. Reads counters a few times per timeout; runs until aborted.
-async fn watch_stall(
-    id: ConnectorTaskId,
-    timeout: Duration,
-    (counters, mut last_polled): (Arc<TaskCounters>, u64),
-    status: StatusBoard,
-) {
-    let check = (timeout / 4).clamp(Duration::from_millis(20), Duration::from_secs(10));
-    let mut tick = tokio::time::interval(check);
-    let mut last_delivered = delivered(&counters);
-    let mut waiting_since = Instant::now();
-    let mut stalled = false;
-    loop {
-        tick.tick().await;
-        let now_delivered = delivered(&counters);
-        let polled = counters.polled.load(Ordering::Relaxed);
-        let running = status.task(&id).is_some_and(|s| s.state == State::Running);
-        let waiting = polled != last_polled || counters.lag().iter().any(|p| p.lag > 0);
-        if now_delivered != last_delivered || !running || !waiting {
-            last_delivered = now_delivered;
-            last_polled = polled;
-            waiting_since = Instant::now();
-            if stalled {
-                stalled = false;
-                counters.stalled.store(0, Ordering::Relaxed);
-                status.set_task_stalled(&id, false);
-                tracing::info!(task = %id, "The task is no longer stalled.");
-            }
-            continue;
-        }
-        if !stalled && waiting_since.elapsed() >= timeout {
-            stalled = true;
-            counters.stalled.store(1, Ordering::Relaxed);
-            status.set_task_stalled(&id, true);
-            tracing::warn!(
-                task = %id,
-                timeout_ms = timeout.as_millis() as u64,
-                "The task is stalled: it has delivered no record for {} ms while records wait \
-                 for it (errors.stall.timeout.ms).",
-                timeout.as_millis()
-            );
-        }
+/// What the stall watcher reads of a sink task (see [`crate::restart`]): progress is a
+/// record delivered; work waits when it fetched records since its last progress or its
+/// consumer lag is above zero.
+fn stall_probe(counters: &TaskCounters) -> crate::restart::StallProbe {
+    crate::restart::StallProbe {
+        progress: delivered(counters),
+        input: counters.polled.load(Ordering::Relaxed),
+        backlog: counters.lag().iter().any(|p| p.lag > 0),
     }
 }
 
@@ -447,6 +405,8 @@ struct Failed {
     error: ConnectError,
     stage: Stage,
     class: FailedClass,
+    /// What a transformation raised, when `error` names the transformation's alias too.
+    raised: Option<Box<ConnectError>>,
 }
 
 /// Forwards rebalances to the putter and waits for its answer.
@@ -716,8 +676,10 @@ impl Fetcher {
         let total = consumed.len();
         for rec in consumed {
             match ranges.last_mut() {
+                // The topic names of one fetch are one `Arc`; another fetch has its own.
                 Some((tp, _, next))
-                    if tp.partition == rec.partition && Arc::ptr_eq(&tp.topic, &rec.topic) =>
+                    if tp.partition == rec.partition
+                        && (Arc::ptr_eq(&tp.topic, &rec.topic) || tp.topic == rec.topic) =>
                 {
                     *next = rec.offset + 1;
                 }
@@ -785,11 +747,11 @@ impl Pipeline {
         failed: Failed,
     ) -> Result<Option<SinkRecord>, ConnectError> {
         // Only a failing record gets here; the lock is never contended.
-        let last = Mutex::new((failed.stage, failed.class));
+        let last = Mutex::new((failed.stage, failed.class, failed.raised));
         let result = errors
             .retry(stop, || {
                 self.convert_ref(rec).map_err(|f| {
-                    *lock(&last) = (f.stage, f.class);
+                    *lock(&last) = (f.stage, f.class, f.raised);
                     f.error
                 })
             })
@@ -798,7 +760,7 @@ impl Pipeline {
             Ok(converted) => return Ok(converted),
             Err(e) => e,
         };
-        let (stage, class) = *lock(&last);
+        let (stage, class, raised) = last.into_inner().unwrap_or_else(|p| p.into_inner());
         let [key, value, header] = self.converters.class_names;
         let class_name = match class {
             FailedClass::Key => key,
@@ -811,6 +773,7 @@ impl Pipeline {
             class_name,
             record: Some(FailedRecord::Consumed(rec)),
             error: &error,
+            raised: raised.as_deref(),
         };
         match errors.report(failure).await {
             Decision::Skip => Ok(None),
@@ -877,6 +840,7 @@ impl Pipeline {
                 ),
                 stage,
                 class,
+                raised: None,
             }
         };
         let key = self
@@ -917,7 +881,10 @@ impl Pipeline {
                 Ok(None) => return Ok(None),
                 Err(e) => {
                     let class = FailedClass::Transform(e.class_name);
-                    return Err(fail(Stage::Transformation, class)(e.into_connect_error()));
+                    let raised = Box::new(clone_error(&e.source));
+                    let mut failed = fail(Stage::Transformation, class)(e.into_connect_error());
+                    failed.raised = Some(raised);
+                    return Err(failed);
                 }
             }
         }
@@ -1154,6 +1121,7 @@ impl Putter {
                         class_name: SINK_TASK_CLASS,
                         record: originals.get(i).map(FailedRecord::Consumed),
                         error: &error,
+                        raised: None,
                     };
                     if let Decision::Fail(e) = self.errors.report(failure).await {
                         return Err(e);
@@ -1192,6 +1160,7 @@ impl Putter {
                 class_name: SINK_TASK_CLASS,
                 record: original.map(FailedRecord::Consumed),
                 error: &error,
+                raised: None,
             };
             if let Decision::Fail(e) = self.errors.report(failure).await {
                 return Err(e);

@@ -90,6 +90,10 @@ pub(crate) struct SourceTaskRun {
     pub errors: Arc<ErrorHandler>,
     /// Set when the task runs exactly-once (its producer is then transactional).
     pub transactions: Option<TaskTransactions>,
+    /// Report the task as stalled after this long without progress while the log holds
+    /// records of it unacknowledged (`errors.stall.timeout.ms`; `None`: never). Not used
+    /// for exactly-once tasks (see [`stall_probe`]).
+    pub stall_timeout: Option<Duration>,
 }
 
 /// A batch from the driver to the sender, with the end of the transaction that follows it
@@ -122,6 +126,7 @@ impl SourceTaskRun {
             mut pause,
             errors,
             transactions,
+            stall_timeout,
         } = self;
         if let Some(t) = &transactions {
             start_transactions(&id, &*producer, t).await?;
@@ -137,6 +142,20 @@ impl SourceTaskRun {
         };
         task.start(&config, context).await?;
         status.set_task(&id, State::Running, None);
+        let stall_watch = stall_timeout
+            .filter(|_| transactions.is_none())
+            .map(|timeout| {
+                let baseline = Baseline::of(&counters);
+                crate::restart::spawn_stall_watch(
+                    id.clone(),
+                    timeout,
+                    counters.clone(),
+                    status.clone(),
+                    move |c| stall_probe(c, baseline),
+                    "the log acknowledged none of its records and no offsets were committed \
+                     while records it sent wait for an acknowledgement",
+                )
+            });
 
         let wants_acks = task.wants_record_acks();
         let (batch_tx, batch_rx) = mpsc::channel(BATCH_QUEUE);
@@ -250,7 +269,44 @@ impl SourceTaskRun {
             commit_task(&id, task.as_mut()).await;
         }
         let stopped = task.stop().await;
+        // Stops watching and clears the stall flag.
+        drop(stall_watch);
         result.and(sent).and(stopped)
+    }
+}
+
+/// A source task's `sent` and `written` counters when it started (the counters live on
+/// across automatic restarts, and a failed run may leave sends it never saw acknowledged).
+#[derive(Debug, Clone, Copy)]
+struct Baseline {
+    sent: u64,
+    written: u64,
+}
+
+impl Baseline {
+    fn of(counters: &TaskCounters) -> Self {
+        Baseline {
+            sent: counters.sent.load(Ordering::Relaxed),
+            written: counters.written.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// What the stall watcher reads of a source task (see [`crate::restart`]). Progress is a
+/// record acknowledged by the log or an offset commit; work waits while records it handed
+/// to the producer in this run are not acknowledged. A task whose `poll` returns nothing has
+/// nothing unacknowledged, so an idle source is never stalled: only one whose producer
+/// stopped acknowledging (a log that accepts no writes, a send that never completes).
+///
+/// Exactly-once tasks are not watched: their records count as acknowledged only when their
+/// transaction commits, which the connector (`transaction.boundary=connector`) or a long
+/// interval may rightly hold back.
+fn stall_probe(counters: &TaskCounters, start: Baseline) -> crate::restart::StallProbe {
+    let now = Baseline::of(counters);
+    crate::restart::StallProbe {
+        progress: now.written + counters.commits.load(Ordering::Relaxed),
+        input: 0,
+        backlog: now.sent.saturating_sub(start.sent) > now.written.saturating_sub(start.written),
     }
 }
 
@@ -537,6 +593,7 @@ impl Sender {
             let nothing: DeliveryFuture = Box::pin(std::future::ready(Ok(Vec::new())));
             nothing
         } else {
+            TaskCounters::add(&self.counters.sent, records);
             self.producer.send(out)
         };
         self.in_flight.push_back(InFlight {
@@ -995,6 +1052,8 @@ async fn recover(
         class_name,
         record: Some(FailedRecord::Source(&description)),
         error: &error,
+        // Source records have no dead-letter queue, the only reader of `raised`.
+        raised: None,
     };
     match errors.report(failure).await {
         Decision::Skip => Ok(None),
@@ -1052,31 +1111,48 @@ fn failure(
     )
 }
 
-/// The last offset of each source partition in a batch, in first-seen order. Offsets are
-/// moved out of the records unless the records are kept.
+/// The last offset of each source partition in a batch, in first-seen order. Those offsets
+/// are moved out of their records unless the records are kept; the other records' offsets
+/// are left alone (no copy or move per record).
 fn last_offsets(batch: &mut [SourceRecord], keep: bool) -> Vec<(Arc<OffsetMap>, OffsetMap)> {
-    let mut out: Vec<(Arc<OffsetMap>, OffsetMap)> = Vec::new();
-    for record in batch.iter_mut() {
+    // Each partition and the index of its last record.
+    let mut last: Vec<(Arc<OffsetMap>, usize)> = Vec::new();
+    // The slot of the previous record, whose partition is usually the same `Arc`.
+    let mut current: Option<usize> = None;
+    for (i, record) in batch.iter().enumerate() {
         if record.source_partition.is_empty() && record.source_offset.is_empty() {
             continue;
         }
-        let offset = if keep {
-            record.source_offset.clone()
-        } else {
-            std::mem::take(&mut record.source_offset)
+        let slot = match current {
+            Some(s) if Arc::ptr_eq(&last[s].0, &record.source_partition) => s,
+            _ => match last
+                .iter()
+                .position(|(p, _)| **p == *record.source_partition)
+            {
+                Some(s) => {
+                    // Equal but another `Arc`: follow it, so the next records match by pointer.
+                    last[s].0 = record.source_partition.clone();
+                    s
+                }
+                None => {
+                    last.push((record.source_partition.clone(), i));
+                    last.len() - 1
+                }
+            },
         };
-        let slot = match out.last_mut() {
-            Some(last) if Arc::ptr_eq(&last.0, &record.source_partition) => Some(last),
-            _ => out
-                .iter_mut()
-                .find(|(p, _)| **p == *record.source_partition),
-        };
-        match slot {
-            Some(slot) => slot.1 = offset,
-            None => out.push((record.source_partition.clone(), offset)),
-        }
+        last[slot].1 = i;
+        current = Some(slot);
     }
-    out
+    last.into_iter()
+        .map(|(partition, i)| {
+            let offset = if keep {
+                batch[i].source_offset.clone()
+            } else {
+                std::mem::take(&mut batch[i].source_offset)
+            };
+            (partition, offset)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -1114,7 +1190,8 @@ mod tests {
             out[1].1.get("position"),
             Some(&sluice_api::data::Value::Int64(11))
         );
-        assert!(batch[0].source_offset.is_empty(), "moved out");
+        assert!(batch[3].source_offset.is_empty(), "moved out");
+        assert!(batch[4].source_offset.is_empty(), "moved out");
         let mut batch = vec![rec(&a, 1)];
         let _ = last_offsets(&mut batch, true);
         assert!(!batch[0].source_offset.is_empty(), "kept");
@@ -1145,6 +1222,191 @@ mod tests {
         async fn stop(&mut self) -> sluice_api::Result<()> {
             Ok(())
         }
+    }
+
+    /// A source that returns three records on its first poll and nothing after.
+    struct Once(bool);
+
+    #[async_trait::async_trait]
+    impl SourceTask for Once {
+        async fn start(&mut self, _: &ConfigMap, _: SourceTaskContext) -> sluice_api::Result<()> {
+            Ok(())
+        }
+
+        async fn poll(&mut self) -> sluice_api::Result<Vec<SourceRecord>> {
+            if std::mem::replace(&mut self.0, true) {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                return Ok(Vec::new());
+            }
+            let partition = Arc::new(OffsetMap::new().with("f", "a"));
+            Ok((0..3)
+                .map(|i| SourceRecord {
+                    source_partition: partition.clone(),
+                    source_offset: OffsetMap::new().with("position", i),
+                    record: ConnectRecord::new(
+                        "t",
+                        None,
+                        sluice_api::data::Value::String(format!("v{i}")),
+                    ),
+                })
+                .collect())
+        }
+
+        async fn stop(&mut self) -> sluice_api::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A producer whose sends are acknowledged only once the gate opens.
+    struct Gated(watch::Receiver<bool>);
+
+    #[async_trait::async_trait]
+    impl LogProducer for Gated {
+        fn send(&self, records: Vec<ProduceRecord>) -> DeliveryFuture {
+            let mut gate = self.0.clone();
+            Box::pin(async move {
+                let _ = gate.wait_for(|open| *open).await;
+                Ok((0..records.len() as i64)
+                    .map(|offset| RecordMetadata {
+                        partition: 0,
+                        offset,
+                        timestamp: 0,
+                    })
+                    .collect())
+            })
+        }
+
+        async fn flush(&self) -> LogResult<()> {
+            Ok(())
+        }
+
+        async fn init_transactions(&self) -> LogResult<()> {
+            Ok(())
+        }
+
+        async fn begin_transaction(&self) -> LogResult<()> {
+            Ok(())
+        }
+
+        async fn send_offsets_to_transaction(
+            &self,
+            _: &[(sluice_api::TopicPartition, i64)],
+            _: &str,
+        ) -> LogResult<()> {
+            Ok(())
+        }
+
+        async fn commit_transaction(&self) -> LogResult<()> {
+            Ok(())
+        }
+
+        async fn abort_transaction(&self) -> LogResult<()> {
+            Ok(())
+        }
+    }
+
+    #[derive(Default)]
+    struct Offsets(std::sync::Mutex<HashMap<Vec<u8>, Vec<u8>>>);
+
+    #[async_trait::async_trait]
+    impl OffsetStore for Offsets {
+        fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+            self.0.lock().unwrap().get(key).cloned()
+        }
+
+        fn entries(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+            self.0.lock().unwrap().clone().into_iter().collect()
+        }
+
+        async fn set(
+            &self,
+            writes: Vec<crate::offsets::OffsetWrite>,
+        ) -> Result<(), crate::offsets::OffsetStoreError> {
+            let mut map = self.0.lock().unwrap();
+            for (k, v) in writes {
+                match v {
+                    Some(v) => map.insert(k, v),
+                    None => map.remove(&k),
+                };
+            }
+            Ok(())
+        }
+    }
+
+    async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while !done() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "waited too long for {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_source_whose_sends_are_never_acknowledged_is_stalled_until_they_are() {
+        use sluice_convert::{SimpleHeaderConverter, StringConverter};
+        let id = ConnectorTaskId {
+            connector: "src".into(),
+            task: 0,
+        };
+        let status = StatusBoard::new();
+        let counters = Arc::new(TaskCounters::default());
+        let (gate_tx, gate_rx) = watch::channel(false);
+        let (stop_tx, stop) = watch::channel(false);
+        let (_pause_tx, pause) = watch::channel(false);
+        let offsets = Arc::new(Offsets::default());
+        let run = SourceTaskRun {
+            id: id.clone(),
+            task: Box::new(Once(false)),
+            config: ConfigMap::new(),
+            converters: Converters {
+                key: Box::new(StringConverter::default()),
+                value: Box::new(StringConverter::default()),
+                header: Box::new(SimpleHeaderConverter),
+                class_names: ["", "", ""],
+            },
+            transforms: TransformChain::empty(),
+            producer: Arc::new(Gated(gate_rx)),
+            offsets: offsets.clone(),
+            flush_interval: Duration::from_millis(20),
+            flush_timeout: Duration::from_secs(5),
+            counters: counters.clone(),
+            status: status.clone(),
+            stop,
+            pause: PauseSignal::new(pause, id.clone(), status.clone()),
+            errors: Arc::new(ErrorHandler::new(
+                crate::error_handling::ErrorPolicy::default(),
+                "src",
+                0,
+                None,
+            )),
+            transactions: None,
+            stall_timeout: Some(Duration::from_millis(100)),
+        };
+        let running = tokio::spawn(run.run());
+
+        wait_for("the stall flag", || status.task_health(&id).stalled).await;
+        assert_eq!(counters.stalled.load(Ordering::Relaxed), 1);
+        assert_eq!(status.task(&id).unwrap().state, State::Running);
+        assert_eq!(counters.sent.load(Ordering::Relaxed), 3);
+        assert_eq!(counters.written.load(Ordering::Relaxed), 0);
+        assert!(
+            offsets.entries().is_empty(),
+            "nothing acknowledged, nothing committed"
+        );
+
+        // The log acknowledges: the task progresses, the flag clears, the offset commits,
+        // and the source, idle from now on, is not stalled again.
+        gate_tx.send(true).unwrap();
+        wait_for("the flag to clear", || !status.task_health(&id).stalled).await;
+        wait_for("the offsets", || !offsets.entries().is_empty()).await;
+        assert_eq!(counters.stalled.load(Ordering::Relaxed), 0);
+        assert_eq!(counters.written.load(Ordering::Relaxed), 3);
+        stop_tx.send(true).unwrap();
+        running.await.unwrap().unwrap();
+        assert!(!status.task_health(&id).stalled);
     }
 
     #[test]

@@ -51,6 +51,7 @@ use crate::error::{RuntimeError, RuntimeResult};
 use crate::error_handling::{ErrorHandler, ErrorPolicy};
 use crate::exactly_once::{
     task_transactional_id, ExactlyOnceWorker, TaskTransactions, TransactionBoundary,
+    OFFSETS_STORAGE_TOPIC,
 };
 use crate::metrics::{
     ProgressReporter, TaskCounters, TaskKind, TaskMetrics, WorkerCounters, WorkerMetrics,
@@ -62,7 +63,8 @@ use crate::restart::{AfterFailure, RestartPolicy};
 use crate::sink_task::SinkTaskRun;
 use crate::source_task::SourceTaskRun;
 use crate::status::{ConnectorStatus, ConnectorTaskId, State, StatusBoard, TargetState};
-use crate::worker_config::WorkerConfig;
+use crate::storage::{ConnectorOffsetStore, InternalTopics, StoreOptions, TopicOffsetStore};
+use crate::worker_config::{WorkerConfig, OFFSET_STORAGE_TOPIC};
 
 /// How often each task's progress is logged.
 const PROGRESS_INTERVAL: Duration = Duration::from_secs(10);
@@ -115,6 +117,9 @@ pub struct Worker {
     /// Set when source tasks run exactly-once (a distributed worker with
     /// `exactly.once.source.support=enabled`).
     exactly_once: std::sync::OnceLock<ExactlyOnceWorker>,
+    /// The connector-specific offsets topics opened so far (`offsets.storage.topic`), by
+    /// topic name; connectors naming the same topic share its store.
+    connector_offsets: Mutex<BTreeMap<String, TopicOffsetStore>>,
     /// Names of connectors that asked for new task configs, for the herder.
     reconfigure_tx: mpsc::UnboundedSender<String>,
     reconfigure_rx: Mutex<Option<mpsc::UnboundedReceiver<String>>>,
@@ -187,6 +192,7 @@ impl Worker {
             progress,
             startup: Arc::default(),
             exactly_once: std::sync::OnceLock::new(),
+            connector_offsets: Mutex::new(BTreeMap::new()),
             reconfigure_tx,
             reconfigure_rx: Mutex::new(Some(reconfigure_rx)),
             this: Weak::new(),
@@ -246,6 +252,121 @@ impl Worker {
     /// Where source offsets are kept.
     pub fn offsets(&self) -> &Arc<dyn OffsetStore> {
         &self.offsets
+    }
+
+    /// Where one source connector's offsets are read and written (the REST offsets API
+    /// uses it): with `offsets.storage.topic` naming a topic other than the worker's, that
+    /// topic (created when missing, read to the end) in front of the worker's store;
+    /// otherwise the worker's store.
+    pub async fn source_offset_store(
+        &self,
+        config: &ConnectorConfig,
+    ) -> Result<Arc<dyn OffsetStore>, ConnectError> {
+        Ok(match self.open_connector_offsets(config).await? {
+            Some(primary) => Arc::new(ConnectorOffsetStore::new(primary, self.offsets.clone())),
+            None => self.offsets.clone(),
+        })
+    }
+
+    /// The source connector's own offsets topic, when `offsets.storage.topic` names one
+    /// other than the worker's `offset.storage.topic`.
+    fn connector_offsets_topic<'a>(&self, config: &'a ConnectorConfig) -> Option<&'a str> {
+        if config.kind != ConnectorKind::Source {
+            return None;
+        }
+        let topic = config
+            .originals
+            .get(OFFSETS_STORAGE_TOPIC)
+            .map(|t| t.trim())
+            .filter(|t| !t.is_empty())?;
+        let worker_topic = self
+            .config
+            .originals
+            .get(OFFSET_STORAGE_TOPIC)
+            .map(|t| t.trim());
+        (worker_topic != Some(topic)).then_some(topic)
+    }
+
+    /// Opens the connector's own offsets topic (see [`Worker::connector_offsets_topic`]),
+    /// or reads an open one to the end, so tasks starting next see what other workers
+    /// committed to it. `None`: the connector uses the worker's store.
+    async fn open_connector_offsets(
+        &self,
+        config: &ConnectorConfig,
+    ) -> Result<Option<TopicOffsetStore>, ConnectError> {
+        let Some(topic) = self.connector_offsets_topic(config) else {
+            return Ok(None);
+        };
+        let failed = |e: crate::storage::StorageError| ConnectError::Connect {
+            message: format!(
+                "connector {} cannot use its offsets topic '{topic}' ({OFFSETS_STORAGE_TOPIC})",
+                config.name
+            ),
+            source: Some(Box::new(e)),
+        };
+        let open = lock(&self.connector_offsets).get(topic).cloned();
+        if let Some(store) = open {
+            store.refresh().await.map_err(failed)?;
+            return Ok(Some(store));
+        }
+        let mut spec = InternalTopics::from_worker_config(&self.config.originals)
+            .map_err(|issues| {
+                let text: Vec<String> = issues.iter().map(ToString::to_string).collect();
+                ConnectError::config(
+                    OFFSETS_STORAGE_TOPIC,
+                    format!(
+                        "a connector-specific offsets topic needs a distributed worker's \
+                         offset.storage.* settings: {}",
+                        text.join("; ")
+                    ),
+                )
+            })?
+            .offsets;
+        spec.name = topic.to_owned();
+        let group = self
+            .config
+            .originals
+            .get("group.id")
+            .map_or("", String::as_str);
+        let options = StoreOptions {
+            client_id_base: format!("{group}-{}-", config.name),
+            producer: self.config.producer.clone(),
+            consumer: self.config.consumer.clone(),
+            ..StoreOptions::default()
+        };
+        let store = TopicOffsetStore::open_connector_topic(self.log.as_ref(), &spec, &options)
+            .await
+            .map_err(failed)?;
+        tracing::info!(
+            connector = %config.name,
+            topic,
+            "Opened the connector-specific offsets topic."
+        );
+        Ok(Some(
+            lock(&self.connector_offsets)
+                .entry(topic.to_owned())
+                .or_insert(store)
+                .clone(),
+        ))
+    }
+
+    /// The opened connector-specific offsets topic of a source connector whose tasks start
+    /// (opened by [`Worker::open_connector_offsets`] before); `None`: the worker's store.
+    fn task_connector_offsets(
+        &self,
+        config: &ConnectorConfig,
+    ) -> Result<Option<TopicOffsetStore>, ConnectError> {
+        let Some(topic) = self.connector_offsets_topic(config) else {
+            return Ok(None);
+        };
+        match lock(&self.connector_offsets).get(topic) {
+            Some(store) => Ok(Some(store.clone())),
+            None => Err(ConnectError::connect(format!(
+                "the offsets topic '{topic}' ({OFFSETS_STORAGE_TOPIC}) of connector {} is not \
+                 open on this worker",
+                config.name
+            ))),
+        }
     }
 
     /// The states of connectors and tasks.
@@ -441,6 +562,9 @@ impl Worker {
         let old = std::mem::take(&mut c.tasks);
         self.stop_task_list(old, self.shutdown_deadline(), true)
             .await;
+        if let Err(e) = self.open_connector_offsets(&c.config).await {
+            return Err(self.connector_failed(name, e));
+        }
         log_connector_start(&c.config, configs.len());
         let paused = c.target == TargetState::Paused;
         for (index, task_config) in configs.into_iter().enumerate() {
@@ -530,6 +654,11 @@ impl Worker {
             let old = c.tasks.remove(index);
             self.stop_task_list(vec![old], self.shutdown_deadline(), false)
                 .await;
+        }
+        if let Err(e) = self.open_connector_offsets(&c.config).await {
+            tracing::error!(task = %id, error = %e, "Task cannot start.");
+            self.status.set_task(id, State::Failed, Some(e.trace()));
+            return Err(RuntimeError::Connect(e));
         }
         let paused = c.target == TargetState::Paused;
         let task = self.spawn_task(&c.config, &c.instance, id.clone(), task_config, paused);
@@ -650,6 +779,22 @@ impl Worker {
         let old = std::mem::take(&mut c.tasks);
         self.stop_task_list(old, self.shutdown_deadline(), true)
             .await;
+        self.stop_instance(c).await;
+        c.config = config;
+        self.apply_target(c).await
+    }
+
+    /// Replaces a connector's config and restarts its instance (when it runs here) with it,
+    /// leaving its tasks running: with an assignment, tasks restart only when the task
+    /// configs the new instance makes differ from theirs.
+    pub async fn reconfigure_connector_instance(
+        &self,
+        config: ConnectorConfig,
+    ) -> RuntimeResult<()> {
+        let mut connectors = self.connectors.lock().await;
+        let c = connectors
+            .get_mut(&config.name)
+            .ok_or_else(|| unknown(&config.name))?;
         self.stop_instance(c).await;
         c.config = config;
         self.apply_target(c).await
@@ -980,6 +1125,7 @@ impl Worker {
             ConnectorInstance::Source(c) => {
                 let mut properties = w.producer.clone();
                 properties.extend(config.producer_overrides.clone());
+                let own_topic = self.task_connector_offsets(config)?;
                 let transactions = self.exactly_once.get().map(|eos| {
                     let boundary = TransactionBoundary::of_connector(
                         &config.originals,
@@ -992,7 +1138,12 @@ impl Worker {
                             id.task,
                         ),
                         boundary,
-                        offsets: eos.offsets.clone(),
+                        offsets: match &own_topic {
+                            Some(topic) => {
+                                ConnectorOffsetStore::new(topic.clone(), self.offsets.clone())
+                            }
+                            None => ConnectorOffsetStore::only(eos.offsets.clone()),
+                        },
                         requests: (boundary == TransactionBoundary::Connector).then(Arc::default),
                     }
                 });
@@ -1009,7 +1160,12 @@ impl Worker {
                     converters,
                     transforms,
                     producer,
-                    offsets: self.offsets.clone(),
+                    offsets: match own_topic {
+                        Some(topic) => {
+                            Arc::new(ConnectorOffsetStore::new(topic, self.offsets.clone()))
+                        }
+                        None => self.offsets.clone(),
+                    },
                     flush_interval: w.offset_flush_interval,
                     flush_timeout: w.offset_flush_timeout,
                     counters: counters.clone(),
@@ -1025,6 +1181,7 @@ impl Worker {
                         )
                         .with_counters(counters.errors.clone()),
                     ),
+                    stall_timeout: crate::restart::stall_timeout(&w.originals, &config.originals),
                 })
             }
             ConnectorInstance::Sink(c) => {
@@ -1082,6 +1239,19 @@ impl Worker {
                     )
                     .with_counters(counters.errors.clone()),
                 );
+                // With `admin.override.*` settings the task (DLQ topic creation, lag) gets
+                // its own admin client; otherwise it shares the worker's.
+                let admin = if config.admin_overrides.is_empty() {
+                    self.log.admin()
+                } else {
+                    self.log.admin_with(&config.admin_overrides).map_err(|e| {
+                        crate::client_overrides::refused_override(
+                            crate::client_overrides::ADMIN_OVERRIDE_PREFIX,
+                            &config.admin_overrides,
+                            e,
+                        )
+                    })?
+                };
                 TaskRun::Sink(SinkTaskRun {
                     id: id.clone(),
                     task: c.create_task(),
@@ -1097,7 +1267,7 @@ impl Worker {
                     stop,
                     pause,
                     errors,
-                    admin: self.log.admin(),
+                    admin,
                     stall_timeout: crate::restart::stall_timeout(&w.originals, &config.originals),
                 })
             }

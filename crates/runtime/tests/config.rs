@@ -200,6 +200,7 @@ fn a_valid_config_parses_with_overrides() {
             ("value.converter", "Json"),
             ("value.converter.schemas.enable", "false"),
             ("consumer.override.group.id", "custom"),
+            ("admin.override.request.timeout.ms", "5000"),
         ]),
         &registry(),
     )
@@ -217,6 +218,8 @@ fn a_valid_config_parses_with_overrides() {
     assert_eq!(value.config["schemas.enable"], "false");
     assert!(c.key_converter.is_none());
     assert_eq!(c.consumer_overrides["group.id"], "custom");
+    assert_eq!(c.admin_overrides["request.timeout.ms"], "5000");
+    assert!(!c.consumer_overrides.contains_key("request.timeout.ms"));
 }
 
 #[test]

@@ -720,6 +720,59 @@ async fn the_leader_fences_the_previous_generation_before_new_tasks_start() {
     log.close().await.unwrap();
 }
 
+#[tokio::test]
+async fn changing_a_stopped_sources_offsets_fences_its_last_tasks_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open_log(dir.path());
+    create_topic(&log, "fence-out").await;
+    let (worker, stores) = eos_worker(dir.path(), &log).await;
+    let herder =
+        DistributedHerder::start(worker.clone(), registry(), &stores, "127.0.0.1:8083", "t").await;
+    let config = connector(
+        "fence",
+        "fence-out",
+        &[("records", "100"), ("poll.delay.ms", "5")],
+    );
+    herder
+        .put_connector_config("fence", config, true, None)
+        .await
+        .unwrap();
+    herder.stop_connector("fence").await.unwrap();
+    assert!(stores.configs.snapshot().pending_fencing("fence"));
+
+    // The stopped connector's task 0 lives on as a zombie with a transaction open.
+    let zombie = log
+        .producer(ProducerConfig {
+            client_id: "zombie".into(),
+            transactional_id: Some("eos-cluster-fence-0".into()),
+            properties: Default::default(),
+        })
+        .unwrap();
+    zombie.init_transactions().await.unwrap();
+    zombie.begin_transaction().await.unwrap();
+    let _pending = zombie.send(vec![ProduceRecord {
+        topic: Arc::from("fence-out"),
+        partition: Some(0),
+        key: None,
+        value: Some(bytes::Bytes::from_static(b"-1")),
+        headers: Vec::new(),
+        timestamp: None,
+    }]);
+
+    herder.reset_connector_offsets("fence").await.unwrap();
+    let snapshot = stores.configs.snapshot();
+    assert!(!snapshot.pending_fencing("fence"));
+    assert_eq!(snapshot.task_count_record("fence"), Some(0));
+    let commit = zombie.commit_transaction().await;
+    assert!(
+        matches!(commit, Err(LogError::Fenced { .. })),
+        "the zombie committed: {commit:?}"
+    );
+    herder.stop().await;
+    assert!(!committed_values(&log, "fence-out").await.contains(&-1));
+    log.close().await.unwrap();
+}
+
 #[test]
 fn exactly_once_settings_are_validated_as_kafka_does() {
     let errors = |config: &ConfigMap, support: Option<ExactlyOnceSourceSupport>| {
@@ -763,7 +816,7 @@ fn exactly_once_settings_are_validated_as_kafka_does() {
     );
     let mut bad = connector("v", "t", &[("transaction.boundary", "batch")]);
     bad.insert("transaction.boundary.interval.ms".into(), "-5".into());
-    bad.insert("offsets.storage.topic".into(), "my-offsets".into());
+    bad.insert("offsets.storage.topic".into(), "".into());
     let bad = errors(&bad, Some(ExactlyOnceSourceSupport::Enabled));
     assert_eq!(bad.len(), 3, "{bad:?}");
     assert!(
@@ -776,10 +829,32 @@ fn exactly_once_settings_are_validated_as_kafka_does() {
         "{bad:?}"
     );
     assert!(
-        bad.iter().any(|e| e.starts_with(
-            "offsets.storage.topic: connector-specific offsets topics are not supported yet"
-        )),
+        bad.iter()
+            .any(|e| e.starts_with("offsets.storage.topic: ") && e.contains("non-empty")),
         "{bad:?}"
+    );
+    // A connector-specific offsets topic: fine on a distributed worker, refused (naming the
+    // key) on a standalone one.
+    let own = connector(
+        "v",
+        "t",
+        &[
+            ("offsets.storage.topic", "my-offsets"),
+            ("exactly.once.support", "requested"),
+        ],
+    );
+    assert_eq!(
+        errors(&own, Some(ExactlyOnceSourceSupport::Disabled)),
+        Vec::<String>::new()
+    );
+    let standalone = errors(&own, None);
+    assert_eq!(standalone.len(), 1, "{standalone:?}");
+    assert!(
+        standalone[0].starts_with(
+            "offsets.storage.topic: 'offsets.storage.topic' (a connector-specific offsets topic) \
+             is only supported by distributed workers"
+        ),
+        "{standalone:?}"
     );
 }
 

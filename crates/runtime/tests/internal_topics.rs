@@ -434,6 +434,7 @@ async fn two_config_stores_see_each_others_writes() {
     assert_eq!(
         wait(&mut updates).await,
         ConfigUpdate::TaskConfigs {
+            connector: "a".into(),
             tasks: vec![task("a", 0)]
         }
     );

@@ -12,7 +12,9 @@ use std::sync::Arc;
 use common::*;
 use sluice_api::config::{ConfigDef, ConfigKey, ConfigMap, ConfigType};
 use sluice_api::data::Value;
-use sluice_api::transform::{Predicate, PredicatePlugin, Transformation, TransformationPlugin};
+use sluice_api::transform::{
+    Outcome, Predicate, PredicatePlugin, Transformation, TransformationPlugin,
+};
 use sluice_api::{ConnectError, ConnectRecord, Result};
 use sluice_log::embedded::{EmbeddedLog, EmbeddedLogOptions};
 use sluice_log::{Log, TopicPartition as LogTp};
@@ -36,8 +38,12 @@ fn number(record: &ConnectRecord) -> Result<i64> {
 struct DropFrom(i64);
 
 impl Transformation for DropFrom {
-    fn apply(&self, record: ConnectRecord) -> Result<Option<ConnectRecord>> {
-        Ok((number(&record)? < self.0).then_some(record))
+    fn apply(&self, record: &mut ConnectRecord) -> Result<Outcome> {
+        Ok(if number(record)? < self.0 {
+            Outcome::Keep
+        } else {
+            Outcome::Drop
+        })
     }
 }
 
@@ -45,11 +51,11 @@ impl Transformation for DropFrom {
 struct Suffix(String);
 
 impl Transformation for Suffix {
-    fn apply(&self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>> {
+    fn apply(&self, record: &mut ConnectRecord) -> Result<Outcome> {
         if let Value::String(s) = &mut record.value {
             s.push_str(&self.0);
         }
-        Ok(Some(record))
+        Ok(Outcome::Keep)
     }
 }
 
@@ -57,11 +63,11 @@ impl Transformation for Suffix {
 struct FailAt(i64);
 
 impl Transformation for FailAt {
-    fn apply(&self, record: ConnectRecord) -> Result<Option<ConnectRecord>> {
-        if number(&record)? == self.0 {
+    fn apply(&self, record: &mut ConnectRecord) -> Result<Outcome> {
+        if number(record)? == self.0 {
             return Err(ConnectError::data(format!("cannot take {}", self.0)));
         }
-        Ok(Some(record))
+        Ok(Outcome::Keep)
     }
 }
 

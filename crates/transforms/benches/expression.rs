@@ -99,7 +99,7 @@ fn bench(c: &mut Criterion) {
             group.bench_function(format!("{path}/{name}"), |b| {
                 b.iter_batched(
                     || record.clone(),
-                    |r| t.apply(r).unwrap(),
+                    |r| t.apply_owned(r).unwrap(),
                     BatchSize::SmallInput,
                 )
             });

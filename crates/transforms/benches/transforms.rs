@@ -9,7 +9,14 @@
 //! caches, as a record the converter or the previous stage just built), and cold, on batches
 //! of 1,000 (about 1.5 MB, mostly out of the caches); each is the median over its batches.
 //! The baseline is cloning the same record, timed in the same rounds: the cheapest thing a
-//! transformation that rebuilds a record could do.
+//! transformation that rebuilds a record could do. Two reference cases time cloning the record
+//! and freeing it: freeing is what a transformation that drops the record pays (Filter), and
+//! what every record costs anyway once the pipeline is done with it.
+//!
+//! Every case calls the chain through one function that is never inlined (`apply_chain`), so
+//! callgrind can count the instructions of exactly that call:
+//! `TRANSFORMS_BENCH_ROUNDS=1 TRANSFORMS_BENCH_ONLY='<case>' valgrind --tool=callgrind
+//! --toggle-collect=transforms::apply_chain <bench binary> --bench none`.
 //!
 //! It allocates with mimalloc, as the `sluice` binary does: what a transformation allocates and
 //! frees costs what it costs in a pipeline (the system allocator roughly doubles the cost of
@@ -27,7 +34,7 @@ use criterion::{BatchSize, Criterion};
 use sluice_api::config::ConfigMap;
 use sluice_api::data::{LogicalType, Schema, SchemaBuilder, SchemaRef, SchemaType, Struct, Value};
 use sluice_api::record::ConnectRecord;
-use sluice_transforms::{PluginList, PluginLookup, TransformChain};
+use sluice_transforms::{PluginList, PluginLookup, TransformChain, TransformError};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -378,10 +385,31 @@ fn keys_use_predicate(spec: &Spec) -> bool {
         .any(|(_, keys)| keys.iter().any(|(k, _)| *k == "predicate"))
 }
 
-/// One runnable case: a chain and the record it transforms.
+/// One record through the chain, as the runtime calls it. Never inlined, so that callgrind
+/// counts exactly this call: `--toggle-collect=transforms::apply_chain`.
+#[inline(never)]
+fn apply_chain(
+    chain: &TransformChain,
+    record: ConnectRecord,
+) -> Result<Option<ConnectRecord>, TransformError> {
+    chain.apply(record)
+}
+
+/// What a case times.
+enum Work {
+    /// The record through a chain.
+    Chain(TransformChain),
+    /// Cloning the record (a reference).
+    Clone,
+    /// Freeing the record (a reference: what a transformation that drops a record pays, and
+    /// what any record costs when the pipeline is done with it).
+    Free,
+}
+
+/// One runnable case: what it times and the record it works on.
 struct Case {
     name: String,
-    chain: Option<TransformChain>,
+    work: Work,
     record: ConnectRecord,
 }
 
@@ -394,21 +422,29 @@ const COLD_BATCH: usize = 1_000;
 const WARM_BATCH: usize = 32;
 
 impl Case {
-    /// ns per record of the chain (or, without one, of cloning the record) over `n` records.
+    /// ns per record of the case's work over `n` records.
     fn time_batch(&self, n: usize) -> f64 {
-        match &self.chain {
-            Some(chain) => {
+        match &self.work {
+            Work::Chain(chain) => {
                 let inputs: Vec<ConnectRecord> = (0..n).map(|_| self.record.clone()).collect();
                 let mut outputs = Vec::with_capacity(n);
                 let start = Instant::now();
                 for r in inputs {
-                    outputs.push(chain.apply(black_box(r)));
+                    outputs.push(apply_chain(chain, black_box(r)));
                 }
                 let elapsed = start.elapsed();
                 black_box(&outputs);
                 elapsed.as_secs_f64() * 1e9 / n as f64
             }
-            None => self.time_clone(n),
+            Work::Clone => self.time_clone(n),
+            Work::Free => {
+                let inputs: Vec<ConnectRecord> = (0..n).map(|_| self.record.clone()).collect();
+                let start = Instant::now();
+                for r in inputs {
+                    drop(black_box(r));
+                }
+                start.elapsed().as_secs_f64() * 1e9 / n as f64
+            }
         }
     }
 
@@ -429,18 +465,19 @@ impl Case {
 /// Builds every case this build can run; prints a note for each it cannot.
 fn cases() -> Vec<Case> {
     let plugins = PluginList::builtin();
-    let mut out = vec![
-        Case {
-            name: "baseline: clone (schemaless)".into(),
-            chain: None,
-            record: record(false),
-        },
-        Case {
-            name: "baseline: clone (schema'd)".into(),
-            chain: None,
-            record: record(true),
-        },
-    ];
+    let mut out = Vec::new();
+    for (label, free) in [("clone", false), ("free", true)] {
+        for schema_d in [false, true] {
+            out.push(Case {
+                name: format!(
+                    "baseline: {label} ({})",
+                    if schema_d { "schema'd" } else { "schemaless" }
+                ),
+                work: if free { Work::Free } else { Work::Clone },
+                record: record(schema_d),
+            });
+        }
+    }
     for spec in specs() {
         let missing: Vec<&str> = spec
             .stages
@@ -484,7 +521,7 @@ fn cases() -> Vec<Case> {
             }
             out.push(Case {
                 name,
-                chain: Some(chain),
+                work: Work::Chain(chain),
                 record,
             });
         }
@@ -495,13 +532,14 @@ fn cases() -> Vec<Case> {
 fn bench(c: &mut Criterion, cases: &[Case]) {
     let mut group = c.benchmark_group("transforms");
     for case in cases {
-        group.bench_function(&case.name, |b| match &case.chain {
-            Some(chain) => b.iter_batched(
+        group.bench_function(&case.name, |b| match &case.work {
+            Work::Chain(chain) => b.iter_batched(
                 || case.record.clone(),
-                |r| chain.apply(r),
+                |r| apply_chain(chain, r),
                 BatchSize::SmallInput,
             ),
-            None => b.iter_with_large_drop(|| black_box(&case.record).clone()),
+            Work::Clone => b.iter_with_large_drop(|| black_box(&case.record).clone()),
+            Work::Free => b.iter_batched(|| case.record.clone(), drop, BatchSize::SmallInput),
         });
     }
     group.finish();
@@ -569,7 +607,7 @@ fn main() {
     // Profiling aid: `TRANSFORMS_BENCH_ONLY=<text>` keeps only the cases whose name contains
     // the text (baselines included), in the criterion part and in the summary alike.
     if let Ok(only) = std::env::var("TRANSFORMS_BENCH_ONLY") {
-        cases.retain(|c| c.chain.is_none() || c.name.contains(&only));
+        cases.retain(|c| !matches!(c.work, Work::Chain(_)) || c.name.contains(&only));
     }
     let mut criterion = Criterion::default()
         .warm_up_time(Duration::from_millis(500))

@@ -51,7 +51,7 @@ use sluice_api::data::{
 };
 use sluice_api::error::{ConnectError, Result};
 use sluice_api::record::ConnectRecord;
-use sluice_api::transform::{Transformation, TransformationPlugin};
+use sluice_api::transform::{Outcome, Transformation, TransformationPlugin};
 
 use crate::util::{self, Operand, SchemaCache};
 
@@ -250,11 +250,11 @@ struct Cast {
 }
 
 impl Transformation for Cast {
-    fn apply(&self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>> {
-        if self.operand.value(&record).is_null() {
-            return Ok(Some(record));
+    fn apply(&self, record: &mut ConnectRecord) -> Result<Outcome> {
+        if self.operand.value(record).is_null() {
+            return Ok(Outcome::Keep);
         }
-        let (schema, value) = self.operand.take(&mut record);
+        let (schema, value) = self.operand.take(record);
         let (schema, value) = match schema {
             None => (None, self.cast_schemaless(value)?),
             Some(schema) => {
@@ -262,8 +262,8 @@ impl Transformation for Cast {
                 (Some(schema), value)
             }
         };
-        self.operand.set(&mut record, schema, value);
-        Ok(Some(record))
+        self.operand.set(record, schema, value);
+        Ok(Outcome::Keep)
     }
 }
 
@@ -881,7 +881,7 @@ mod tests {
         value: Value,
     ) -> ConnectRecord {
         xform
-            .apply(ConnectRecord::new("topic", schema, value))
+            .apply_owned(ConnectRecord::new("topic", schema, value))
             .unwrap()
             .unwrap()
     }
@@ -895,7 +895,7 @@ mod tests {
 
     fn data_error(xform: &dyn Transformation, schema: Option<SchemaRef>, value: Value) -> String {
         xform
-            .apply(ConnectRecord::new("topic", schema, value))
+            .apply_owned(ConnectRecord::new("topic", schema, value))
             .unwrap_err()
             .to_string()
     }
@@ -980,13 +980,13 @@ mod tests {
             Some(Schema::required(SchemaType::String)),
             Value::Null,
         );
-        assert_eq!(xform.apply(record.clone()).unwrap().unwrap(), record);
+        assert_eq!(xform.apply_owned(record.clone()).unwrap().unwrap(), record);
         let record = ConnectRecord::new("topic", None, Value::Null);
-        assert_eq!(xform.apply(record.clone()).unwrap().unwrap(), record);
+        assert_eq!(xform.apply_owned(record.clone()).unwrap().unwrap(), record);
         let key = create_key(&props(&[(SPEC, "foo:int64")])).unwrap();
         let mut record = ConnectRecord::new("topic", None, Value::from("value"));
         record.key_schema = Some(Schema::required(SchemaType::String));
-        assert_eq!(key.apply(record.clone()).unwrap().unwrap(), record);
+        assert_eq!(key.apply_owned(record.clone()).unwrap().unwrap(), record);
     }
 
     #[test]
@@ -999,7 +999,7 @@ mod tests {
         );
         record.key_schema = Some(Schema::required(SchemaType::Int32));
         record.key = Value::Int32(42);
-        let out = xform.apply(record).unwrap().unwrap();
+        let out = xform.apply_owned(record).unwrap().unwrap();
         assert_eq!(out.key_schema.unwrap().schema_type, SchemaType::Int8);
         assert_eq!(out.key, Value::Int8(42));
         assert_eq!(out.value, Value::from("bogus"));

@@ -51,7 +51,9 @@ use sluice_api::config::{
 };
 use sluice_api::error::ConnectError;
 use sluice_api::record::ConnectRecord;
-use sluice_api::transform::{Predicate, PredicatePlugin, Transformation, TransformationPlugin};
+use sluice_api::transform::{
+    Outcome, Predicate, PredicatePlugin, Transformation, TransformationPlugin,
+};
 
 /// Connector key listing the transformation aliases.
 pub const TRANSFORMS: &str = "transforms";
@@ -157,7 +159,8 @@ pub struct TransformError {
     pub class_name: &'static str,
     /// Alias and class name of the stage's predicate, when the predicate failed.
     pub predicate: Option<(String, &'static str)>,
-    /// What went wrong.
+    /// What the transformation or predicate raised, unchanged: Kafka's exception, which
+    /// the dead-letter queue headers describe (message, class, trace) without the alias.
     #[source]
     pub source: Box<ConnectError>,
 }
@@ -181,7 +184,9 @@ impl fmt::Display for TransformError {
 
 impl TransformError {
     /// A [`ConnectError`] of the same kind (data, retriable, ...) whose message names the
-    /// stage, for the runtime to attach the record's location to.
+    /// stage (alias and class), for the runtime to attach the record's location to: what the
+    /// task's failure trace and the error log line show. The dead-letter headers describe
+    /// [`source`](TransformError::source) instead, as Kafka's do.
     pub fn into_connect_error(self) -> ConnectError {
         let message = self.to_string();
         match *self.source {
@@ -290,9 +295,22 @@ impl TransformChain {
         &self,
         mut record: ConnectRecord,
     ) -> Result<Option<ConnectRecord>, TransformError> {
+        Ok(match self.apply_in_place(&mut record)? {
+            Outcome::Keep => Some(record),
+            Outcome::Drop => {
+                crate::util::discard_contents(&mut record);
+                None
+            }
+        })
+    }
+
+    /// Runs the record through every stage in place: [`Outcome::Drop`] when a stage dropped
+    /// it (the record is then left as that stage received it). The first failure stops the
+    /// chain and names its stage; the record may then be partly transformed.
+    pub fn apply_in_place(&self, record: &mut ConnectRecord) -> Result<Outcome, TransformError> {
         for stage in &self.stages {
             if let Some(p) = &stage.predicate {
-                let matched = p.predicate.test(&record).map_err(|source| TransformError {
+                let matched = p.predicate.test(record).map_err(|source| TransformError {
                     alias: stage.alias.clone(),
                     class_name: stage.class_name,
                     predicate: Some((p.alias.clone(), p.class_name)),
@@ -303,12 +321,12 @@ impl TransformChain {
                 }
             }
             match stage.transform.apply(record) {
-                Ok(Some(next)) => record = next,
-                Ok(None) => return Ok(None),
+                Ok(Outcome::Keep) => {}
+                Ok(Outcome::Drop) => return Ok(Outcome::Drop),
                 Err(e) => return Err(stage.error(e)),
             }
         }
-        Ok(Some(record))
+        Ok(Outcome::Keep)
     }
 }
 
@@ -605,20 +623,20 @@ mod tests {
     struct Tag(String);
 
     impl Transformation for Tag {
-        fn apply(&self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>> {
+        fn apply(&self, record: &mut ConnectRecord) -> Result<Outcome> {
             match &mut record.value {
                 Value::String(s) => s.push_str(&self.0),
                 _ => return Err(ConnectError::data("no string to tag")),
             }
-            Ok(Some(record))
+            Ok(Outcome::Keep)
         }
     }
 
     struct Drop;
 
     impl Transformation for Drop {
-        fn apply(&self, _record: ConnectRecord) -> Result<Option<ConnectRecord>> {
-            Ok(None)
+        fn apply(&self, _record: &mut ConnectRecord) -> Result<Outcome> {
+            Ok(Outcome::Drop)
         }
     }
 
@@ -791,6 +809,9 @@ mod tests {
             err.to_string(),
             "transformation 'tag' (test.Tag$Value) failed: no string to tag"
         );
+        // What the stage raised stays as it was, without the alias (the dead-letter headers).
+        assert!(err.source.is_data());
+        assert_eq!(err.source.to_string(), "no string to tag");
         let converted = err.into_connect_error();
         assert!(converted.is_data(), "the kind is kept");
         assert_eq!(
@@ -803,6 +824,7 @@ mod tests {
             err.to_string(),
             "predicate 'p' (test.predicates.TopicIs) of transformation 'ok' failed: cannot test"
         );
+        assert_eq!(err.source.to_string(), "cannot test");
     }
 
     #[test]

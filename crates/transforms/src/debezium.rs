@@ -51,7 +51,7 @@ use sluice_api::data::java_text::{BytesText, JavaText};
 use sluice_api::data::{Field, Schema, SchemaBuilder, SchemaRef, SchemaType, Struct, Value};
 use sluice_api::error::{ConnectError, Result};
 use sluice_api::record::ConnectRecord;
-use sluice_api::transform::{Transformation, TransformationPlugin};
+use sluice_api::transform::{Outcome, Transformation, TransformationPlugin};
 
 use crate::timestamp_router::schema_text;
 use crate::util::{self, copy_schema_basics, SchemaCache, REPLACE_NULL_WITH_DEFAULT};
@@ -560,7 +560,7 @@ impl ExtractNewRecordState {
     }
 
     /// A tombstone: kept or dropped, with the `op` header when asked for.
-    fn tombstone(&self, mut record: ConnectRecord) -> Option<ConnectRecord> {
+    fn tombstone(&self, record: &mut ConnectRecord) -> Outcome {
         for r in self.add_headers.iter().filter(|r| r.field == OP) {
             record.headers.add(
                 r.new_name.clone(),
@@ -568,15 +568,15 @@ impl ExtractNewRecordState {
                 Value::from("d"),
             );
         }
-        self.handling.keep_tombstones.then_some(record)
+        if self.handling.keep_tombstones {
+            Outcome::Keep
+        } else {
+            Outcome::Drop
+        }
     }
 
     /// Unwraps a schema'd envelope.
-    fn apply_struct(
-        &self,
-        mut record: ConnectRecord,
-        schema: SchemaRef,
-    ) -> Result<Option<ConnectRecord>> {
+    fn apply_struct(&self, record: &mut ConnectRecord, schema: SchemaRef) -> Result<Outcome> {
         let envelope = match std::mem::take(&mut record.value) {
             Value::Struct(s) => s,
             other => return Err(struct_required(&other, EXTRACT_PURPOSE)),
@@ -603,10 +603,10 @@ impl ExtractNewRecordState {
             let before_schema = field_schema(&schema, BEFORE)?;
             if envelope.get(BEFORE).is_none_or(Value::is_null) {
                 // A truncate event.
-                return Ok(None);
+                return Ok(Outcome::Drop);
             }
             if self.handling.on_delete == OnDelete::Drop {
-                return Ok(None);
+                return Ok(Outcome::Drop);
             }
             let topic = match &self.route_by_field {
                 Some(field) => route_from_before(&envelope, field)?,
@@ -627,15 +627,15 @@ impl ExtractNewRecordState {
                     self.mark_deleted(before_schema, before, "true")?
                 }
             };
-            let mut out = with_row(record, row);
+            set_row(record, row);
             if let Some(topic) = topic {
-                out.topic = topic.into();
+                record.topic = topic.into();
             }
-            out = self.drop_fields(out)?;
-            if !out.value.is_null() {
-                out = self.add_fields(out, &schema, added)?;
+            self.drop_fields(record)?;
+            if !record.value.is_null() {
+                self.add_fields(record, &schema, added)?;
             }
-            return Ok(Some(out));
+            return Ok(Outcome::Keep);
         }
         let added = self.added_values(&envelope, &schema)?;
         let after = take_field(envelope, AFTER);
@@ -647,9 +647,9 @@ impl ExtractNewRecordState {
                 value: after,
             }
         };
-        let mut out = with_row(record, row);
+        set_row(record, row);
         if let Some(field) = &self.route_by_field {
-            let topic = match &out.value {
+            let topic = match &record.value {
                 Value::Struct(s) => route_field(s, field)?,
                 other => {
                     return Err(struct_required(
@@ -659,11 +659,12 @@ impl ExtractNewRecordState {
                 }
             };
             if let Some(topic) = topic {
-                out.topic = topic.into();
+                record.topic = topic.into();
             }
         }
-        out = self.add_fields(out, &schema, added)?;
-        self.drop_fields(out).map(Some)
+        self.add_fields(record, &schema, added)?;
+        self.drop_fields(record)?;
+        Ok(Outcome::Keep)
     }
 
     /// The values of the fields `add.fields` adds, read from the envelope before it is taken
@@ -720,10 +721,10 @@ impl ExtractNewRecordState {
     /// even when there is nothing to add, as Debezium does.
     fn add_fields(
         &self,
-        mut record: ConnectRecord,
+        record: &mut ConnectRecord,
         envelope_schema: &SchemaRef,
         added: Vec<Option<Value>>,
-    ) -> Result<ConnectRecord> {
+    ) -> Result<()> {
         let row = match std::mem::take(&mut record.value) {
             Value::Struct(row) => row,
             other => return Err(struct_required(&other, ADD_FIELDS_PURPOSE)),
@@ -750,18 +751,18 @@ impl ExtractNewRecordState {
         let value = Struct::from_values_checking(updated.clone(), values, |i| i >= copied)?;
         record.value_schema = Some(updated);
         record.value = Value::Struct(value);
-        Ok(record)
+        Ok(())
     }
 
     /// Removes the fields the drop-fields header lists (Kafka's `ReplaceField` with
     /// `exclude`), from the value and, when asked, the key.
-    fn drop_fields(&self, mut record: ConnectRecord) -> Result<ConnectRecord> {
+    fn drop_fields(&self, record: &mut ConnectRecord) -> Result<()> {
         let Some(header_name) = &self.drop_fields_header else {
-            return Ok(record);
+            return Ok(());
         };
         let names: Vec<String> = match record.headers.iter().find(|h| &h.key == header_name) {
             Some(header) => match &header.value {
-                Value::Null => return Ok(record),
+                Value::Null => return Ok(()),
                 Value::Array(items) => items
                     .iter()
                     .filter_map(|v| v.as_str().map(str::to_owned))
@@ -773,10 +774,10 @@ impl ExtractNewRecordState {
                     )))
                 }
             },
-            None => return Ok(record),
+            None => return Ok(()),
         };
         if names.is_empty() {
-            return Ok(record);
+            return Ok(());
         }
         if self.drop_fields_from_key && !record.key.is_null() {
             let key = std::mem::take(&mut record.key);
@@ -788,7 +789,7 @@ impl ExtractNewRecordState {
         let (schema, value) = self.without_fields(record.value_schema.take(), value, &names)?;
         record.value_schema = schema;
         record.value = value;
-        Ok(record)
+        Ok(())
     }
 
     /// `value` without the listed fields (only the optional ones when schemas must stay
@@ -842,7 +843,7 @@ impl ExtractNewRecordState {
     }
 
     /// Unwraps a schemaless envelope (a map).
-    fn apply_map(&self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>> {
+    fn apply_map(&self, record: &mut ConnectRecord) -> Result<Outcome> {
         let envelope = std::mem::take(&mut record.value);
         for r in &self.add_headers {
             if let Some(value) = r.value_in_map(&envelope) {
@@ -855,7 +856,8 @@ impl ExtractNewRecordState {
             .filter_map(|r| r.value_in_map(&envelope).map(|v| (r.new_name.clone(), v)))
             .collect();
         let Value::Map(mut entries) = envelope else {
-            return Ok(Some(record));
+            record.value = envelope;
+            return Ok(Outcome::Keep);
         };
         let mut take = |name: &str| {
             entries
@@ -866,12 +868,13 @@ impl ExtractNewRecordState {
         };
         let after = take(AFTER);
         let before = take(BEFORE);
+        util::discard_entries(entries);
         let row = if after.is_null() {
             if before.is_null() {
-                return Ok(None);
+                return Ok(Outcome::Drop);
             }
             if self.handling.on_delete == OnDelete::Drop {
-                return Ok(None);
+                return Ok(Outcome::Drop);
             }
             if let Some(field) = &self.route_by_field {
                 if let Some(topic) = route_map_field(&before, field)? {
@@ -898,7 +901,8 @@ impl ExtractNewRecordState {
         record.value_schema = None;
         record.value = row;
         if record.value.is_null() {
-            return self.drop_fields(record).map(Some);
+            self.drop_fields(record)?;
+            return Ok(Outcome::Keep);
         }
         let mut row = match std::mem::take(&mut record.value) {
             map @ Value::Map(_) => map,
@@ -914,12 +918,13 @@ impl ExtractNewRecordState {
             row = with_map_entry(row, &name, value);
         }
         record.value = row;
-        self.drop_fields(record).map(Some)
+        self.drop_fields(record)?;
+        Ok(Outcome::Keep)
     }
 }
 
 impl Transformation for ExtractNewRecordState {
-    fn apply(&self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>> {
+    fn apply(&self, record: &mut ConnectRecord) -> Result<Outcome> {
         if record.value.is_null() {
             return Ok(self.tombstone(record));
         }
@@ -933,7 +938,7 @@ impl Transformation for ExtractNewRecordState {
                     self.apply_struct(record, schema)
                 } else {
                     record.value_schema = Some(schema);
-                    Ok(Some(record))
+                    Ok(Outcome::Keep)
                 }
             }
             None => {
@@ -943,7 +948,7 @@ impl Transformation for ExtractNewRecordState {
                 if is_envelope {
                     self.apply_map(record)
                 } else {
-                    Ok(Some(record))
+                    Ok(Outcome::Keep)
                 }
             }
         }
@@ -964,22 +969,22 @@ fn take_field(envelope: Struct, name: &str) -> Value {
     let Some(field) = schema.field(name) else {
         return Value::Null;
     };
-    let value = envelope
-        .into_values()
-        .into_iter()
-        .nth(field.index)
+    let mut values = envelope.into_values();
+    let value = values
+        .get_mut(field.index)
+        .map(std::mem::take)
         .unwrap_or(Value::Null);
+    util::discard_values(values);
     match (&value, &field.schema.default) {
         (Value::Null, Some(default)) => default.clone(),
         _ => value,
     }
 }
 
-/// The record with its value replaced by `row`.
-fn with_row(mut record: ConnectRecord, row: Row) -> ConnectRecord {
+/// Replaces the record's value by `row`.
+fn set_row(record: &mut ConnectRecord, row: Row) {
     record.value_schema = row.schema;
     record.value = row.value;
-    record
 }
 
 /// A struct field's text, as Kafka's `Struct.getString` reads it; blank text is `None`.
@@ -1331,7 +1336,7 @@ mod tests {
             ("REWRITE-WITH-TOMBSTONE", true),
         ] {
             let out = xform(&[("delete.tombstone.handling.mode", mode)])
-                .apply(tombstone())
+                .apply_owned(tombstone())
                 .unwrap();
             assert_eq!(out.is_some(), kept, "{mode}");
             if let Some(out) = out {
@@ -1339,13 +1344,13 @@ mod tests {
             }
         }
         // Nothing set: tombstones are dropped.
-        assert!(xform(&[]).apply(tombstone()).unwrap().is_none());
+        assert!(xform(&[]).apply_owned(tombstone()).unwrap().is_none());
         // Kept tombstones get the `op` header, and only that one.
         let out = xform(&[
             ("delete.tombstone.handling.mode", "rewrite-with-tombstone"),
             ("add.headers", "op,lsn"),
         ])
-        .apply(tombstone())
+        .apply_owned(tombstone())
         .unwrap()
         .unwrap();
         assert_eq!(out.headers.len(), 1);
@@ -1359,7 +1364,7 @@ mod tests {
     fn creates_and_updates_become_the_after_state() {
         let mut record = create();
         record.headers.add_string("propagated", "yes");
-        let out = xform(&[]).apply(record).unwrap().unwrap();
+        let out = xform(&[]).apply_owned(record).unwrap().unwrap();
         let schema = out.value_schema.clone().unwrap();
         // The row schema, rebuilt as a required struct.
         assert_eq!(schema.name.as_deref(), Some("dummy.Value"));
@@ -1374,16 +1379,16 @@ mod tests {
         assert_eq!(header(&out.headers, "propagated"), &Value::from("yes"));
         assert_eq!(out.headers.len(), 1);
 
-        let out = xform(&[]).apply(update()).unwrap().unwrap();
+        let out = xform(&[]).apply_owned(update()).unwrap().unwrap();
         assert_eq!(field(&out, "name"), &Value::from("updatedRecord"));
     }
 
     #[test]
     fn deletes_by_mode() {
         let x = |mode: &str| xform(&[("delete.tombstone.handling.mode", mode)]);
-        assert!(x("drop").apply(delete()).unwrap().is_none());
+        assert!(x("drop").apply_owned(delete()).unwrap().is_none());
 
-        let out = x("tombstone").apply(delete()).unwrap().unwrap();
+        let out = x("tombstone").apply_owned(delete()).unwrap().unwrap();
         assert_eq!(out.value, Value::Null);
         assert_eq!(
             out.value_schema,
@@ -1391,11 +1396,14 @@ mod tests {
         );
         assert_eq!(out.key, Value::from("key"));
 
-        let out = x("delete-to-tombstone").apply(delete()).unwrap().unwrap();
+        let out = x("delete-to-tombstone")
+            .apply_owned(delete())
+            .unwrap()
+            .unwrap();
         assert_eq!((out.value_schema, out.value), (None, Value::Null));
 
         for mode in ["rewrite", "rewrite-with-tombstone"] {
-            let out = x(mode).apply(delete()).unwrap().unwrap();
+            let out = x(mode).apply_owned(delete()).unwrap().unwrap();
             assert_eq!(field(&out, "name"), &Value::from("myRecord"));
             assert_eq!(field(&out, DELETED_FIELD), &Value::from("true"));
             let schema = out.value_schema.unwrap();
@@ -1407,14 +1415,14 @@ mod tests {
         }
         // Truncates are dropped in every mode.
         for mode in DELETE_TOMBSTONE_MODES {
-            assert!(x(mode).apply(truncate()).unwrap().is_none(), "{mode}");
+            assert!(x(mode).apply_owned(truncate()).unwrap().is_none(), "{mode}");
         }
     }
 
     #[test]
     fn rewrite_marks_other_rows_and_reads_defaults_as_configured() {
         let out = xform(&[("delete.tombstone.handling.mode", "rewrite")])
-            .apply(update())
+            .apply_owned(update())
             .unwrap()
             .unwrap();
         assert_eq!(field(&out, DELETED_FIELD), &Value::from("false"));
@@ -1425,12 +1433,12 @@ mod tests {
             ("delete.tombstone.handling.mode", "rewrite"),
             ("replace.null.with.default", "false"),
         ])
-        .apply(update())
+        .apply_owned(update())
         .unwrap()
         .unwrap();
         assert_eq!(field(&out, "nick"), &Value::Null);
         // Without rewriting, no __deleted field.
-        let out = xform(&[]).apply(update()).unwrap().unwrap();
+        let out = xform(&[]).apply_owned(update()).unwrap().unwrap();
         assert!(out.value_schema.unwrap().field(DELETED_FIELD).is_none());
     }
 
@@ -1440,18 +1448,21 @@ mod tests {
             ("drop.tombstones", "false"),
             ("delete.handling.mode", "rewrite"),
         ]);
-        assert!(legacy.apply(tombstone()).unwrap().is_some());
-        let out = legacy.apply(delete()).unwrap().unwrap();
+        assert!(legacy.apply_owned(tombstone()).unwrap().is_some());
+        let out = legacy.apply_owned(delete()).unwrap().unwrap();
         assert_eq!(field(&out, DELETED_FIELD), &Value::from("true"));
-        let out = legacy.apply(create()).unwrap().unwrap();
+        let out = legacy.apply_owned(create()).unwrap().unwrap();
         assert_eq!(field(&out, DELETED_FIELD), &Value::from("false"));
 
         let none = xform(&[("delete.handling.mode", "none")]);
-        assert!(none.apply(tombstone()).unwrap().is_none());
-        assert_eq!(none.apply(delete()).unwrap().unwrap().value, Value::Null);
+        assert!(none.apply_owned(tombstone()).unwrap().is_none());
+        assert_eq!(
+            none.apply_owned(delete()).unwrap().unwrap().value,
+            Value::Null
+        );
 
         let dropping = xform(&[("drop.tombstones", "true")]);
-        assert!(dropping.apply(delete()).unwrap().is_none());
+        assert!(dropping.apply_owned(delete()).unwrap().is_none());
 
         // The current setting wins over the deprecated ones.
         let both = xform(&[
@@ -1459,14 +1470,14 @@ mod tests {
             ("drop.tombstones", "false"),
             ("delete.tombstone.handling.mode", "drop"),
         ]);
-        assert!(both.apply(tombstone()).unwrap().is_none());
-        assert!(both.apply(delete()).unwrap().is_none());
+        assert!(both.apply_owned(tombstone()).unwrap().is_none());
+        assert!(both.apply_owned(delete()).unwrap().is_none());
     }
 
     #[test]
     fn add_fields_copies_envelope_fields() {
         let x = xform(&[("add.fields", "op,lsn,id,source.ts_ms,ts_ms,notExisting")]);
-        let out = x.apply(create()).unwrap().unwrap();
+        let out = x.apply_owned(create()).unwrap().unwrap();
         assert_eq!(field(&out, "__op"), &Value::from("c"));
         assert_eq!(field(&out, "__lsn"), &Value::Int32(1234));
         // The transaction is null in this event.
@@ -1488,7 +1499,7 @@ mod tests {
             Schema::optional(SchemaType::String)
         );
         // The rebuilt schema is built once per row and envelope schema.
-        let again = x.apply(create()).unwrap().unwrap();
+        let again = x.apply_owned(create()).unwrap().unwrap();
         assert!(Arc::ptr_eq(&schema, again.value_schema.as_ref().unwrap()));
 
         let mapped = xform(&[
@@ -1498,7 +1509,7 @@ mod tests {
                 "op:OP, lsn:LSN, id:ID, source.lsn:source_lsn, transaction.total_order:TOTAL_ORDER",
             ),
         ])
-        .apply(update())
+        .apply_owned(update())
         .unwrap()
         .unwrap();
         assert_eq!(field(&mapped, "OP"), &Value::from("u"));
@@ -1514,7 +1525,7 @@ mod tests {
             ("delete.tombstone.handling.mode", "rewrite"),
             ("add.fields", "op,source.lsn"),
         ])
-        .apply(delete())
+        .apply_owned(delete())
         .unwrap()
         .unwrap();
         assert_eq!(field(&out, DELETED_FIELD), &Value::from("true"));
@@ -1522,7 +1533,7 @@ mod tests {
         assert_eq!(field(&out, "__source_lsn"), &Value::Int32(1234));
         // A delete turned into a null value gets no fields.
         let out = xform(&[("add.fields", "op")])
-            .apply(delete())
+            .apply_owned(delete())
             .unwrap()
             .unwrap();
         assert_eq!(out.value, Value::Null);
@@ -1531,7 +1542,7 @@ mod tests {
     #[test]
     fn add_headers_copies_envelope_fields() {
         let out = xform(&[("add.headers", "op,lsn,id,transaction.total_order")])
-            .apply(update())
+            .apply_owned(update())
             .unwrap()
             .unwrap();
         assert_eq!(out.headers.len(), 4);
@@ -1546,7 +1557,7 @@ mod tests {
         assert_eq!(lsn.schema, Some(Schema::optional(SchemaType::Int32)));
         // A missing transaction gives a null header.
         let out = xform(&[("add.headers", "op,id"), ("add.headers.prefix", "x_")])
-            .apply(create())
+            .apply_owned(create())
             .unwrap()
             .unwrap();
         assert_eq!(header(&out.headers, "x_op"), &Value::from("c"));
@@ -1556,7 +1567,7 @@ mod tests {
             ("delete.tombstone.handling.mode", "rewrite"),
             ("add.headers", "op"),
         ])
-        .apply(delete())
+        .apply_owned(delete())
         .unwrap()
         .unwrap();
         assert_eq!(header(&out.headers, "__op"), &Value::from("d"));
@@ -1580,45 +1591,63 @@ mod tests {
                     .unwrap(),
             ),
         );
-        assert_eq!(x.apply(heartbeat.clone()).unwrap().unwrap(), heartbeat);
+        assert_eq!(
+            x.apply_owned(heartbeat.clone()).unwrap().unwrap(),
+            heartbeat
+        );
         let unnamed = ConnectRecord::new(
             "t",
             Some(Schema::required(SchemaType::String)),
             Value::from("x"),
         );
-        assert_eq!(x.apply(unnamed.clone()).unwrap().unwrap(), unnamed);
+        assert_eq!(x.apply_owned(unnamed.clone()).unwrap().unwrap(), unnamed);
         let plain_map = ConnectRecord::new(
             "t",
             None,
             Value::Map(vec![(Value::from("a"), Value::Int32(1))]),
         );
-        assert_eq!(x.apply(plain_map.clone()).unwrap().unwrap(), plain_map);
+        assert_eq!(
+            x.apply_owned(plain_map.clone()).unwrap().unwrap(),
+            plain_map
+        );
     }
 
     #[test]
     fn routes_by_field() {
         let x = xform(&[("route.by.field", "name")]);
-        assert_eq!(&*x.apply(create()).unwrap().unwrap().topic, "myRecord");
-        assert_eq!(&*x.apply(update()).unwrap().unwrap().topic, "updatedRecord");
+        assert_eq!(
+            &*x.apply_owned(create()).unwrap().unwrap().topic,
+            "myRecord"
+        );
+        assert_eq!(
+            &*x.apply_owned(update()).unwrap().unwrap().topic,
+            "updatedRecord"
+        );
         let rewrite = xform(&[
             ("route.by.field", "name"),
             ("delete.tombstone.handling.mode", "rewrite"),
         ]);
         assert_eq!(
-            &*rewrite.apply(delete()).unwrap().unwrap().topic,
+            &*rewrite.apply_owned(delete()).unwrap().unwrap().topic,
             "myRecord"
         );
         // Deletes route by their before state even when they become null values.
-        assert_eq!(&*x.apply(delete()).unwrap().unwrap().topic, "myRecord");
+        assert_eq!(
+            &*x.apply_owned(delete()).unwrap().unwrap().topic,
+            "myRecord"
+        );
         // A null routing field keeps the topic.
         let by_nick = xform(&[("route.by.field", "nick")]);
-        assert_eq!(&*by_nick.apply(update()).unwrap().unwrap().topic, "dummy");
+        assert_eq!(
+            &*by_nick.apply_owned(update()).unwrap().unwrap().topic,
+            "dummy"
+        );
         let err = xform(&[("route.by.field", "nope")])
-            .apply(create())
+            .apply_owned(create())
             .unwrap_err();
         assert_eq!(err.to_string(), "nope is not a valid field name");
         let err = xform(&[("route.by.field", "id")])
-            .apply(create())
+            .apply_owned(create())
             .unwrap_err();
         assert_eq!(err.to_string(), "Field 'id' is not of type STRING");
     }
@@ -1650,7 +1679,7 @@ mod tests {
 
         // Schema-compatible: only optional fields go.
         let x = xform(&[("drop.fields.header.name", "drop-fields")]);
-        let out = x.apply(with_header(create())).unwrap().unwrap();
+        let out = x.apply_owned(with_header(create())).unwrap().unwrap();
         let schema = out.value_schema.unwrap();
         assert!(schema.field("nick").is_none());
         assert!(schema.field("id").is_some());
@@ -1661,7 +1690,7 @@ mod tests {
             ("drop.fields.keep.schema.compatible", "false"),
             ("drop.fields.from.key", "true"),
         ]);
-        let out = x.apply(keyed(create())).unwrap().unwrap();
+        let out = x.apply_owned(keyed(create())).unwrap().unwrap();
         let schema = out.value_schema.clone().unwrap();
         assert!(schema.field("nick").is_none());
         assert!(schema.field("id").is_none());
@@ -1675,10 +1704,10 @@ mod tests {
             ("drop.fields.header.name", "drop-fields"),
             ("drop.fields.keep.schema.compatible", "false"),
         ]);
-        let out = x.apply(keyed(update())).unwrap().unwrap();
+        let out = x.apply_owned(keyed(update())).unwrap().unwrap();
         assert!(out.key_schema.unwrap().field("id").is_some());
         // No header, nothing dropped.
-        let out = x.apply(update()).unwrap().unwrap();
+        let out = x.apply_owned(update()).unwrap().unwrap();
         assert!(out.value_schema.unwrap().field("id").is_some());
     }
 
@@ -1712,7 +1741,7 @@ mod tests {
             ("add.headers", "op,source.lsn"),
         ]);
         let out = x
-            .apply(map_event("c", Value::Null, map_row("myRecord")))
+            .apply_owned(map_event("c", Value::Null, map_row("myRecord")))
             .unwrap()
             .unwrap();
         assert_eq!(out.value_schema, None);
@@ -1736,28 +1765,28 @@ mod tests {
             ("route.by.field", "name"),
         ]);
         let out = rewrite
-            .apply(map_event("d", map_row("gone"), Value::Null))
+            .apply_owned(map_event("d", map_row("gone"), Value::Null))
             .unwrap()
             .unwrap();
         assert_eq!(field(&out, "name"), &Value::from("gone"));
         assert_eq!(field(&out, DELETED_FIELD), &Value::from("true"));
         assert_eq!(&*out.topic, "gone");
         let out = rewrite
-            .apply(map_event("u", Value::Null, map_row("now")))
+            .apply_owned(map_event("u", Value::Null, map_row("now")))
             .unwrap()
             .unwrap();
         assert_eq!(field(&out, DELETED_FIELD), &Value::from("false"));
         assert!(rewrite
-            .apply(map_event("t", Value::Null, Value::Null))
+            .apply_owned(map_event("t", Value::Null, Value::Null))
             .unwrap()
             .is_none());
         let out = xform(&[])
-            .apply(map_event("d", map_row("gone"), Value::Null))
+            .apply_owned(map_event("d", map_row("gone"), Value::Null))
             .unwrap()
             .unwrap();
         assert_eq!((out.value_schema, out.value), (None, Value::Null));
         assert!(xform(&[("delete.tombstone.handling.mode", "drop")])
-            .apply(map_event("d", map_row("gone"), Value::Null))
+            .apply_owned(map_event("d", map_row("gone"), Value::Null))
             .unwrap()
             .is_none());
     }
@@ -1771,13 +1800,13 @@ mod tests {
             .build();
         let value = Struct::new(schema.clone()).unwrap().with(OP, "c").unwrap();
         let err = xform(&[])
-            .apply(ConnectRecord::new("t", Some(schema), Value::Struct(value)))
+            .apply_owned(ConnectRecord::new("t", Some(schema), Value::Struct(value)))
             .unwrap_err();
         assert!(err.is_data());
         assert_eq!(err.to_string(), "Unknown field: after");
 
         let err = xform(&[])
-            .apply(ConnectRecord::new(
+            .apply_owned(ConnectRecord::new(
                 "t",
                 Some(envelope_schema()),
                 Value::from("x"),

@@ -113,7 +113,9 @@ use jaq_json::Val;
 use sluice_api::config::{ConfigDef, ConfigKey, ConfigMap, ConfigType, Importance};
 use sluice_api::error::{ConnectError, Result};
 use sluice_api::record::ConnectRecord;
-use sluice_api::transform::{Predicate, PredicatePlugin, Transformation, TransformationPlugin};
+use sluice_api::transform::{
+    Outcome, Predicate, PredicatePlugin, Transformation, TransformationPlugin,
+};
 
 use crate::util;
 use convert::Shapes;
@@ -256,7 +258,14 @@ impl ExpressionTransform {
 }
 
 impl Transformation for ExpressionTransform {
-    fn apply(&self, record: ConnectRecord) -> Result<Option<ConnectRecord>> {
+    fn apply(&self, record: &mut ConnectRecord) -> Result<Outcome> {
+        util::by_value(record, |record| self.run(record))
+    }
+}
+
+impl ExpressionTransform {
+    /// The program's output record, or `None` when it drops the record.
+    fn run(&self, record: ConnectRecord) -> Result<Option<ConnectRecord>> {
         let Some(fast) = &self.fast else {
             return self.apply_jaq(record);
         };
@@ -346,11 +355,11 @@ mod tests {
     }
 
     fn apply(code: &str, record: ConnectRecord) -> Option<ConnectRecord> {
-        transform(code).apply(record).unwrap()
+        transform(code).apply_owned(record).unwrap()
     }
 
     fn apply_err(code: &str, record: ConnectRecord) -> String {
-        transform(code).apply(record).unwrap_err().to_string()
+        transform(code).apply_owned(record).unwrap_err().to_string()
     }
 
     fn value_schema() -> SchemaRef {
@@ -597,7 +606,7 @@ mod tests {
     #[test]
     fn runtime_errors_are_data_errors_naming_the_failure() {
         let err = transform(".value.total = .value.region * {}")
-            .apply(order())
+            .apply_owned(order())
             .unwrap_err();
         assert!(err.is_data());
         assert_eq!(
@@ -626,7 +635,7 @@ mod tests {
     #[test]
     fn schemad_struct_gets_a_rebuilt_schema_for_a_new_field() {
         let t = transform(".value.total = .value.price * .value.qty | del(.value.note)");
-        let out = t.apply(schemad_order()).unwrap().unwrap();
+        let out = t.apply_owned(schemad_order()).unwrap().unwrap();
         let schema = out.value_schema.clone().unwrap();
         assert_eq!(schema.name.as_deref(), Some("shop.Order"));
         let fields: Vec<_> = schema
@@ -649,7 +658,7 @@ mod tests {
             s.values(),
             &[Value::Int32(3), Value::Int64(4), Value::Int64(12)]
         );
-        let again = t.apply(schemad_order()).unwrap().unwrap();
+        let again = t.apply_owned(schemad_order()).unwrap().unwrap();
         assert!(Arc::ptr_eq(again.value_schema.as_ref().unwrap(), &schema));
     }
 

@@ -15,7 +15,7 @@ use sluice_api::config::{ConfigDef, ConfigKey, ConfigMap, ConfigType, Importance
 use sluice_api::data::Value;
 use sluice_api::error::{ConnectError, Result};
 use sluice_api::record::ConnectRecord;
-use sluice_api::transform::{Transformation, TransformationPlugin};
+use sluice_api::transform::{Outcome, Transformation, TransformationPlugin};
 
 use crate::field_path::{FieldSyntaxVersion, SingleFieldPath};
 use crate::util::{
@@ -82,8 +82,8 @@ impl ExtractField {
 }
 
 impl Transformation for ExtractField {
-    fn apply(&self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>> {
-        let (schema, value) = self.operand.take(&mut record);
+    fn apply(&self, record: &mut ConnectRecord) -> Result<Outcome> {
+        let (schema, value) = self.operand.take(record);
         let (schema, value) = match schema {
             None => {
                 require_map_or_null(&value, PURPOSE)?;
@@ -110,8 +110,8 @@ impl Transformation for ExtractField {
                 (Some(field_schema), extracted)
             }
         };
-        self.operand.set(&mut record, schema, value);
-        Ok(Some(record))
+        self.operand.set(record, schema, value);
+        Ok(Outcome::Keep)
     }
 }
 
@@ -146,7 +146,7 @@ mod tests {
     }
 
     fn apply(x: &dyn Transformation, record: ConnectRecord) -> ConnectRecord {
-        x.apply(record).unwrap().unwrap()
+        x.apply_owned(record).unwrap().unwrap()
     }
 
     #[test]
@@ -232,7 +232,7 @@ mod tests {
     fn schemaless_requires_a_map() {
         let x = xform(Operand::Value, &[("field", "magic")]);
         let err = x
-            .apply(ConnectRecord::new("t", None, Value::Int64(1)))
+            .apply_owned(ConnectRecord::new("t", None, Value::Int64(1)))
             .unwrap_err();
         assert!(err.is_data());
         assert_eq!(
@@ -309,7 +309,7 @@ mod tests {
             .build();
         let x = xform(Operand::Key, &[("field", "nonexistent")]);
         let err = x
-            .apply(key_record(Some(schema.clone()), Value::Null))
+            .apply_owned(key_record(Some(schema.clone()), Value::Null))
             .unwrap_err();
         assert_eq!(err.to_string(), "Unknown field: nonexistent");
         let x = xform(
@@ -321,7 +321,7 @@ mod tests {
         );
         let key = Struct::new(schema.clone()).unwrap();
         let err = x
-            .apply(key_record(Some(schema), Value::Struct(key)))
+            .apply_owned(key_record(Some(schema), Value::Struct(key)))
             .unwrap_err();
         assert!(err.is_data());
         assert_eq!(err.to_string(), "Unknown field: magic.nonexistent");
@@ -336,7 +336,7 @@ mod tests {
             Value::from("x"),
         );
         assert_eq!(
-            x.apply(record).unwrap_err().to_string(),
+            x.apply_owned(record).unwrap_err().to_string(),
             "Only Struct objects supported for [field extraction], found: java.lang.String"
         );
     }
@@ -378,7 +378,7 @@ mod tests {
             &[("field", ""), ("field.syntax.version", "V2")],
         );
         let record = ConnectRecord::new("t", None, map(vec![("", Value::Int32(1))]));
-        assert!(x.apply(record).unwrap_err().is_data());
+        assert!(x.apply_owned(record).unwrap_err().is_data());
         let tombstone = apply(&*x, ConnectRecord::new("t", None, Value::Null));
         assert_eq!(tombstone.value, Value::Null);
     }

@@ -24,7 +24,7 @@ use sluice_api::config::{ConfigKey, ConfigType, Importance, ParsedConfig, Valida
 use sluice_api::data::{Field, Schema, SchemaType, Struct, Value};
 use sluice_api::error::{ConnectError, Result};
 
-use crate::util::{require_map_or_null, require_struct_or_null};
+use crate::util::{discard_entries, discard_values, require_map_or_null, require_struct_or_null};
 
 /// Key name of the path syntax setting.
 pub(crate) const FIELD_SYNTAX_VERSION: &str = "field.syntax.version";
@@ -134,11 +134,13 @@ impl SingleFieldPath {
             let next = take_entry(&mut current, step);
             require_map_or_null(&next, NESTED_PURPOSE)?;
             match next {
-                Value::Map(entries) => current = entries,
+                Value::Map(entries) => discard_entries(std::mem::replace(&mut current, entries)),
                 _ => return Ok(Value::Null),
             }
         }
-        Ok(take_entry(&mut current, last))
+        let taken = take_entry(&mut current, last);
+        discard_entries(current);
+        Ok(taken)
     }
 
     /// Moves the value the path names out of a struct; null when a step is missing or null.
@@ -188,6 +190,7 @@ fn take_field(value: Struct, name: &str, with_default: bool) -> Value {
     };
     let mut values = value.into_values();
     let taken = std::mem::take(&mut values[field.index]);
+    discard_values(values);
     match (&taken, with_default, &field.schema.default) {
         (Value::Null, true, Some(default)) => default.clone(),
         _ => taken,

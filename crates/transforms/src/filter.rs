@@ -15,7 +15,7 @@
 use sluice_api::config::{ConfigDef, ConfigMap};
 use sluice_api::error::Result;
 use sluice_api::record::ConnectRecord;
-use sluice_api::transform::{Transformation, TransformationPlugin};
+use sluice_api::transform::{Outcome, Transformation, TransformationPlugin};
 
 use crate::util;
 
@@ -38,8 +38,8 @@ fn create(props: &ConfigMap) -> Result<Box<dyn Transformation>> {
 struct Filter;
 
 impl Transformation for Filter {
-    fn apply(&self, _record: ConnectRecord) -> Result<Option<ConnectRecord>> {
-        Ok(None)
+    fn apply(&self, _record: &mut ConnectRecord) -> Result<Outcome> {
+        Ok(Outcome::Drop)
     }
 }
 
@@ -59,7 +59,7 @@ mod tests {
         let filter = (plugin.create)(&ConfigMap::new()).unwrap();
         for value in [Value::from("v"), Value::Null] {
             assert!(filter
-                .apply(ConnectRecord::new("t", None, value))
+                .apply_owned(ConnectRecord::new("t", None, value))
                 .unwrap()
                 .is_none());
         }

@@ -24,7 +24,7 @@ use sluice_api::config::{ConfigDef, ConfigKey, ConfigMap, ConfigType, Importance
 use sluice_api::data::{Schema, SchemaBuilder, SchemaRef, SchemaType, Struct, Value};
 use sluice_api::error::{ConnectError, Result};
 use sluice_api::record::ConnectRecord;
-use sluice_api::transform::{Transformation, TransformationPlugin};
+use sluice_api::transform::{Outcome, Transformation, TransformationPlugin};
 
 use crate::util::{self, Operand, SchemaCache};
 
@@ -92,11 +92,11 @@ struct Flatten {
 }
 
 impl Transformation for Flatten {
-    fn apply(&self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>> {
-        if self.operand.value(&record).is_null() {
-            return Ok(Some(record));
+    fn apply(&self, record: &mut ConnectRecord) -> Result<Outcome> {
+        if self.operand.value(record).is_null() {
+            return Ok(Outcome::Keep);
         }
-        let (schema, value) = self.operand.take(&mut record);
+        let (schema, value) = self.operand.take(record);
         let (schema, value) = match schema {
             None => (None, self.flatten_schemaless(value)?),
             Some(schema) => {
@@ -104,8 +104,8 @@ impl Transformation for Flatten {
                 (Some(schema), value)
             }
         };
-        self.operand.set(&mut record, schema, value);
-        Ok(Some(record))
+        self.operand.set(record, schema, value);
+        Ok(Outcome::Keep)
     }
 }
 
@@ -360,7 +360,7 @@ mod tests {
         schema: Option<SchemaRef>,
         value: Value,
     ) -> Result<ConnectRecord> {
-        x.apply(ConnectRecord::new("topic", schema, value))
+        x.apply_owned(ConnectRecord::new("topic", schema, value))
             .map(|r| r.unwrap())
     }
 
@@ -498,7 +498,7 @@ mod tests {
         let x = create_key(&props(&[])).unwrap();
         let mut record = ConnectRecord::new("topic", None, Value::Null);
         record.key = map(vec![("A", map(vec![("B", Value::Int32(12))]))]);
-        let out = x.apply(record).unwrap().unwrap();
+        let out = x.apply_owned(record).unwrap().unwrap();
         assert_eq!(out.key_schema, None);
         assert_eq!(out.key, map(vec![("A.B", Value::Int32(12))]));
     }

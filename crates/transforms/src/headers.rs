@@ -32,7 +32,7 @@ use sluice_api::data::values::parse_string;
 use sluice_api::data::{Field, Headers, Schema, SchemaBuilder, SchemaRef, Struct, Value};
 use sluice_api::error::{ConnectError, Result};
 use sluice_api::record::ConnectRecord;
-use sluice_api::transform::{Transformation, TransformationPlugin};
+use sluice_api::transform::{Outcome, Transformation, TransformationPlugin};
 
 use crate::util::{
     self, copy_schema_basics, field_value, replace_null_with_default_key, require_map,
@@ -112,13 +112,13 @@ impl DropHeaders {
 }
 
 impl Transformation for DropHeaders {
-    fn apply(&self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>> {
+    fn apply(&self, record: &mut ConnectRecord) -> Result<Outcome> {
         if !record.headers.is_empty() {
             for key in &self.keys {
                 record.headers.remove(key);
             }
         }
-        Ok(Some(record))
+        Ok(Outcome::Keep)
     }
 }
 
@@ -321,8 +321,8 @@ fn schema_text(schema: &Schema) -> String {
 }
 
 impl Transformation for HeaderFrom {
-    fn apply(&self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>> {
-        let (schema, value) = self.operand.take(&mut record);
+    fn apply(&self, record: &mut ConnectRecord) -> Result<Outcome> {
+        let (schema, value) = self.operand.take(record);
         let (schema, value) = match (schema, value) {
             (None, Value::Map(entries)) => {
                 (None, self.headers_from_map(&mut record.headers, entries))
@@ -340,8 +340,8 @@ impl Transformation for HeaderFrom {
                 (Some(schema), other)
             }
         };
-        self.operand.set(&mut record, schema, value);
-        Ok(Some(record))
+        self.operand.set(record, schema, value);
+        Ok(Outcome::Keep)
     }
 }
 
@@ -386,11 +386,11 @@ impl InsertHeader {
 }
 
 impl Transformation for InsertHeader {
-    fn apply(&self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>> {
+    fn apply(&self, record: &mut ConnectRecord) -> Result<Outcome> {
         record
             .headers
             .add(self.key.clone(), self.schema.clone(), self.value.clone());
-        Ok(Some(record))
+        Ok(Outcome::Keep)
     }
 }
 
@@ -444,14 +444,14 @@ mod tests {
         for (k, v) in [("a", "1"), ("b", "2"), ("a", "3"), ("c", "4"), ("d", "5")] {
             record.headers.add_string(k, v);
         }
-        let out = x.apply(record).unwrap().unwrap();
+        let out = x.apply_owned(record).unwrap().unwrap();
         assert_eq!(
             header_list(&out.headers),
             [string_header("b", "2"), string_header("d", "5")]
         );
         assert_eq!((out.key, out.value), (Value::from("k"), Value::from("v")));
         let none = x
-            .apply(ConnectRecord::new("t", None, Value::Null))
+            .apply_owned(ConnectRecord::new("t", None, Value::Null))
             .unwrap()
             .unwrap();
         assert!(none.headers.is_empty());
@@ -668,7 +668,7 @@ mod tests {
                         let schema = (!schemaless).then(|| schema.clone());
                         expected.headers.add(*name, schema, value.clone());
                     }
-                    let out = x.apply(input).unwrap().unwrap();
+                    let out = x.apply_owned(input).unwrap().unwrap();
                     let what = format!("{} ({class}, schemaless={schemaless})", case.name);
                     assert_eq!(operand.schema(&out), operand.schema(&expected), "{what}");
                     assert_eq!(operand.value(&out), operand.value(&expected), "{what}");
@@ -703,8 +703,8 @@ mod tests {
             let s = Struct::new(schema.clone()).unwrap().with("a", 1).unwrap();
             ConnectRecord::new("t", Some(schema.clone()), Value::Struct(s))
         };
-        let first = x.apply(record()).unwrap().unwrap();
-        let second = x.apply(record()).unwrap().unwrap();
+        let first = x.apply_owned(record()).unwrap().unwrap();
+        let second = x.apply_owned(record()).unwrap().unwrap();
         let moved = first.value_schema.clone().unwrap();
         assert_eq!(moved.name.as_deref(), Some("n"));
         assert_eq!(moved.version, Some(3));
@@ -736,7 +736,7 @@ mod tests {
         .unwrap();
         let value = Value::Map(vec![(Value::from("a"), Value::Int32(1))]);
         let out = x
-            .apply(ConnectRecord::new("t", None, value.clone()))
+            .apply_owned(ConnectRecord::new("t", None, value.clone()))
             .unwrap()
             .unwrap();
         assert_eq!(out.value, value);
@@ -755,7 +755,7 @@ mod tests {
             )
             .unwrap();
             let err = x
-                .apply(ConnectRecord::new("t", None, Value::Null))
+                .apply_owned(ConnectRecord::new("t", None, Value::Null))
                 .unwrap_err();
             assert!(err.is_data());
             assert_eq!(
@@ -767,14 +767,14 @@ mod tests {
                 .unwrap()
                 .build();
             let err = x
-                .apply(ConnectRecord::new("t", Some(schema.clone()), Value::Null))
+                .apply_owned(ConnectRecord::new("t", Some(schema.clone()), Value::Null))
                 .unwrap_err();
             assert_eq!(
                 err.to_string(),
                 format!("Only Struct objects supported for [header {operation}], found: null")
             );
             let err = x
-                .apply(ConnectRecord::new(
+                .apply_owned(ConnectRecord::new(
                     "t",
                     Some(schema.clone()),
                     Value::Struct(Struct::new(schema).unwrap()),
@@ -813,13 +813,13 @@ mod tests {
             )
             .unwrap()
         };
-        let out = copy("true").apply(record()).unwrap().unwrap();
+        let out = copy("true").apply_owned(record()).unwrap().unwrap();
         assert_eq!(
             out.headers.last_with_name("h").unwrap().value,
             Value::Int32(5)
         );
         assert_eq!(
-            copy("false").apply(record()).unwrap_err().to_string(),
+            copy("false").apply_owned(record()).unwrap_err().to_string(),
             "A null value requires an optional schema but was Schema{INT32}"
         );
     }
@@ -868,7 +868,7 @@ mod tests {
         .unwrap();
         let mut record = ConnectRecord::new("t", None, Value::from("v"));
         record.headers.add_string("inserted", "existing");
-        let out = x.apply(record).unwrap().unwrap();
+        let out = x.apply_owned(record).unwrap().unwrap();
         assert_eq!(out.headers.len(), 2, "the existing header stays");
         assert_eq!(
             out.headers.iter().next().unwrap().value,

@@ -13,7 +13,7 @@ use sluice_api::config::{ConfigDef, ConfigKey, ConfigMap, ConfigType, Importance
 use sluice_api::data::{SchemaBuilder, Struct, Value};
 use sluice_api::error::Result;
 use sluice_api::record::ConnectRecord;
-use sluice_api::transform::{Transformation, TransformationPlugin};
+use sluice_api::transform::{Outcome, Transformation, TransformationPlugin};
 
 use crate::util::{self, Operand, SchemaCache};
 
@@ -66,8 +66,8 @@ impl HoistField {
 }
 
 impl Transformation for HoistField {
-    fn apply(&self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>> {
-        let (schema, value) = self.operand.take(&mut record);
+    fn apply(&self, record: &mut ConnectRecord) -> Result<Outcome> {
+        let (schema, value) = self.operand.take(record);
         let (schema, value) = match schema {
             None => (
                 None,
@@ -83,8 +83,8 @@ impl Transformation for HoistField {
                 (Some(wrapper), Value::Struct(wrapped))
             }
         };
-        self.operand.set(&mut record, schema, value);
-        Ok(Some(record))
+        self.operand.set(record, schema, value);
+        Ok(Outcome::Keep)
     }
 }
 
@@ -104,7 +104,7 @@ mod tests {
         let x = xform(Operand::Key, "magic");
         let mut record = ConnectRecord::new("t", None, Value::from("v"));
         record.key = Value::Int32(42);
-        let out = x.apply(record).unwrap().unwrap();
+        let out = x.apply_owned(record).unwrap().unwrap();
         assert_eq!(out.key_schema, None);
         assert_eq!(
             out.key,
@@ -117,7 +117,7 @@ mod tests {
     fn schemaless_wraps_null_too() {
         let x = xform(Operand::Value, "magic");
         let out = x
-            .apply(ConnectRecord::new("t", None, Value::Null))
+            .apply_owned(ConnectRecord::new("t", None, Value::Null))
             .unwrap()
             .unwrap();
         assert_eq!(
@@ -132,7 +132,7 @@ mod tests {
         let mut record = ConnectRecord::new("t", None, Value::Null);
         record.key_schema = Some(Schema::required(SchemaType::Int32));
         record.key = Value::Int32(42);
-        let out = x.apply(record.clone()).unwrap().unwrap();
+        let out = x.apply_owned(record.clone()).unwrap().unwrap();
         let expected_schema = SchemaBuilder::struct_()
             .field("magic", Schema::required(SchemaType::Int32))
             .unwrap()
@@ -143,7 +143,7 @@ mod tests {
             .with("magic", 42)
             .unwrap();
         assert_eq!(out.key, Value::Struct(expected));
-        let again = x.apply(record).unwrap().unwrap();
+        let again = x.apply_owned(record).unwrap().unwrap();
         assert!(
             Arc::ptr_eq(
                 out.key_schema.as_ref().unwrap(),
@@ -157,7 +157,7 @@ mod tests {
     fn with_schema_null_needs_an_optional_schema() {
         let x = xform(Operand::Value, "magic");
         let err = x
-            .apply(ConnectRecord::new(
+            .apply_owned(ConnectRecord::new(
                 "t",
                 Some(Schema::required(SchemaType::String)),
                 Value::Null,
@@ -169,7 +169,7 @@ mod tests {
             "Invalid value: null used for required field: \"magic\", schema type: STRING"
         );
         let out = x
-            .apply(ConnectRecord::new(
+            .apply_owned(ConnectRecord::new(
                 "t",
                 Some(Schema::optional(SchemaType::String)),
                 Value::Null,

@@ -22,7 +22,7 @@ use sluice_api::config::{ConfigDef, ConfigKey, ConfigMap, ConfigType, Importance
 use sluice_api::data::{LogicalType, Schema, SchemaBuilder, SchemaRef, SchemaType, Struct, Value};
 use sluice_api::error::{ConnectError, Result};
 use sluice_api::record::ConnectRecord;
-use sluice_api::transform::{Transformation, TransformationPlugin};
+use sluice_api::transform::{Outcome, Transformation, TransformationPlugin};
 
 use crate::util::{
     self, copy_schema_basics, replace_null_with_default_key, require_map, require_struct, Operand,
@@ -206,6 +206,16 @@ impl InsertField {
         record: &ConnectRecord,
         entries: &mut Vec<(Value, Value)>,
     ) -> Result<()> {
+        // Grown by exactly the fields added: a map read from JSON has no spare room, and an
+        // allocator often grows a block by one entry in place, where doubling moves it.
+        let inserted = [
+            self.topic.is_some(),
+            self.partition.is_some(),
+            self.offset.is_some(),
+            self.timestamp.is_some(),
+            self.fixed.is_some(),
+        ];
+        entries.reserve_exact(inserted.iter().filter(|&&set| set).count());
         if let Some(spec) = &self.topic {
             put(entries, &spec.name, Value::String(record.topic.to_string()));
         }
@@ -271,7 +281,7 @@ impl InsertField {
                 }
             }
         }
-        values.reserve(updated.fields.len().saturating_sub(copied));
+        values.reserve_exact(updated.fields.len().saturating_sub(copied));
         if self.topic.is_some() {
             values.push(Value::String(record.topic.to_string()));
         }
@@ -320,14 +330,14 @@ fn put(entries: &mut Vec<(Value, Value)>, name: &str, value: Value) {
 }
 
 impl Transformation for InsertField {
-    fn apply(&self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>> {
-        if self.operand.value(&record).is_null() {
-            return Ok(Some(record));
+    fn apply(&self, record: &mut ConnectRecord) -> Result<Outcome> {
+        if self.operand.value(record).is_null() {
+            return Ok(Outcome::Keep);
         }
-        let (schema, value) = self.operand.take(&mut record);
+        let (schema, value) = self.operand.take(record);
         let (schema, value) = match (schema, value) {
             (None, Value::Map(mut entries)) => {
-                self.insert_into_map(&record, &mut entries)?;
+                self.insert_into_map(record, &mut entries)?;
                 (None, Value::Map(entries))
             }
             (None, other) => {
@@ -335,7 +345,7 @@ impl Transformation for InsertField {
                 (None, other)
             }
             (Some(_), Value::Struct(s)) => {
-                let (schema, s) = self.insert_into_struct(&record, s)?;
+                let (schema, s) = self.insert_into_struct(record, s)?;
                 (Some(schema), Value::Struct(s))
             }
             (Some(schema), other) => {
@@ -343,8 +353,8 @@ impl Transformation for InsertField {
                 (Some(schema), other)
             }
         };
-        self.operand.set(&mut record, schema, value);
-        Ok(Some(record))
+        self.operand.set(record, schema, value);
+        Ok(Outcome::Keep)
     }
 }
 
@@ -406,7 +416,7 @@ mod tests {
     fn top_level_struct_required() {
         let x = xform(Operand::Value, &[("topic.field", "topic_field")]);
         let err = x
-            .apply(source_record(
+            .apply_owned(source_record(
                 Some(Schema::required(SchemaType::Int32)),
                 Value::Int32(42),
                 None,
@@ -418,7 +428,7 @@ mod tests {
             "Only Struct objects supported for [field insertion], found: java.lang.Integer"
         );
         let err = x
-            .apply(source_record(None, Value::Int32(42), None))
+            .apply_owned(source_record(None, Value::Int32(42), None))
             .unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -435,7 +445,7 @@ mod tests {
             .with("magic", 42i64)
             .unwrap();
         let out = x
-            .apply(source_record(
+            .apply_owned(source_record(
                 Some(schema.clone()),
                 Value::Struct(value),
                 Some(789),
@@ -490,7 +500,7 @@ mod tests {
         );
         // The schema is built once per input schema.
         let again = x
-            .apply(source_record(
+            .apply_owned(source_record(
                 Some(schema.clone()),
                 Value::Struct(Struct::new(schema).unwrap()),
                 None,
@@ -507,7 +517,7 @@ mod tests {
     fn schemaless_inserts_configured_fields() {
         let x = xform(Operand::Value, ALL);
         let out = x
-            .apply(source_record(
+            .apply_owned(source_record(
                 None,
                 map(vec![("magic", Value::Int64(42))]),
                 Some(123),
@@ -539,7 +549,7 @@ mod tests {
             None,
         );
         record.kafka_partition = None;
-        let out = x.apply(record).unwrap().unwrap();
+        let out = x.apply_owned(record).unwrap().unwrap();
         assert_eq!(
             out.value,
             map(vec![
@@ -554,12 +564,12 @@ mod tests {
     fn tombstones_pass_unchanged() {
         let x = xform(Operand::Value, ALL);
         let out = x
-            .apply(source_record(None, Value::Null, None))
+            .apply_owned(source_record(None, Value::Null, None))
             .unwrap()
             .unwrap();
         assert_eq!((out.value_schema, out.value), (None, Value::Null));
         let out = x
-            .apply(source_record(Some(simple_schema()), Value::Null, None))
+            .apply_owned(source_record(Some(simple_schema()), Value::Null, None))
             .unwrap()
             .unwrap();
         assert_eq!(out.value_schema, Some(simple_schema()));
@@ -571,7 +581,7 @@ mod tests {
         let x = xform(Operand::Key, ALL);
         let mut record = source_record(None, Value::Null, None);
         record.key = map(vec![("magic", Value::Int64(42))]);
-        let out = x.apply(record).unwrap().unwrap();
+        let out = x.apply_owned(record).unwrap().unwrap();
         assert_eq!(
             out.key,
             map(vec![
@@ -583,7 +593,10 @@ mod tests {
         );
         assert_eq!(out.value, Value::Null);
         let unchanged = source_record(None, map(vec![("magic", Value::Int64(42))]), None);
-        assert_eq!(x.apply(unchanged.clone()).unwrap().unwrap(), unchanged);
+        assert_eq!(
+            x.apply_owned(unchanged.clone()).unwrap().unwrap(),
+            unchanged
+        );
     }
 
     #[test]
@@ -595,7 +608,7 @@ mod tests {
                 Some(ref s) => Value::Struct(Struct::new(s.clone()).unwrap()),
             };
             let err = x
-                .apply(source_record(schema.clone(), value.clone(), None))
+                .apply_owned(source_record(schema.clone(), value.clone(), None))
                 .unwrap_err();
             assert!(err.is_data());
             assert_eq!(
@@ -604,7 +617,7 @@ mod tests {
             );
             let mut sink = source_record(schema.clone(), value, None);
             sink.kafka_offset = Some(17);
-            let out = x.apply(sink).unwrap().unwrap();
+            let out = x.apply_owned(sink).unwrap().unwrap();
             match out.value {
                 Value::Map(entries) => {
                     assert_eq!(entries, [(Value::from("offset"), Value::Int64(17))])
@@ -634,7 +647,7 @@ mod tests {
             None,
         );
         record.kafka_partition = None;
-        let out = x.apply(record).unwrap().unwrap();
+        let out = x.apply_owned(record).unwrap().unwrap();
         let Value::Struct(s) = out.value else {
             panic!("not a struct")
         };
@@ -652,7 +665,7 @@ mod tests {
         let x = xform(Operand::Value, &[("topic.field", "magic")]);
         let schema = simple_schema();
         let err = x
-            .apply(source_record(
+            .apply_owned(source_record(
                 Some(schema.clone()),
                 Value::Struct(Struct::new(schema).unwrap()),
                 None,
@@ -680,7 +693,7 @@ mod tests {
             pairs.push(("replace.null.with.default", setting));
             let x = xform(Operand::Value, &pairs);
             let out = x
-                .apply(source_record(
+                .apply_owned(source_record(
                     Some(schema.clone()),
                     Value::Struct(Struct::new(schema.clone()).unwrap()),
                     Some(789),

@@ -793,15 +793,34 @@ impl Fields {
     }
 }
 
+/// The numbers 00 to 99, two characters each.
+const TWO_DIGITS: &str = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
+
 /// Writes `value` with at least `digits` digits, as Java's number formatting does.
 fn pad(out: &mut String, value: i64, digits: usize) -> fmt::Result {
-    // The common case (months, days, hours, minutes, seconds): one or two digits, written
-    // directly.
-    if let (Ok(v @ 0..=99), true) = (u8::try_from(value), digits <= 2) {
-        if v >= 10 || digits == 2 {
-            out.push(char::from(b'0' + v / 10));
+    // The common case (years, months, days, hours, minutes, seconds, milliseconds): up to four
+    // digits, written from a table in one or two pieces.
+    if let (Ok(v @ 0..=9999), true) = (usize::try_from(value), digits <= 4) {
+        let high = &TWO_DIGITS[v / 100 * 2..v / 100 * 2 + 2];
+        let low = &TWO_DIGITS[v % 100 * 2..v % 100 * 2 + 2];
+        let width = match v {
+            0..=9 => 1,
+            10..=99 => 2,
+            100..=999 => 3,
+            _ => 4,
+        };
+        match width.max(digits) {
+            1 => out.push_str(&low[1..]),
+            2 => out.push_str(low),
+            3 => {
+                out.push_str(&high[1..]);
+                out.push_str(low);
+            }
+            _ => {
+                out.push_str(high);
+                out.push_str(low);
+            }
         }
-        out.push(char::from(b'0' + v % 10));
         return Ok(());
     }
     let mut magnitude = value.unsigned_abs();
@@ -1689,6 +1708,41 @@ impl Calendar {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pads_numbers_to_the_field_width() {
+        let padded = |value: i64, digits: usize| {
+            let mut out = String::new();
+            pad(&mut out, value, digits).unwrap();
+            out
+        };
+        let cases: &[(i64, usize, &str)] = &[
+            (0, 1, "0"),
+            (7, 1, "7"),
+            (7, 2, "07"),
+            (7, 3, "007"),
+            (7, 4, "0007"),
+            (42, 1, "42"),
+            (42, 3, "042"),
+            (123, 1, "123"),
+            (123, 2, "123"),
+            (123, 4, "0123"),
+            (2024, 1, "2024"),
+            (2024, 4, "2024"),
+            (9999, 2, "9999"),
+            (10000, 1, "10000"),
+            (2024, 6, "002024"),
+            (-5, 2, "-05"),
+            (-2024, 1, "-2024"),
+        ];
+        for &(value, digits, expected) in cases {
+            assert_eq!(
+                padded(value, digits),
+                expected,
+                "{value} in {digits} digits"
+            );
+        }
+    }
 
     fn format(pattern: &str, millis: i64) -> String {
         JavaDateFormat::new(pattern).unwrap().format(millis)

@@ -26,7 +26,7 @@ use sluice_api::config::{
 use sluice_api::data::{Decimal, Struct, Value};
 use sluice_api::error::{ConnectError, Result};
 use sluice_api::record::ConnectRecord;
-use sluice_api::transform::{Transformation, TransformationPlugin};
+use sluice_api::transform::{Outcome, Transformation, TransformationPlugin};
 
 use crate::cast::java_digit;
 use crate::util::{self, Operand};
@@ -130,14 +130,14 @@ struct MaskField {
 }
 
 impl Transformation for MaskField {
-    fn apply(&self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>> {
-        let (schema, value) = self.operand.take(&mut record);
+    fn apply(&self, record: &mut ConnectRecord) -> Result<Outcome> {
+        let (schema, value) = self.operand.take(record);
         let value = match &schema {
             None => self.mask_map(value)?,
             Some(_) => self.mask_struct(value)?,
         };
-        self.operand.set(&mut record, schema, value);
-        Ok(Some(record))
+        self.operand.set(record, schema, value);
+        Ok(Outcome::Keep)
     }
 }
 
@@ -360,7 +360,7 @@ mod tests {
     }
 
     fn apply(x: &dyn Transformation, schema: Option<SchemaRef>, value: Value) -> Result<Value> {
-        x.apply(ConnectRecord::new("", schema, value))
+        x.apply_owned(ConnectRecord::new("", schema, value))
             .map(|r| r.unwrap().value)
     }
 
@@ -559,7 +559,7 @@ mod tests {
         let fields = "bool,byte,short,int,long,float,double,string,date,time,timestamp,decimal,array,map,withDefault";
         let x = xform(fields, None);
         let record = ConnectRecord::new("", Some(schema()), with_schema());
-        let out = x.apply(record).unwrap().unwrap();
+        let out = x.apply_owned(record).unwrap().unwrap();
         assert_eq!(out.value_schema, Some(schema()));
         let v = &out.value;
         let want = [
@@ -717,7 +717,7 @@ mod tests {
         let x = create_key(&props(&[(FIELDS, "k")])).unwrap();
         let mut record = ConnectRecord::new("t", None, Value::from("v"));
         record.key = Value::Map(vec![(Value::from("k"), Value::Int64(9))]);
-        let out = x.apply(record).unwrap().unwrap();
+        let out = x.apply_owned(record).unwrap().unwrap();
         assert_eq!(
             out.key,
             Value::Map(vec![(Value::from("k"), Value::Int64(0))])

@@ -27,7 +27,7 @@ use regex::Regex;
 use sluice_api::config::{ConfigDef, ConfigKey, ConfigMap, ConfigType, Importance, Validator};
 use sluice_api::error::{ConnectError, Result};
 use sluice_api::record::ConnectRecord;
-use sluice_api::transform::{Transformation, TransformationPlugin};
+use sluice_api::transform::{Outcome, Transformation, TransformationPlugin};
 
 use crate::util;
 
@@ -222,7 +222,7 @@ impl RegexRouter {
 }
 
 impl Transformation for RegexRouter {
-    fn apply(&self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>> {
+    fn apply(&self, record: &mut ConnectRecord) -> Result<Outcome> {
         let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
         let seen = last
             .topic
@@ -238,7 +238,7 @@ impl Transformation for RegexRouter {
         if let Some(routed) = &last.routed {
             record.topic = routed.clone();
         }
-        Ok(Some(record))
+        Ok(Outcome::Keep)
     }
 }
 
@@ -260,7 +260,10 @@ mod tests {
         record.kafka_partition = Some(1);
         record.timestamp = Some(5);
         record.key = Value::from("k");
-        let out = router(regex, replacement).apply(record).unwrap().unwrap();
+        let out = router(regex, replacement)
+            .apply_owned(record)
+            .unwrap()
+            .unwrap();
         assert_eq!(out.kafka_partition, Some(1));
         assert_eq!(out.timestamp, Some(5));
         assert_eq!(out.key, Value::from("k"));
@@ -312,16 +315,16 @@ mod tests {
     fn runs_of_one_topic_reuse_the_new_name() {
         let x = router("(.*)", "new-$1");
         let a = x
-            .apply(ConnectRecord::new("t", None, Value::Null))
+            .apply_owned(ConnectRecord::new("t", None, Value::Null))
             .unwrap()
             .unwrap();
         let b = x
-            .apply(ConnectRecord::new("t", None, Value::Null))
+            .apply_owned(ConnectRecord::new("t", None, Value::Null))
             .unwrap()
             .unwrap();
         assert!(Arc::ptr_eq(&a.topic, &b.topic));
         let c = x
-            .apply(ConnectRecord::new("u", None, Value::Null))
+            .apply_owned(ConnectRecord::new("u", None, Value::Null))
             .unwrap()
             .unwrap();
         assert_eq!(&*c.topic, "new-u");

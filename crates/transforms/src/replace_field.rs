@@ -29,7 +29,7 @@ use sluice_api::config::{
 use sluice_api::data::{SchemaBuilder, SchemaRef, Struct, Value};
 use sluice_api::error::{ConnectError, Result};
 use sluice_api::record::ConnectRecord;
-use sluice_api::transform::{Transformation, TransformationPlugin};
+use sluice_api::transform::{Outcome, Transformation, TransformationPlugin};
 
 use crate::cast::java_split;
 use crate::util::{self, Operand, SchemaCache};
@@ -218,11 +218,11 @@ struct ReplaceField {
 }
 
 impl Transformation for ReplaceField {
-    fn apply(&self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>> {
-        if self.operand.value(&record).is_null() {
-            return Ok(Some(record));
+    fn apply(&self, record: &mut ConnectRecord) -> Result<Outcome> {
+        if self.operand.value(record).is_null() {
+            return Ok(Outcome::Keep);
         }
-        let (schema, value) = self.operand.take(&mut record);
+        let (schema, value) = self.operand.take(record);
         let (schema, value) = match schema {
             None => (None, self.replace_schemaless(value)?),
             Some(_) => {
@@ -230,8 +230,8 @@ impl Transformation for ReplaceField {
                 (Some(schema), value)
             }
         };
-        self.operand.set(&mut record, schema, value);
-        Ok(Some(record))
+        self.operand.set(record, schema, value);
+        Ok(Outcome::Keep)
     }
 }
 
@@ -241,30 +241,28 @@ impl ReplaceField {
         let Value::Map(mut entries) = value else {
             return Ok(value);
         };
-        if let Some((key, _)) = entries
-            .iter()
-            .find(|(k, _)| !matches!(k, Value::String(_) | Value::Null))
-        {
-            return Err(ConnectError::data(format!(
-                "class {} cannot be cast to class java.lang.String",
-                key.type_name()
-            )));
-        }
-        entries.retain(|(k, _)| match k {
-            Value::String(name) => self.filter.keeps(name),
-            _ => self.filter.include.is_empty(),
-        });
-        if self.filter.renames.is_empty() {
-            return Ok(Value::Map(entries));
-        }
-        for (key, _) in &mut entries {
-            if let Value::String(name) = key {
-                if let Some(to) = self.filter.renamed(name) {
-                    // Reuses the key's buffer.
-                    name.clear();
-                    name.push_str(to);
+        // One pass filters and renames; a key that is not a string fails the record.
+        let mut bad_key = None;
+        entries.retain_mut(|(key, _)| match key {
+            Value::String(name) => {
+                if !self.filter.keeps(name) {
+                    return false;
                 }
+                if let Some(to) = self.filter.renamed(name) {
+                    rename(name, to);
+                }
+                true
             }
+            Value::Null => self.filter.include.is_empty(),
+            other => {
+                bad_key.get_or_insert(other.type_name());
+                true
+            }
+        });
+        if let Some(type_name) = bad_key {
+            return Err(ConnectError::data(format!(
+                "class {type_name} cannot be cast to class java.lang.String"
+            )));
         }
         let collided = self.collisions
             && self.filter.renames.iter().any(|(_, to)| {
@@ -318,6 +316,16 @@ impl ReplaceField {
     }
 }
 
+/// Renames a map key, reusing its buffer when the new name fits in it.
+fn rename(name: &mut String, to: &str) {
+    if name.capacity() >= to.len() {
+        name.clear();
+        name.push_str(to);
+    } else {
+        *name = to.to_owned();
+    }
+}
+
 /// Merges entries with equal keys: the first position, the last value.
 fn keep_last_of_each_key(entries: Vec<(Value, Value)>) -> Vec<(Value, Value)> {
     let mut out: Vec<(Value, Value)> = Vec::with_capacity(entries.len());
@@ -349,7 +357,7 @@ mod tests {
         value: Value,
     ) -> Result<ConnectRecord> {
         create_value(&props(pairs))?
-            .apply(ConnectRecord::new("topic", schema, value))
+            .apply_owned(ConnectRecord::new("topic", schema, value))
             .map(|r| r.unwrap())
     }
 
@@ -497,7 +505,7 @@ mod tests {
     fn schema_d_exclude_and_renames() {
         let x = create_value(&props(&[(EXCLUDE, "dont"), (RENAMES, "abc:xyz,foo:bar")])).unwrap();
         let out = x
-            .apply(ConnectRecord::new(
+            .apply_owned(ConnectRecord::new(
                 "topic",
                 Some(sample_schema()),
                 sample_struct(),
@@ -517,7 +525,7 @@ mod tests {
             [Value::Int32(42), Value::Boolean(true), Value::from("etc")]
         );
         let again = x
-            .apply(ConnectRecord::new(
+            .apply_owned(ConnectRecord::new(
                 "topic",
                 Some(sample_schema()),
                 sample_struct(),
@@ -623,7 +631,7 @@ mod tests {
         assert_eq!(out.value, Value::Null);
         let key = create_key(&props(&[(EXCLUDE, "a")])).unwrap();
         let record = ConnectRecord::new("topic", None, Value::from("v"));
-        assert_eq!(key.apply(record.clone()).unwrap().unwrap(), record);
+        assert_eq!(key.apply_owned(record.clone()).unwrap().unwrap(), record);
     }
 
     #[test]

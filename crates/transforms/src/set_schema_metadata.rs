@@ -20,7 +20,7 @@ use sluice_api::config::{ConfigDef, ConfigKey, ConfigMap, ConfigType, Importance
 use sluice_api::data::{SchemaRef, SchemaType, Struct, Value};
 use sluice_api::error::{ConnectError, Result};
 use sluice_api::record::ConnectRecord;
-use sluice_api::transform::{Transformation, TransformationPlugin};
+use sluice_api::transform::{Outcome, Transformation, TransformationPlugin};
 
 use crate::util::{self, Operand, SchemaCache};
 
@@ -111,23 +111,24 @@ struct SetSchemaMetadata {
 }
 
 impl Transformation for SetSchemaMetadata {
-    fn apply(&self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>> {
-        let schema = self.operand.schema(&record);
-        if schema.is_none() && self.operand.value(&record).is_null() {
-            return Ok(Some(record));
+    fn apply(&self, record: &mut ConnectRecord) -> Result<Outcome> {
+        let schema = self.operand.schema(record);
+        if schema.is_none() && self.operand.value(record).is_null() {
+            return Ok(Outcome::Keep);
         }
         util::require_schema(schema, PURPOSE)?;
-        let (schema, value) = self.operand.take(&mut record);
+        let (schema, value) = self.operand.take(record);
         let Some(schema) = schema else {
-            return Ok(Some(self.operand.with(record, None, value)));
+            self.operand.set(record, None, value);
+            return Ok(Outcome::Keep);
         };
         let updated = self.cache.get_or_build(&schema, |s| Ok(self.renamed(s)))?;
         let value = match value {
             Value::Struct(s) => Value::Struct(self.rebuild(s, &updated)?),
             other => other,
         };
-        self.operand.set(&mut record, Some(updated), value);
-        Ok(Some(record))
+        self.operand.set(record, Some(updated), value);
+        Ok(Outcome::Keep)
     }
 }
 
@@ -184,7 +185,7 @@ mod tests {
         value: Value,
     ) -> Result<ConnectRecord> {
         create_value(&props(pairs))?
-            .apply(ConnectRecord::new("topic", schema, value))
+            .apply_owned(ConnectRecord::new("topic", schema, value))
             .map(|r| r.unwrap())
     }
 
@@ -319,7 +320,7 @@ mod tests {
             let mut record = ConnectRecord::new("t", None, Value::from("v"));
             record.key_schema = Some(schema.clone());
             record.key = Value::from("key");
-            let out = x.apply(record).unwrap().unwrap();
+            let out = x.apply_owned(record).unwrap().unwrap();
             let key_schema = out.key_schema.unwrap();
             assert_eq!(key_schema.name.as_deref(), Some("k"));
             assert_eq!(out.key, Value::from("key"));

@@ -32,7 +32,7 @@ use sluice_api::data::java_text::temporal_millis;
 use sluice_api::data::{LogicalType, Schema, SchemaBuilder, SchemaRef, SchemaType, Struct, Value};
 use sluice_api::error::{ConnectError, Result};
 use sluice_api::record::ConnectRecord;
-use sluice_api::transform::{Transformation, TransformationPlugin};
+use sluice_api::transform::{Outcome, Transformation, TransformationPlugin};
 
 use crate::java_date_format::JavaDateFormat;
 use crate::timestamp_router::schema_text;
@@ -453,8 +453,8 @@ impl TimestampConverter {
 }
 
 impl Transformation for TimestampConverter {
-    fn apply(&self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>> {
-        let (schema, value) = self.operand.take(&mut record);
+    fn apply(&self, record: &mut ConnectRecord) -> Result<Outcome> {
+        let (schema, value) = self.operand.take(record);
         let (schema, value) = match schema {
             None => (None, self.apply_schemaless(value)?),
             Some(schema) => {
@@ -462,8 +462,8 @@ impl Transformation for TimestampConverter {
                 (Some(schema), value)
             }
         };
-        self.operand.set(&mut record, schema, value);
-        Ok(Some(record))
+        self.operand.set(record, schema, value);
+        Ok(Outcome::Keep)
     }
 }
 
@@ -499,12 +499,12 @@ mod tests {
         let mut record = ConnectRecord::new("topic", schema, value);
         record.key = Value::from("key");
         record.timestamp = Some(7);
-        x.apply(record).unwrap().unwrap()
+        x.apply_owned(record).unwrap().unwrap()
     }
 
     fn apply_err(x: &dyn Transformation, schema: Option<SchemaRef>, value: Value) -> String {
         let err = x
-            .apply(ConnectRecord::new("topic", schema, value))
+            .apply_owned(ConnectRecord::new("topic", schema, value))
             .unwrap_err();
         assert!(err.is_data(), "{err}");
         err.to_string()
@@ -1039,7 +1039,7 @@ mod tests {
         let x = xform(Operand::Key, &[("target.type", "Timestamp")]);
         let mut record = ConnectRecord::new("topic", None, Value::from("v"));
         record.key = Value::Timestamp(DATE_PLUS_TIME);
-        let out = x.apply(record).unwrap().unwrap();
+        let out = x.apply_owned(record).unwrap().unwrap();
         assert_eq!(out.key_schema, None);
         assert_eq!(out.key, Value::Timestamp(DATE_PLUS_TIME));
         assert_eq!(out.value, Value::from("v"));
@@ -1051,7 +1051,7 @@ mod tests {
         let mut record = ConnectRecord::new("topic", None, Value::from("v"));
         record.key_schema = Some(LogicalType::Timestamp.schema());
         record.key = Value::Timestamp(DATE_PLUS_TIME);
-        let out = x.apply(record).unwrap().unwrap();
+        let out = x.apply_owned(record).unwrap().unwrap();
         assert_eq!(out.key_schema, Some(Schema::required(SchemaType::Int64)));
         assert_eq!(out.key, Value::Int64(DATE_PLUS_TIME_SECONDS));
     }

@@ -23,7 +23,7 @@ use sluice_api::data::java_text::{BytesText, JavaText};
 use sluice_api::data::Schema;
 use sluice_api::error::{ConnectError, Result};
 use sluice_api::record::ConnectRecord;
-use sluice_api::transform::{Transformation, TransformationPlugin};
+use sluice_api::transform::{Outcome, Transformation, TransformationPlugin};
 
 use crate::java_date_format::JavaDateFormat;
 use crate::util;
@@ -178,15 +178,15 @@ impl TimestampRouter {
 }
 
 impl Transformation for TimestampRouter {
-    fn apply(&self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>> {
+    fn apply(&self, record: &mut ConnectRecord) -> Result<Outcome> {
         let Some(timestamp) = record.timestamp else {
             return Err(ConnectError::data(format!(
                 "Timestamp missing on record: {}",
-                record_text(&record)
+                record_text(record)
             )));
         };
         record.topic = self.route(&record.topic, timestamp);
-        Ok(Some(record))
+        Ok(Outcome::Keep)
     }
 }
 
@@ -267,7 +267,7 @@ mod tests {
     #[test]
     fn default_format_appends_the_utc_day() {
         let out = router(&[])
-            .apply(record("test", Some(JAN_3_2017)))
+            .apply_owned(record("test", Some(JAN_3_2017)))
             .unwrap()
             .unwrap();
         assert_eq!(&*out.topic, "test-20170103");
@@ -277,7 +277,7 @@ mod tests {
         assert_eq!(out.timestamp, Some(JAN_3_2017));
         // One millisecond before midnight UTC is still the previous day.
         let out = router(&[])
-            .apply(record("test", Some(JAN_3_2017 - 1)))
+            .apply_owned(record("test", Some(JAN_3_2017 - 1)))
             .unwrap()
             .unwrap();
         assert_eq!(&*out.topic, "test-20170102");
@@ -293,35 +293,50 @@ mod tests {
             ("timestamp.format", "yyyy-MM-dd'T'HH"),
         ]);
         let out = x
-            .apply(record("orders", Some(JAN_3_2017 + 5 * 3_600_000)))
+            .apply_owned(record("orders", Some(JAN_3_2017 + 5 * 3_600_000)))
             .unwrap()
             .unwrap();
         assert_eq!(&*out.topic, "2017-01-03T05/orders/orders-2017-01-03T05");
         let fixed = router(&[("topic.format", "archive")]);
-        let out = fixed.apply(record("orders", Some(0))).unwrap().unwrap();
+        let out = fixed
+            .apply_owned(record("orders", Some(0)))
+            .unwrap()
+            .unwrap();
         assert_eq!(&*out.topic, "archive");
     }
 
     #[test]
     fn topics_are_rebuilt_when_topic_or_day_changes() {
         let x = router(&[]);
-        let a = x.apply(record("a", Some(JAN_3_2017))).unwrap().unwrap();
-        let a2 = x.apply(record("a", Some(JAN_3_2017 + 1))).unwrap().unwrap();
+        let a = x
+            .apply_owned(record("a", Some(JAN_3_2017)))
+            .unwrap()
+            .unwrap();
+        let a2 = x
+            .apply_owned(record("a", Some(JAN_3_2017 + 1)))
+            .unwrap()
+            .unwrap();
         assert!(
             Arc::ptr_eq(&a.topic, &a2.topic),
             "same topic and day reuse the name"
         );
-        let b = x.apply(record("b", Some(JAN_3_2017))).unwrap().unwrap();
+        let b = x
+            .apply_owned(record("b", Some(JAN_3_2017)))
+            .unwrap()
+            .unwrap();
         assert_eq!(&*b.topic, "b-20170103");
         let next_day = x
-            .apply(record("b", Some(JAN_3_2017 + 86_400_000)))
+            .apply_owned(record("b", Some(JAN_3_2017 + 86_400_000)))
             .unwrap()
             .unwrap();
         assert_eq!(&*next_day.topic, "b-20170104");
-        let day_before = x.apply(record("b", Some(JAN_3_2017 - 1))).unwrap().unwrap();
+        let day_before = x
+            .apply_owned(record("b", Some(JAN_3_2017 - 1)))
+            .unwrap()
+            .unwrap();
         assert_eq!(&*day_before.topic, "b-20170102");
         let same_day = x
-            .apply(record("b", Some(JAN_3_2017 - 86_400_000)))
+            .apply_owned(record("b", Some(JAN_3_2017 - 86_400_000)))
             .unwrap()
             .unwrap();
         assert!(Arc::ptr_eq(&day_before.topic, &same_day.topic));
@@ -332,7 +347,7 @@ mod tests {
         let mut r = record("test", None);
         r.value_schema = Some(Schema::required(SchemaType::String));
         r.headers.add_string("h", "1");
-        let err = router(&[]).apply(r).unwrap_err();
+        let err = router(&[]).apply_owned(r).unwrap_err();
         assert!(err.is_data());
         assert_eq!(
             err.to_string(),
@@ -346,7 +361,7 @@ mod tests {
     fn tombstones_are_routed_too() {
         let mut r = record("test", Some(JAN_3_2017));
         r.value = Value::Null;
-        let out = router(&[]).apply(r).unwrap().unwrap();
+        let out = router(&[]).apply_owned(r).unwrap().unwrap();
         assert_eq!(&*out.topic, "test-20170103");
         assert_eq!(out.value, Value::Null);
     }

@@ -8,6 +8,7 @@ use sluice_api::config::{ConfigDef, ConfigKey, ConfigMap, ConfigType, Importance
 use sluice_api::data::{Schema, SchemaBuilder, SchemaRef, Struct, Value};
 use sluice_api::error::{ConnectError, Result};
 use sluice_api::record::ConnectRecord;
+use sluice_api::transform::Outcome;
 
 /// The side of a record a `$Key` or `$Value` SMT variant works on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +82,79 @@ impl Operand {
             Operand::Key => "Key",
             Operand::Value => "Value",
         }
+    }
+}
+
+/// Runs a transformation written on owned records (`f` returns the output record, or `None`
+/// to drop it) on a record held in place.
+pub fn by_value(
+    record: &mut ConnectRecord,
+    f: impl FnOnce(ConnectRecord) -> Result<Option<ConnectRecord>>,
+) -> Result<Outcome> {
+    Ok(match f(std::mem::take(record))? {
+        Some(output) => {
+            *record = output;
+            Outcome::Keep
+        }
+        None => Outcome::Drop,
+    })
+}
+
+/// Frees a value a transformation discards, as `drop` does, but faster for what records
+/// mostly hold: the strings and scalars in a map's entries or a struct's fields are freed in
+/// one loop here, where the generated drop code makes a full recursive call per value.
+/// Nested maps, structs and arrays are discarded the same way; other values are dropped.
+pub fn discard(value: Value) {
+    match value {
+        Value::Map(entries) => discard_entries(entries),
+        Value::Struct(s) => discard_values(s.into_values()),
+        other => drop(other),
+    }
+}
+
+/// [`discard`] for the entries of a map.
+pub fn discard_entries(mut entries: Vec<(Value, Value)>) {
+    for (key, value) in &mut entries {
+        free(key);
+        free(value);
+    }
+    // The entries own no memory any more: forgetting them frees nothing and skips their drop.
+    entries.into_iter().for_each(std::mem::forget);
+}
+
+/// [`discard`] for the field values of a struct.
+pub fn discard_values(mut values: Vec<Value>) {
+    for value in &mut values {
+        free(value);
+    }
+    // As in `discard_entries`.
+    values.into_iter().for_each(std::mem::forget);
+}
+
+/// [`discard`] for the key and value of a record, left null; the rest of the record is the
+/// caller's to drop.
+pub fn discard_contents(record: &mut ConnectRecord) {
+    discard(std::mem::take(&mut record.key));
+    discard(std::mem::take(&mut record.value));
+}
+
+/// Frees what one value owns, leaving a value that owns nothing in its place.
+#[inline(always)]
+fn free(value: &mut Value) {
+    match value {
+        Value::String(text) => drop(std::mem::take(text)),
+        Value::Null
+        | Value::Boolean(_)
+        | Value::Int8(_)
+        | Value::Int16(_)
+        | Value::Int32(_)
+        | Value::Int64(_)
+        | Value::Float32(_)
+        | Value::Float64(_)
+        | Value::Date(_)
+        | Value::Time(_)
+        | Value::Timestamp(_) => {}
+        other => discard(std::mem::take(other)),
     }
 }
 

@@ -16,7 +16,7 @@ use sluice_api::config::{ConfigDef, ConfigKey, ConfigMap, ConfigType, Importance
 use sluice_api::data::{SchemaBuilder, Struct, Value};
 use sluice_api::error::{ConnectError, Result};
 use sluice_api::record::ConnectRecord;
-use sluice_api::transform::{Transformation, TransformationPlugin};
+use sluice_api::transform::{Outcome, Transformation, TransformationPlugin};
 
 use crate::headers::non_empty_list;
 use crate::util::{
@@ -81,7 +81,7 @@ impl ValueToKey {
 }
 
 impl Transformation for ValueToKey {
-    fn apply(&self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>> {
+    fn apply(&self, record: &mut ConnectRecord) -> Result<Outcome> {
         if record.value_schema.is_none() {
             let entries = require_map(&record.value, PURPOSE)?;
             let key = self
@@ -98,7 +98,7 @@ impl Transformation for ValueToKey {
                 .collect();
             record.key_schema = None;
             record.key = Value::Map(key);
-            return Ok(Some(record));
+            return Ok(Outcome::Keep);
         }
         let value = require_struct(&record.value, PURPOSE)?;
         let value_schema = value.schema().clone();
@@ -127,7 +127,7 @@ impl Transformation for ValueToKey {
         record.key_schema = Some(key_schema);
         record.key = Value::Struct(key);
         record.value_schema = Some(value_schema);
-        Ok(Some(record))
+        Ok(Outcome::Keep)
     }
 }
 
@@ -163,7 +163,7 @@ mod tests {
         ]);
         let mut record = ConnectRecord::new("t", None, value.clone());
         record.key = Value::from("old");
-        let out = x.apply(record).unwrap().unwrap();
+        let out = x.apply_owned(record).unwrap().unwrap();
         assert_eq!(out.key_schema, None);
         assert_eq!(
             out.key,
@@ -176,7 +176,7 @@ mod tests {
     fn schemaless_absent_fields_are_null_and_repeats_collapse() {
         let x = xform(&[("fields", "a,missing,a")]);
         let out = x
-            .apply(ConnectRecord::new(
+            .apply_owned(ConnectRecord::new(
                 "t",
                 None,
                 map(vec![("a", Value::Int32(1))]),
@@ -213,7 +213,7 @@ mod tests {
             .with("c", 3)
             .unwrap();
         let record = ConnectRecord::new("t", Some(schema.clone()), Value::Struct(value.clone()));
-        let out = x.apply(record).unwrap().unwrap();
+        let out = x.apply_owned(record).unwrap().unwrap();
         let key_schema = SchemaBuilder::struct_()
             .field("b", Schema::required(SchemaType::Int32))
             .unwrap()
@@ -252,11 +252,13 @@ mod tests {
             )
         };
         let err = xform(&[("fields", "a,not_exist")])
-            .apply(record())
+            .apply_owned(record())
             .unwrap_err();
         assert!(err.is_data());
         assert_eq!(err.to_string(), "Field does not exist: not_exist");
-        let err = xform(&[("fields", "a,a")]).apply(record()).unwrap_err();
+        let err = xform(&[("fields", "a,a")])
+            .apply_owned(record())
+            .unwrap_err();
         assert_eq!(
             err.to_string(),
             "Cannot create field because of field name duplication a"
@@ -267,14 +269,14 @@ mod tests {
     fn null_value_fails() {
         let x = xform(&[("fields", "a")]);
         let err = x
-            .apply(ConnectRecord::new("t", None, Value::Null))
+            .apply_owned(ConnectRecord::new("t", None, Value::Null))
             .unwrap_err();
         assert_eq!(
             err.to_string(),
             "Only Map objects supported in absence of schema for [copying fields from value to key], found: null"
         );
         let err = x
-            .apply(ConnectRecord::new("t", Some(value_schema()), Value::Null))
+            .apply_owned(ConnectRecord::new("t", Some(value_schema()), Value::Null))
             .unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -302,7 +304,7 @@ mod tests {
                 Some(schema.clone()),
                 Value::Struct(Struct::new(schema.clone()).unwrap()),
             );
-            let out = x.apply(record).unwrap().unwrap();
+            let out = x.apply_owned(record).unwrap().unwrap();
             match out.key {
                 Value::Struct(key) => assert_eq!(key.get_without_default("n"), Some(&expected)),
                 other => panic!("not a struct: {other:?}"),

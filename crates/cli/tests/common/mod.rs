@@ -175,3 +175,15 @@ pub fn numbered(from: usize, to: usize) -> Vec<String> {
 pub fn number_of(line: &str) -> Option<usize> {
     line.strip_prefix("line-")?.get(..8)?.parse().ok()
 }
+
+/// The `orderid` field of a datagen `orders` record printed as a string (`...orderid=42,...`).
+pub fn order_id(line: &str) -> u64 {
+    let at = line
+        .find("orderid=")
+        .unwrap_or_else(|| panic!("no orderid: {line}"));
+    line[at + "orderid=".len()..]
+        .split([',', '}'])
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("bad orderid: {line}"))
+}

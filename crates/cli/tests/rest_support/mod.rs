@@ -53,6 +53,16 @@ pub fn wait_for_api(
     w
 }
 
+/// Waits until a `sluice distributed` worker on Kafka has finished its first group round
+/// (before it, requests that need the leader are answered 409, as in Kafka Connect).
+pub fn wait_joined(scratch: &Scratch, log: &str) {
+    wait_until(
+        "the worker joining its group",
+        Duration::from_secs(90),
+        || scratch.read_log(log).contains("Joined the worker group."),
+    );
+}
+
 impl Worker {
     /// Calls the API with curl; returns the status and the body (JSON, or a JSON string for
     /// anything else, null when empty).

@@ -1,4 +1,4 @@
-//! A small asynchronous Kafka protocol connection (PLAINTEXT only).
+//! A small asynchronous Kafka protocol connection, over plain TCP or TLS ([`GroupTls`]).
 //!
 //! Each request is a frame: an `i32` size, the request header (its version depends on the API
 //! and version, as Kafka's message specs say) and the body. Responses carry the request's
@@ -6,7 +6,9 @@
 //! JoinGroup waits, a LeaveGroup while anything waits). A writer task sends whole frames and a
 //! reader task hands each response to its waiting caller; a caller that gives up (a dropped
 //! future) does not break the framing. The first request is ApiVersions, whose answer decides
-//! the version of every later request.
+//! the version of every later request. With TLS, the handshake runs right after the TCP
+//! connect, bounded by the request timeout; a certificate the client does not trust ends in
+//! [`GroupError::Tls`] naming rustls' reason.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -21,11 +23,12 @@ use kafka_protocol::messages::{
     SyncGroupRequest, SyncGroupResponse,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Message, StrBytes};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use super::tls::GroupTls;
 use super::GroupError;
 
 /// Largest response frame accepted (group responses are small; this guards against garbage).
@@ -94,11 +97,13 @@ impl Drop for Connection {
 }
 
 impl Connection {
-    /// Connects to `addr` (`host:port`) and asks for the broker's API versions.
+    /// Connects to `addr` (`host:port`), over TLS when `tls` is given, and asks for the
+    /// broker's API versions.
     pub async fn connect(
         addr: &str,
         client_id: &str,
         request_timeout: Duration,
+        tls: Option<&GroupTls>,
     ) -> Result<Self, GroupError> {
         let stream = tokio::time::timeout(request_timeout, TcpStream::connect(addr))
             .await
@@ -117,13 +122,37 @@ impl Connection {
                 addr: addr.to_owned(),
                 source,
             })?;
-        let (mut reader, mut writer) = stream.into_split();
+        let (mut reader, mut writer): (
+            Box<dyn AsyncRead + Send + Unpin>,
+            Box<dyn AsyncWrite + Send + Unpin>,
+        ) = match tls {
+            None => {
+                let (r, w) = stream.into_split();
+                (Box::new(r), Box::new(w))
+            }
+            Some(tls) => {
+                let stream = tokio::time::timeout(request_timeout, tls.handshake(addr, stream))
+                    .await
+                    .map_err(|_elapsed| GroupError::Timeout {
+                        api: "TLS handshake",
+                        addr: addr.to_owned(),
+                        timeout: request_timeout,
+                    })?
+                    .map_err(|source| GroupError::Tls {
+                        addr: addr.to_owned(),
+                        source,
+                    })?;
+                let (r, w) = tokio::io::split(stream);
+                (Box::new(r), Box::new(w))
+            }
+        };
         let (frames, mut outgoing) = mpsc::unbounded_channel::<Bytes>();
         let pending: Pending = Arc::default();
 
         let write_task = tokio::spawn(async move {
             while let Some(frame) = outgoing.recv().await {
-                if writer.write_all(&frame).await.is_err() {
+                // TLS buffers records: flush each frame (a no-op on plain TCP).
+                if writer.write_all(&frame).await.is_err() || writer.flush().await.is_err() {
                     break;
                 }
             }
@@ -131,7 +160,7 @@ impl Connection {
         let read_pending = pending.clone();
         let read_addr = addr.to_owned();
         let read_task = tokio::spawn(async move {
-            if let Err(e) = read_loop(&mut reader, &read_pending).await {
+            if let Err(e) = read_loop(&mut *reader, &read_pending).await {
                 tracing::debug!(broker = %read_addr, error = %e, "Kafka connection closed");
             }
             // Dropping the senders tells every waiting caller that the connection is gone.
@@ -312,7 +341,7 @@ impl Drop for PendingGuard<'_> {
 }
 
 async fn read_loop(
-    reader: &mut tokio::net::tcp::OwnedReadHalf,
+    reader: &mut (dyn AsyncRead + Send + Unpin),
     pending: &Pending,
 ) -> Result<(), std::io::Error> {
     loop {

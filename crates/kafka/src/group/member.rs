@@ -296,6 +296,10 @@ impl Member {
                         continue;
                     }
                     Ok(Ok(conn)) => self.coordinator = Some(Arc::new(conn)),
+                    Ok(Err(e)) if e.is_fatal() => {
+                        self.fail(e);
+                        return;
+                    }
                     Ok(Err(e)) => {
                         tracing::warn!(group = %self.config.group_id, error = %e, "cannot reach the group coordinator; retrying");
                         backoff = true;
@@ -813,6 +817,8 @@ async fn find_coordinator(config: &GroupConfig) -> Result<Connection, GroupError
     for server in &config.bootstrap_servers {
         match coordinator_via(config, server).await {
             Ok(conn) => return Ok(conn),
+            // A certificate the worker does not trust fails the same way on every broker.
+            Err(e) if e.is_fatal() => return Err(e),
             Err(e) => {
                 tracing::debug!(server = %server, error = %e, "FindCoordinator failed");
                 last = Some(e);
@@ -826,7 +832,13 @@ async fn find_coordinator(config: &GroupConfig) -> Result<Connection, GroupError
 }
 
 async fn coordinator_via(config: &GroupConfig, server: &str) -> Result<Connection, GroupError> {
-    let conn = Connection::connect(server, &config.client_id, config.request_timeout).await?;
+    let conn = Connection::connect(
+        server,
+        &config.client_id,
+        config.request_timeout,
+        config.tls.as_ref(),
+    )
+    .await?;
     let version = conn.version::<FindCoordinatorRequest>(FIND_COORDINATOR_MAX)?;
     let mut request = FindCoordinatorRequest::default().with_key_type(0);
     if version >= 4 {
@@ -854,5 +866,11 @@ async fn coordinator_via(config: &GroupConfig, server: &str) -> Result<Connectio
     if addr == conn.addr() {
         return Ok(conn);
     }
-    Connection::connect(&addr, &config.client_id, config.request_timeout).await
+    Connection::connect(
+        &addr,
+        &config.client_id,
+        config.request_timeout,
+        config.tls.as_ref(),
+    )
+    .await
 }

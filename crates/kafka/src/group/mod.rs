@@ -11,8 +11,9 @@
 //! by the `kafka-protocol` crate), and encodes metadata and assignments in Kafka Connect's own
 //! formats ([`protocol`]), so Kafka's tools see an ordinary Connect group.
 //!
-//! The membership connection is PLAINTEXT only for now: SSL and SASL for it are not there yet,
-//! and [`check_security`] rejects a worker config that asks for them.
+//! The membership connection speaks `security.protocol` `PLAINTEXT` or `SSL` (rustls, [`tls`]:
+//! it reads the same `ssl.*` keys as the worker's librdkafka clients). SASL for it is not there
+//! yet: [`check_security`] rejects `SASL_PLAINTEXT` and `SASL_SSL` with a message naming the key.
 //!
 //! The herder uses [`WorkerGroup`]: [`WorkerGroup::join`] returns a handle and a stream of
 //! [`GroupEvent`]s; the herder feeds the [`ClusterState`] (connectors, task counts, config
@@ -47,6 +48,7 @@ pub mod assignor;
 pub mod connection;
 mod member;
 pub mod protocol;
+pub mod tls;
 
 use std::time::Duration;
 
@@ -55,6 +57,7 @@ use sluice_api::config::ConfigMap;
 pub use assignor::{ClusterState, MemberAssignment, TaskId, WorkSet};
 pub use member::{Assignment, GroupEvent, GroupEvents, GroupStatus, RevokeAck, WorkerGroup};
 pub use protocol::ConnectProtocol;
+pub use tls::GroupTls;
 
 /// Errors of group membership.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +76,15 @@ pub enum GroupError {
         /// The broker address.
         addr: String,
         /// The cause.
+        source: std::io::Error,
+    },
+    /// The TLS handshake with a broker failed (an untrusted or wrongly named certificate, an
+    /// alert from the broker, or the network).
+    #[error("TLS handshake with Kafka broker {addr} failed: {source}")]
+    Tls {
+        /// The broker address.
+        addr: String,
+        /// The cause (rustls' error inside an I/O error).
         source: std::io::Error,
     },
     /// The connection to a broker closed while a request waited.
@@ -147,6 +159,16 @@ impl GroupError {
         GroupError::Response { api, error, code }
     }
 
+    /// Whether retrying cannot help: a TLS handshake that failed on TLS grounds (an untrusted
+    /// certificate, an alert from the broker), not on the network.
+    pub fn is_fatal(&self) -> bool {
+        match self {
+            GroupError::Tls { source, .. } => tls::is_tls_failure(source),
+            GroupError::NoBroker { last, .. } => last.is_fatal(),
+            _ => false,
+        }
+    }
+
     /// The Kafka error code when the broker answered with one.
     pub fn kafka_code(&self) -> Option<i16> {
         match self {
@@ -182,6 +204,8 @@ pub struct GroupConfig {
     pub retry_backoff: Duration,
     /// `connect.protocol`.
     pub protocol: ConnectProtocol,
+    /// TLS for the membership connection (`security.protocol=SSL`); `None` for PLAINTEXT.
+    pub tls: Option<GroupTls>,
 }
 
 impl GroupConfig {
@@ -203,16 +227,17 @@ impl GroupConfig {
             request_timeout: Duration::from_millis(40_000),
             retry_backoff: Duration::from_millis(100),
             protocol: ConnectProtocol::Sessioned,
+            tls: None,
         }
     }
 
     /// Reads the group settings of a distributed worker config (`group.id`,
     /// `bootstrap.servers`, `session.timeout.ms`, `heartbeat.interval.ms`,
     /// `rebalance.timeout.ms`, `scheduled.rebalance.max.delay.ms`, `request.timeout.ms`,
-    /// `retry.backoff.ms`, `client.id`, `connect.protocol`, `security.protocol`). `url` is the
-    /// worker's advertised REST url.
+    /// `retry.backoff.ms`, `client.id`, `connect.protocol`, `security.protocol` and, with
+    /// `SSL`, the `ssl.*` keys of [`tls`]). `url` is the worker's advertised REST url.
     pub fn from_worker_config(props: &ConfigMap, url: &str) -> Result<Self, GroupError> {
-        check_security(props)?;
+        let uses_tls = check_security(props)?;
         let group_id = props
             .get("group.id")
             .map(|s| s.trim())
@@ -276,6 +301,9 @@ impl GroupConfig {
                 }
             };
         }
+        if uses_tls {
+            config.tls = Some(GroupTls::from_worker_config(props)?);
+        }
         config.validate()?;
         Ok(config)
     }
@@ -313,26 +341,28 @@ fn split_servers(servers: &str) -> Vec<String> {
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|s| {
-            s.strip_prefix("PLAINTEXT://")
-                .or_else(|| s.strip_prefix("plaintext://"))
+            ["PLAINTEXT://", "plaintext://", "SSL://", "ssl://"]
+                .iter()
+                .find_map(|p| s.strip_prefix(p))
                 .unwrap_or(s)
                 .to_owned()
         })
         .collect()
 }
 
-/// Checks that the worker's `security.protocol` is one the membership connection speaks:
-/// only `PLAINTEXT` for now (SSL and SASL for the group connection are not there yet).
-pub fn check_security(props: &ConfigMap) -> Result<(), GroupError> {
+/// Checks that the worker's `security.protocol` is one the membership connection speaks,
+/// `PLAINTEXT` or `SSL` (SASL for the group connection is not there yet); `true` for `SSL`.
+pub fn check_security(props: &ConfigMap) -> Result<bool, GroupError> {
     let Some(value) = props.get("security.protocol") else {
-        return Ok(());
+        return Ok(false);
     };
     match value.trim().to_ascii_uppercase().as_str() {
-        "PLAINTEXT" => Ok(()),
-        "SSL" | "SASL_PLAINTEXT" | "SASL_SSL" => Err(GroupError::Config {
+        "PLAINTEXT" => Ok(false),
+        "SSL" => Ok(true),
+        "SASL_PLAINTEXT" | "SASL_SSL" => Err(GroupError::Config {
             key: "security.protocol".to_owned(),
             message: format!(
-                "`{value}` is not supported in distributed mode yet: workers join their group over PLAINTEXT only (SSL and SASL for the group membership connection are not implemented)"
+                "`{value}` is not supported in distributed mode yet: workers join their group over PLAINTEXT or SSL (SASL for the group membership connection is not implemented)"
             ),
         }),
         _ => Err(GroupError::Config {
@@ -356,14 +386,15 @@ mod tests {
     }
 
     #[test]
-    fn plaintext_or_absent_security_is_accepted() {
-        assert!(check_security(&props(&[])).is_ok());
-        assert!(check_security(&props(&[("security.protocol", "plaintext")])).is_ok());
+    fn plaintext_ssl_or_absent_security_is_accepted() {
+        assert!(!check_security(&props(&[])).unwrap());
+        assert!(!check_security(&props(&[("security.protocol", "plaintext")])).unwrap());
+        assert!(check_security(&props(&[("security.protocol", "ssl")])).unwrap());
     }
 
     #[test]
-    fn ssl_and_sasl_are_refused_with_the_key() {
-        for p in ["SSL", "SASL_SSL", "sasl_plaintext"] {
+    fn sasl_is_refused_with_the_key() {
+        for p in ["SASL_SSL", "sasl_plaintext"] {
             let err = check_security(&props(&[("security.protocol", p)])).unwrap_err();
             let text = err.to_string();
             assert!(text.contains("security.protocol"), "{text}");
@@ -417,8 +448,16 @@ mod tests {
                 "connect.protocol",
             ),
             (
-                vec![("group.id", "g"), ("security.protocol", "SSL")],
+                vec![("group.id", "g"), ("security.protocol", "SASL_SSL")],
                 "security.protocol",
+            ),
+            (
+                vec![
+                    ("group.id", "g"),
+                    ("security.protocol", "SSL"),
+                    ("ssl.truststore.location", "/nonexistent/ca.pem"),
+                ],
+                "ssl.truststore.location",
             ),
         ];
         for (pairs, key) in cases {

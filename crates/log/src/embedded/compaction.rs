@@ -92,8 +92,9 @@ fn for_each_batch(
     mut f: impl FnMut(&Bytes, &super::batch::BatchHeader) -> LogResult<()>,
 ) -> LogResult<()> {
     let mut pos = 0;
+    let mut buffers = segment::ReadBuffers::default();
     while pos < s.size {
-        let data = segment::read_batches(&s.file, &s.path, pos, s.size, READ_CHUNK)?;
+        let data = segment::read_batches(&s.file, &s.path, pos, s.size, READ_CHUNK, &mut buffers)?;
         if data.is_empty() {
             break;
         }

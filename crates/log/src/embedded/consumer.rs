@@ -5,7 +5,9 @@
 //! the segment files. Records decoded but not yet returned wait in a per-partition buffer,
 //! so a fetch (about `max.partition.fetch.bytes`, 1 MiB by default, read with one
 //! positional read) is decoded once whatever `max_poll_records` is. Partitions are served
-//! round-robin across polls.
+//! round-robin across polls. Records slice the fetched bytes without copying; fetches read
+//! into buffers that are reused once no record refers to them (see
+//! `segment::ReadBuffers`).
 
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
@@ -17,6 +19,7 @@ use bytes::Bytes;
 use super::batch::{check_batch, decode_records, Check, FLAG_LOG_APPEND_TIME};
 use super::group::Interest;
 use super::partition::{Fetch, Partition};
+use super::segment::ReadBuffers;
 use super::{Inner, READ_ONLY_REFRESH};
 use crate::error::{LogError, LogResult};
 use crate::types::{
@@ -58,6 +61,8 @@ pub(crate) struct EmbeddedConsumer {
     membership: Option<Membership>,
     manual: bool,
     closed: bool,
+    /// Buffers the fetches read into, reused once their records are gone.
+    read_buffers: ReadBuffers,
 }
 
 impl EmbeddedConsumer {
@@ -89,6 +94,7 @@ impl EmbeddedConsumer {
             membership: None,
             manual: false,
             closed: false,
+            read_buffers: ReadBuffers::default(),
         })
     }
 
@@ -225,7 +231,7 @@ impl EmbeddedConsumer {
                 continue;
             }
             if s.buffered.is_empty() {
-                fill(s, fetch_bytes, want, reset)?;
+                fill(s, fetch_bytes, want, reset, &mut self.read_buffers)?;
             }
             let take = want.min(s.buffered.len());
             out.extend(s.buffered.drain(..take));
@@ -262,10 +268,16 @@ impl EmbeddedConsumer {
 
 /// Reads the next batches of a partition into its buffer (at least one record if any are
 /// there, about `fetch_bytes` of them).
-fn fill(s: &mut PartState, fetch_bytes: usize, want: usize, reset: OffsetReset) -> LogResult<()> {
+fn fill(
+    s: &mut PartState,
+    fetch_bytes: usize,
+    want: usize,
+    reset: OffsetReset,
+    buffers: &mut ReadBuffers,
+) -> LogResult<()> {
     let mut resets = 0;
     loop {
-        match s.partition.fetch(s.fetch_at, fetch_bytes)? {
+        match s.partition.fetch(s.fetch_at, fetch_bytes, buffers)? {
             Fetch::AtEnd => return Ok(()),
             Fetch::OutOfRange { earliest, latest } => {
                 let to = match reset {
@@ -303,7 +315,13 @@ fn fill(s: &mut PartState, fetch_bytes: usize, want: usize, reset: OffsetReset) 
 
 /// Decodes whole batches of `data` into the buffer, stopping after the batch that brings
 /// the buffer to `want` records.
+///
+/// The records of one fetch share a copy of the topic name of their own: the records of
+/// the previous fetch are usually being dropped on another thread meanwhile, and one name
+/// shared by every record would have both threads update the same reference count per
+/// record.
 fn decode_chunk(s: &mut PartState, data: &Bytes, want: usize) -> LogResult<()> {
+    let topic: Arc<str> = Arc::from(&*s.tp.topic);
     let mut at = 0;
     while at < data.len() && s.buffered.len() < want {
         let h = match check_batch(&data[at..]) {
@@ -331,7 +349,7 @@ fn decode_chunk(s: &mut PartState, data: &Bytes, want: usize) -> LogResult<()> {
             } else {
                 TimestampType::CreateTime
             };
-            let topic = &s.tp.topic;
+            let topic = &topic;
             let partition = s.tp.partition;
             let buffered = &mut s.buffered;
             decode_records(&batch, &h, s.fetch_at, |r| {

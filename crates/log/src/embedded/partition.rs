@@ -544,8 +544,13 @@ impl Partition {
     }
 
     /// Reads whole batches starting with the one that holds `offset` (or the first after
-    /// it), about `max_bytes` of them.
-    pub fn fetch(&self, offset: i64, max_bytes: usize) -> LogResult<Fetch> {
+    /// it), about `max_bytes` of them, into one of `buffers`.
+    pub fn fetch(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        buffers: &mut segment::ReadBuffers,
+    ) -> LogResult<Fetch> {
         // Offsets missing from a compacted segment are skipped by moving `target` on.
         let mut target = offset;
         loop {
@@ -582,7 +587,7 @@ impl Partition {
             };
             // The index is sparse: skip batches that end before `target`.
             while pos < end {
-                let data = segment::read_batches(&file, &path, pos, end, max_bytes)?;
+                let data = segment::read_batches(&file, &path, pos, end, max_bytes, buffers)?;
                 if data.is_empty() {
                     break;
                 }

@@ -72,14 +72,15 @@ impl EmbeddedProducer {
     /// order. Keyless records of one send share a partition per topic.
     fn place(&self, records: &[ProduceRecord]) -> LogResult<Vec<Group>> {
         let mut groups: Vec<Group> = Vec::new();
-        let mut topic: Option<Arc<Topic>> = None;
+        // The previous record's topic name and topic; records of a batch usually share both.
+        let mut topic: Option<(&Arc<str>, Arc<Topic>)> = None;
         let mut sticky: Vec<(Arc<str>, i32)> = Vec::new();
         for (i, r) in records.iter().enumerate() {
             let t = match &topic {
-                Some(t) if *t.name == *r.topic => t.clone(),
+                Some((name, t)) if Arc::ptr_eq(name, &r.topic) || ***name == *r.topic => t.clone(),
                 _ => {
                     let t = self.inner.topic_for_produce(&r.topic)?;
-                    topic = Some(t.clone());
+                    topic = Some((&r.topic, t.clone()));
                     t
                 }
             };

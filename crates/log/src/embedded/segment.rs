@@ -330,14 +330,23 @@ pub(crate) fn scan(seg: &mut Segment, file_len: u64) -> LogResult<ScanOutcome> {
 
 /// Reads up to `len` bytes at `pos` (fewer at end of file).
 pub(crate) fn read_at(file: &File, pos: u64, len: usize, path: &Path) -> LogResult<BytesMut> {
-    let mut buf = BytesMut::zeroed(len);
+    let mut buf = BytesMut::new();
+    read_into(file, pos, len, path, &mut buf)?;
+    Ok(buf)
+}
+
+/// Appends up to `len` bytes read at `pos` to `buf` (fewer at end of file).
+fn read_into(file: &File, pos: u64, len: usize, path: &Path, buf: &mut BytesMut) -> LogResult<()> {
+    let start = buf.len();
+    buf.resize(start + len, 0);
     let mut filled = 0;
     while filled < len {
-        match file.read_at(&mut buf[filled..], pos + filled as u64) {
+        match file.read_at(&mut buf[start + filled..], pos + filled as u64) {
             Ok(0) => break,
             Ok(n) => filled += n,
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             Err(e) => {
+                buf.truncate(start + filled);
                 return Err(LogError::io(
                     format!(
                         "reading segment '{}' at {}",
@@ -345,28 +354,73 @@ pub(crate) fn read_at(file: &File, pos: u64, len: usize, path: &Path) -> LogResu
                         pos + filled as u64
                     ),
                     e,
-                ))
+                ));
             }
         }
     }
-    buf.truncate(filled);
-    Ok(buf)
+    buf.truncate(start + filled);
+    Ok(())
+}
+
+/// Most read buffers a [`ReadBuffers`] keeps.
+const POOLED_READ_BUFFERS: usize = 3;
+
+/// Read buffers reused across fetches.
+///
+/// A fetch hands out its bytes as [`Bytes`] that records slice without copying, so its buffer
+/// lives as long as any record read from it. Allocating a fresh buffer of a megabyte or more
+/// per fetch makes the allocator return the memory to the operating system and fault it in
+/// again, zeroed, a little later; instead, a fetch reads into a pooled buffer whose earlier
+/// contents nobody references any more (checked by [`BytesMut::try_reclaim`]), and only
+/// allocates when every pooled buffer is still in use.
+#[derive(Debug, Default)]
+pub(crate) struct ReadBuffers {
+    pool: Vec<BytesMut>,
+}
+
+impl ReadBuffers {
+    /// An empty buffer with room for `len` bytes: a reclaimed pooled one if possible.
+    fn take(&mut self, len: usize) -> BytesMut {
+        match self.pool.iter().position(|b| b.capacity() >= len) {
+            Some(i) => self.pool.swap_remove(i),
+            None => match self.pool.iter_mut().position(|b| b.try_reclaim(len)) {
+                Some(i) => self.pool.swap_remove(i),
+                None => BytesMut::with_capacity(len),
+            },
+        }
+    }
+
+    /// Freezes the bytes read into `buf` and keeps its allocation for a later fetch (in
+    /// place of the oldest pooled buffer when the pool is full, so buffers too small for the
+    /// current fetches do not stay forever).
+    fn freeze(&mut self, mut buf: BytesMut) -> Bytes {
+        let data = buf.split().freeze();
+        if self.pool.len() >= POOLED_READ_BUFFERS {
+            self.pool.remove(0);
+        }
+        self.pool.push(buf);
+        data
+    }
 }
 
 /// Reads complete batches from `pos` up to `end`, at least one whole batch and otherwise
-/// about `max_bytes`. Returns the bytes (ending on a batch boundary).
+/// about `max_bytes`, into a buffer of `buffers`. Returns the bytes (ending on a batch
+/// boundary).
 pub(crate) fn read_batches(
     file: &File,
     path: &Path,
     pos: u64,
     end: u64,
     max_bytes: usize,
+    buffers: &mut ReadBuffers,
 ) -> LogResult<Bytes> {
     if pos >= end {
         return Ok(Bytes::new());
     }
     let avail = (end - pos) as usize;
-    let mut buf = read_at(file, pos, max_bytes.max(HEADER_LEN).min(avail), path)?;
+    let want = max_bytes.max(HEADER_LEN).min(avail);
+    let mut buf = buffers.take(want);
+    read_into(file, pos, want, path, &mut buf)?;
     let first = match check_batch(&buf) {
         Check::Complete(h) => h.length as usize,
         Check::Incomplete { needed } if needed <= avail => needed,
@@ -384,7 +438,9 @@ pub(crate) fn read_batches(
         }
     };
     if first > buf.len() {
-        buf = read_at(file, pos, first, path)?;
+        // The first batch is larger than a fetch: read the rest of it.
+        let have = buf.len();
+        read_into(file, pos + have as u64, first - have, path, &mut buf)?;
         if buf.len() < first {
             return Err(LogError::Corrupt {
                 path: path.to_path_buf(),
@@ -402,7 +458,7 @@ pub(crate) fn read_batches(
         cut += len;
     }
     buf.truncate(cut.max(first));
-    Ok(buf.freeze())
+    Ok(buffers.freeze(buf))
 }
 
 /// Opens a segment file for reading and appending.
@@ -466,5 +522,51 @@ mod tests {
         assert_eq!(again.next_offset, 16);
         assert_eq!(again.max_timestamp, 9);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A segment file of three batches of `records` records each; returns it with its bytes.
+    fn three_batches(dir: &Path, records: i64) -> (File, Vec<u8>) {
+        let mut bytes = Vec::new();
+        for b in 0..3 {
+            let base = b * records;
+            let mut builder = super::super::batch::BatchBuilder::new(&mut bytes, base, 7);
+            for o in base..base + records {
+                let value = format!("value {o:>40}");
+                builder.push(o, 7, None, Some(value.as_bytes()), std::iter::empty());
+            }
+            builder.finish(0, -1);
+        }
+        let path = dir.join(log_file_name(0));
+        std::fs::write(&path, &bytes).unwrap();
+        (open_segment_file(&path, false, false).unwrap(), bytes)
+    }
+
+    #[test]
+    fn read_batches_reads_whole_batches_into_reused_buffers() {
+        let dir = tempfile::tempdir().unwrap();
+        let (file, bytes) = three_batches(dir.path(), 10);
+        let (path, end) = (dir.path().join("x"), bytes.len() as u64);
+        let mut buffers = ReadBuffers::default();
+        let all = read_batches(&file, &path, 0, end, 1 << 20, &mut buffers).unwrap();
+        assert_eq!(&all[..], &bytes[..]);
+        // While the bytes are in use, the next read gets another buffer.
+        let again = read_batches(&file, &path, 0, end, 1 << 20, &mut buffers).unwrap();
+        assert_eq!(again, all);
+        assert_ne!(again.as_ptr(), all.as_ptr());
+        // Once nothing refers to a buffer, it is read into again.
+        let first = all.as_ptr();
+        drop(all);
+        let reused = read_batches(&file, &path, 0, end, 1 << 20, &mut buffers).unwrap();
+        assert_eq!(&reused[..], &bytes[..]);
+        assert_eq!(reused.as_ptr(), first);
+        // A fetch smaller than a batch still returns that whole batch, and only it.
+        let one = read_batches(&file, &path, 0, end, HEADER_LEN, &mut buffers).unwrap();
+        let Check::Complete(h) = check_batch(&one) else {
+            panic!("a whole batch is expected");
+        };
+        assert_eq!(one.len(), h.length as usize);
+        assert_eq!(&one[..], &bytes[..one.len()]);
+        let rest = read_batches(&file, &path, one.len() as u64, end, 1, &mut buffers).unwrap();
+        assert_eq!(&rest[..], &bytes[one.len()..2 * one.len()]);
     }
 }

@@ -12,27 +12,33 @@
 //! stop, reconfigure, remove). Startup is the same reconciliation over every connector of the
 //! snapshot. Statuses of the worker's connectors and tasks are copied to the status topic
 //! when they change (after every change and every [`STATUS_INTERVAL`]), under this worker's
-//! id (`host:port` of its REST listener) and a generation one above the highest stored.
+//! id (`host:port` of its REST listener) and a generation: in a group the generation of the
+//! latest round, alone one above the highest stored.
 //!
-//! # One member, for now
+//! # Groups of workers
 //!
-//! A cluster of workers agrees on who runs what through the group coordinator (the
-//! `group.id` group): a leader assigns connectors and tasks, writes task configs, and every
-//! member runs its share. Until it is given a [`WorkAssignment`], this herder runs as the
-//! only member of its group, and so as the leader with every connector instance and every
-//! task assigned to it (the whole-connector path: a connector's tasks start and restart
-//! together).
+//! On a Kafka cluster, workers sharing a `group.id` agree on who runs what through Kafka's
+//! group coordinator ([`super::GroupMembership`], started by
+//! [`DistributedHerder::join_group`] on a herder from [`DistributedHerder::start_in_group`]):
+//! the leader assigns connector instances and tasks, and every member runs its share. On the
+//! embedded log, which one process owns, [`DistributedHerder::start`] runs as the only member,
+//! and so as the leader with every connector instance and every task (the whole-connector
+//! path: a connector's tasks start and restart together).
 //!
-//! [`DistributedHerder::set_assignment`] replaces that with an explicit share: the connector
-//! instances and the tasks (by [`ConnectorTaskId`]) this worker runs. From then on the herder
-//! runs exactly those and nothing else: a task starts from its committed config (with no
-//! need for the connector instance here), a task no longer assigned stops, a connector none
-//! of whose work is assigned is removed from the worker, and an instance that moves here
-//! (or away) starts (or stops) without touching the tasks. A change of assignment restarts
-//! nothing that stays assigned; a task restarts only when its committed config or the
+//! A group round gives the herder an explicit share ([`DistributedHerder::set_assignment`]):
+//! the connector instances and the tasks (by [`ConnectorTaskId`]) this worker runs. From then
+//! on the herder runs exactly those and nothing else: a task starts from its committed config
+//! (with no need for the connector instance here), a task no longer assigned stops, a
+//! connector none of whose work is assigned is removed from the worker, and an instance that
+//! moves here (or away) starts (or stops) without touching the tasks. A change of assignment
+//! restarts nothing that stays assigned; a task restarts only when its committed config or the
 //! connector's task-config generation changed, which [`ConfigUpdate::TaskConfigs`] reports.
 //! A connector's status is written to the status topic only by the worker running its
-//! instance. Membership (group events driving `set_assignment`) is the next step.
+//! instance, and status answers combine what runs here with what the status topic says of
+//! the work of the other workers. The worker running a connector's instance writes that
+//! connector's task configs; requests that Kafka Connect serves on the leader (config
+//! changes, restarts, offsets) reach it through the REST layer's forwarding
+//! ([`crate::rest::forward`]), driven by [`Herder::leader_url`] and [`Herder::owner_url`].
 //!
 //! Task configs: when a STARTED connector starts or its config changes, the connector makes
 //! task configs; they are written (then the commit record) only when they differ from the
@@ -56,6 +62,7 @@
 //! Kafka (they are not persistent).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
@@ -204,9 +211,12 @@ pub struct DistributedHerder {
     plugins: Arc<PluginRegistry>,
     configs: ConfigStore,
     statuses: StatusStore,
+    /// The worker's source offsets, read to the end before tasks start here.
+    offsets: TopicOffsetStore,
     worker_id: String,
     kafka_cluster_id: String,
-    generation: i32,
+    /// The generation written with statuses: the group's generation once grouped.
+    generation: AtomicI32,
     /// Serializes changes (write, read back, apply).
     ops: tokio::sync::Mutex<()>,
     updates: tokio::sync::Mutex<mpsc::UnboundedReceiver<ConfigUpdate>>,
@@ -222,6 +232,24 @@ pub struct DistributedHerder {
     /// With an assignment: the task-config generation each connector's tasks here were
     /// started from (a new generation restarts them all).
     task_generations: std::sync::Mutex<BTreeMap<String, Option<u32>>>,
+    /// This worker's role after the latest group round; `None` outside a group.
+    role: RwLock<Option<GroupRole>>,
+    /// Started as a member of a group ([`DistributedHerder::start_in_group`]).
+    in_group: bool,
+    /// Set by [`DistributedHerder::stop`]: group rounds arriving during shutdown start
+    /// nothing.
+    stopped: AtomicBool,
+}
+
+/// This worker's place in its group after the latest round.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupRole {
+    /// True when this worker leads the group.
+    pub is_leader: bool,
+    /// The leader's REST url (with a trailing `/`).
+    pub leader_url: String,
+    /// This worker's own REST url, whose scheme the other workers' urls share.
+    pub own_url: String,
 }
 
 impl DistributedHerder {
@@ -235,6 +263,47 @@ impl DistributedHerder {
         worker_id: impl Into<String>,
         kafka_cluster_id: impl Into<String>,
     ) -> Arc<Self> {
+        Self::start_with(
+            worker,
+            plugins,
+            stores,
+            worker_id.into(),
+            kafka_cluster_id.into(),
+            None,
+        )
+        .await
+    }
+
+    /// Like [`DistributedHerder::start`] for a member of a group of workers: it runs nothing
+    /// until its first assignment ([`DistributedHerder::set_assignment`], which
+    /// [`DistributedHerder::join_group`] drives from the group's rounds).
+    pub async fn start_in_group(
+        worker: Arc<Worker>,
+        plugins: Arc<PluginRegistry>,
+        stores: &InternalStores,
+        worker_id: impl Into<String>,
+        kafka_cluster_id: impl Into<String>,
+    ) -> Arc<Self> {
+        Self::start_with(
+            worker,
+            plugins,
+            stores,
+            worker_id.into(),
+            kafka_cluster_id.into(),
+            Some(WorkAssignment::default()),
+        )
+        .await
+    }
+
+    async fn start_with(
+        worker: Arc<Worker>,
+        plugins: Arc<PluginRegistry>,
+        stores: &InternalStores,
+        worker_id: String,
+        kafka_cluster_id: String,
+        assignment: Option<WorkAssignment>,
+    ) -> Arc<Self> {
+        let assignment_given = assignment.is_some();
         let statuses = stores.statuses.clone();
         let generation = statuses
             .connectors()
@@ -250,7 +319,7 @@ impl DistributedHerder {
             .unwrap_or(0)
             .saturating_add(1);
         let exactly_once = ExactlyOnceSourceSupport::of_worker(worker.config());
-        if exactly_once.leader_transactional() {
+        if exactly_once.leader_transactional() && assignment.is_none() {
             // The only member is the leader: take over the config topic's writer.
             if let Err(e) = stores.configs.claim_write_privileges().await {
                 tracing::error!(error = %e, "Claiming the config topic's transactional writer failed; connector changes will fail until the worker restarts.");
@@ -261,18 +330,22 @@ impl DistributedHerder {
             plugins,
             updates: tokio::sync::Mutex::new(stores.configs.subscribe()),
             configs: stores.configs.clone(),
+            offsets: stores.offsets.clone(),
             statuses,
-            worker_id: worker_id.into(),
-            kafka_cluster_id: kafka_cluster_id.into(),
-            generation,
+            worker_id,
+            kafka_cluster_id,
+            generation: AtomicI32::new(generation),
             ops: tokio::sync::Mutex::new(()),
             applied: RwLock::new(BTreeMap::new()),
             published: tokio::sync::Mutex::new(BTreeMap::new()),
             status_loop: std::sync::Mutex::new(None),
             exactly_once,
             reconfigure_loop: std::sync::Mutex::new(None),
-            assignment: RwLock::new(None),
+            assignment: RwLock::new(assignment),
             task_generations: std::sync::Mutex::new(BTreeMap::new()),
+            role: RwLock::new(None),
+            in_group: assignment_given,
+            stopped: AtomicBool::new(false),
         });
         {
             let _op = herder.ops.lock().await;
@@ -310,10 +383,21 @@ impl DistributedHerder {
         &self.worker
     }
 
+    /// The config topic's store.
+    pub(crate) fn config_store(&self) -> &ConfigStore {
+        &self.configs
+    }
+
+    /// The status topic's store.
+    pub(crate) fn status_store(&self) -> &StatusStore {
+        &self.statuses
+    }
+
     /// Stops every connector and task (see [`Worker::stop`]) and writes their last statuses
     /// (UNASSIGNED, as a worker leaving the group does).
     pub async fn stop(&self) {
         let _op = self.ops.lock().await;
+        self.stopped.store(true, Ordering::Release);
         for handle in [&self.status_loop, &self.reconfigure_loop] {
             if let Some(h) = handle.lock().unwrap_or_else(|p| p.into_inner()).take() {
                 h.abort();
@@ -347,6 +431,9 @@ impl DistributedHerder {
     /// everything, for good.
     pub async fn set_assignment(&self, assignment: WorkAssignment) {
         let _op = self.ops.lock().await;
+        if self.stopped.load(Ordering::Acquire) {
+            return;
+        }
         tracing::info!(
             connectors = assignment.connectors.len(),
             tasks = assignment.tasks.len(),
@@ -379,6 +466,111 @@ impl DistributedHerder {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// Stops `revoked` work (group membership's `Revoked` event) and keeps the rest running.
+    pub async fn revoke(&self, revoked: &WorkSet) {
+        let _op = self.ops.lock().await;
+        if self.stopped.load(Ordering::Acquire) {
+            return;
+        }
+        let names: BTreeSet<String> = revoked
+            .connectors
+            .iter()
+            .cloned()
+            .chain(revoked.tasks.iter().map(|t| t.connector.clone()))
+            .collect();
+        tracing::info!(
+            connectors = revoked.connectors.len(),
+            tasks = revoked.tasks.len(),
+            "Work revoked from this worker; stopping it."
+        );
+        if let Some(assignment) = self
+            .assignment
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_mut()
+        {
+            assignment.remove(revoked);
+        }
+        for name in names {
+            self.reconcile(&name).await;
+        }
+        self.publish_statuses().await;
+    }
+
+    /// Reads the config topic until it is at `offset` at least (a group round's config
+    /// offset), for at most `timeout`; answers whether it got there.
+    pub async fn catch_up(&self, offset: i64, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Err(e) = self.configs.refresh().await {
+                tracing::warn!(error = %e, "Reading the config topic failed.");
+            }
+            if self.configs.snapshot().offset() >= offset {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Applies the changes other workers wrote to the config topic (read by a follower).
+    pub async fn apply_pending_updates(&self) {
+        let _op = self.ops.lock().await;
+        if self.stopped.load(Ordering::Acquire) {
+            return;
+        }
+        self.apply_updates().await;
+    }
+
+    /// Records this worker's role after a group round and the round's generation (written
+    /// with statuses from now on). A new leader with exactly-once source support takes over
+    /// the config topic's transactional writer.
+    pub async fn set_role(&self, role: GroupRole, generation: i32) {
+        self.generation.store(generation, Ordering::Relaxed);
+        let became_leader = role.is_leader
+            && !self
+                .role
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_ref()
+                .is_some_and(|r| r.is_leader);
+        self.configs.set_follower(!role.is_leader);
+        *self.role.write().unwrap_or_else(|p| p.into_inner()) = Some(role);
+        if became_leader && self.exactly_once.leader_transactional() {
+            if let Err(e) = self.configs.claim_write_privileges().await {
+                tracing::error!(error = %e, "Claiming the config topic's transactional writer failed; connector changes will fail until the next rebalance.");
+            }
+        }
+    }
+
+    /// This worker's role in its group (`None` outside a group or before the first round).
+    pub fn role(&self) -> Option<GroupRole> {
+        self.role.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The REST url of the other worker that runs a connector's instance (`task` `None`) or
+    /// one of its tasks, from the status topic; `None` when it runs here or nowhere known.
+    pub fn work_owner_url(&self, connector: &str, task: Option<u32>) -> Option<String> {
+        let role = self.role()?;
+        let (instance_here, tasks_here) = self.placement(connector)?;
+        let stored = match task {
+            None if instance_here => return None,
+            Some(t) if tasks_here.contains(&t) => return None,
+            None => self.statuses.connector(connector),
+            Some(t) => self.statuses.task(&ConnectorTaskId {
+                connector: Arc::from(connector),
+                task: t,
+            }),
+        }?;
+        if stored.worker_id == self.worker_id || stored.state == State::Unassigned {
+            return None;
+        }
+        let scheme = role.own_url.split_once("://").map_or("http", |(s, _)| s);
+        Some(format!("{scheme}://{}/", stored.worker_id))
     }
 
     /// What of a connector runs here under the assignment (its instance, its task numbers);
@@ -417,10 +609,14 @@ impl DistributedHerder {
                     // With an assignment, the tasks here follow the committed configs;
                     // otherwise this worker, as leader, starts tasks itself after writing
                     // their configs.
-                    ConfigUpdate::TaskConfigs { tasks } if self.assignment().is_some() => {
-                        touched.extend(tasks.into_iter().map(|t| t.connector.to_string()));
+                    ConfigUpdate::TaskConfigs { connector, .. }
+                    | ConfigUpdate::Fenced { connector }
+                        if self.assignment().is_some() =>
+                    {
+                        touched.insert(connector);
                     }
                     ConfigUpdate::TaskConfigs { .. }
+                    | ConfigUpdate::Fenced { .. }
                     | ConfigUpdate::SessionKey
                     | ConfigUpdate::LoggerLevel { .. } => {}
                 }
@@ -521,7 +717,12 @@ impl DistributedHerder {
                 }
                 let changed = old_config != config;
                 if changed {
-                    if let Err(e) = self.worker.reconfigure_connector(parsed).await {
+                    let reconfigured = if placement.is_some() {
+                        self.worker.reconfigure_connector_instance(parsed).await
+                    } else {
+                        self.worker.reconfigure_connector(parsed).await
+                    };
+                    if let Err(e) = reconfigured {
                         tracing::warn!(connector = %name, error = %e, "Connector did not start after its config changed.");
                     }
                 }
@@ -544,9 +745,7 @@ impl DistributedHerder {
                 };
                 match target {
                     // The assigned tasks run from the committed configs, whatever changed.
-                    TargetState::Started | TargetState::Paused
-                        if placement.is_some() && !(changed && target == TargetState::Paused) =>
-                    {
+                    TargetState::Started | TargetState::Paused if placement.is_some() => {
                         self.start_committed_tasks(name).await
                     }
                     _ => tasks,
@@ -693,11 +892,27 @@ impl DistributedHerder {
             .copied()
             .filter(|t| (*t as usize) < configs.len() && !kept.contains(t))
             .collect();
+        // In a group, the worker running the connector's instance fences its zombies; the
+        // others start their tasks once the fencing is recorded (`ConfigUpdate::Fenced`).
+        let instance_here = self.placement(name).is_some_and(|(instance, _)| instance);
+        if self.in_group && self.fencing_pending(name) {
+            if !instance_here {
+                tracing::debug!(connector = %name, "Waiting for the connector's worker to fence zombie tasks before starting tasks.");
+                return kept.len();
+            }
+            if !self.fence_zombies(name).await {
+                return self.worker.running_tasks(name).await.map_or(0, |t| t.len());
+            }
+        }
         if to_start.is_empty() {
             return kept.len();
         }
         if !self.fence_zombies(name).await {
             return self.worker.running_tasks(name).await.map_or(0, |t| t.len());
+        }
+        // A task that ran on another worker resumes from what it committed there.
+        if let Err(e) = self.offsets.refresh().await {
+            tracing::warn!(connector = %name, error = %e, "Reading the offsets topic failed; tasks start from the offsets read so far.");
         }
         for task in to_start {
             let config = configs[task as usize].clone();
@@ -739,19 +954,21 @@ impl DistributedHerder {
         let Some(eos) = self.worker.exactly_once() else {
             return true;
         };
-        let snapshot = self.configs.snapshot();
-        let is_source = snapshot
-            .connector_config(name)
-            .and_then(|c| c.get(CONNECTOR_CLASS))
-            .and_then(|class| self.plugins.connector(class).ok())
-            .is_some_and(|p| ConnectorKind::of(p) == ConnectorKind::Source);
-        if !is_source || !snapshot.pending_fencing(name) {
+        if !self.fencing_pending(name) {
             return true;
         }
         if let Err(e) = self.worker.stop_tasks(name).await {
             tracing::debug!(connector = %name, error = %e, "No tasks to stop before fencing.");
         }
-        if let Err(e) = self.configs.claim_write_privileges().await {
+        // In a group only the leader holds the transactional writer (see `set_role`).
+        let claim = async {
+            if self.in_group {
+                Ok(())
+            } else {
+                self.configs.claim_write_privileges().await
+            }
+        };
+        if let Err(e) = claim.await {
             tracing::error!(connector = %name, error = %e, "Claiming the config topic's writer failed; the connector's tasks do not start.");
             return false;
         }
@@ -770,6 +987,21 @@ impl DistributedHerder {
                 false
             }
         }
+    }
+
+    /// True when exactly-once source tasks of a source connector may not start before its
+    /// earlier task generation is fenced.
+    fn fencing_pending(&self, name: &str) -> bool {
+        if self.worker.exactly_once().is_none() {
+            return false;
+        }
+        let snapshot = self.configs.snapshot();
+        let is_source = snapshot
+            .connector_config(name)
+            .and_then(|c| c.get(CONNECTOR_CLASS))
+            .and_then(|class| self.plugins.connector(class).ok())
+            .is_some_and(|p| ConnectorKind::of(p) == ConnectorKind::Source);
+        is_source && snapshot.pending_fencing(name)
     }
 
     /// Carries out a restart request read from the config topic.
@@ -833,7 +1065,7 @@ impl DistributedHerder {
             state: s.state,
             trace: s.trace.clone(),
             worker_id: self.worker_id.clone(),
-            generation: self.generation,
+            generation: self.generation.load(Ordering::Relaxed),
         };
         let gone: Vec<String> = published
             .keys()
@@ -945,31 +1177,95 @@ impl DistributedHerder {
         })
     }
 
+    /// Source or sink: from what runs here, else from the connector class of the config.
     fn kind_of(&self, name: &str) -> ConnectorType {
-        self.read()
-            .get(name)
-            .map_or(ConnectorType::Unknown, |a| a.kind)
+        if let Some(kind) = self.read().get(name).map(|a| a.kind) {
+            return kind;
+        }
+        self.configs
+            .snapshot()
+            .connector_config(name)
+            .and_then(|c| c.get(CONNECTOR_CLASS))
+            .and_then(|class| self.plugins.connector(class).ok())
+            .map_or(ConnectorType::Unknown, |p| ConnectorKind::of(p).into())
     }
 
     fn task_state(&self, id: u32, status: &Status) -> TaskState {
         status_view::task_state(&self.worker_id, id, status)
     }
 
-    /// The connector's status, with `restarting` instances shown RESTARTING.
+    /// The connector's status, with `restarting` instances shown RESTARTING. With an
+    /// assignment, what runs on other workers comes from the status topic.
     fn state_info(
         &self,
         name: &str,
         restart_connector: bool,
         restart_tasks: &[u32],
     ) -> HerderResult<ConnectorStateInfo> {
-        status_view::state_info(
+        let local = status_view::state_info(
             &self.worker,
             &self.worker_id,
             name,
             self.kind_of(name),
             restart_connector,
             restart_tasks,
-        )
+        );
+        let Some((instance_here, tasks_here)) = self.placement(name) else {
+            return local;
+        };
+        let local = local.ok();
+        let restarting = |state: State, restart: bool| {
+            if restart {
+                State::Restarting
+            } else {
+                state
+            }
+        };
+        let connector = match (&local, instance_here) {
+            (Some(l), true) => l.connector.clone(),
+            _ => {
+                let stored = self.statuses.connector(name).ok_or_else(|| {
+                    HerderError::NotFound(format!("No status found for connector {name}"))
+                })?;
+                ConnectorState {
+                    state: restarting(stored.state, restart_connector)
+                        .as_str()
+                        .to_string(),
+                    worker_id: stored.worker_id,
+                    trace: stored.trace,
+                }
+            }
+        };
+        let local_tasks: BTreeMap<u32, TaskState> = local
+            .map(|l| l.tasks.into_iter().map(|t| (t.id, t)).collect())
+            .unwrap_or_default();
+        let tasks = (0..self.configs.snapshot().task_count(name))
+            .filter_map(|task| match local_tasks.get(&task) {
+                Some(t) if tasks_here.contains(&task) => Some(t.clone()),
+                _ => {
+                    let stored = self.statuses.task(&ConnectorTaskId {
+                        connector: Arc::from(name),
+                        task,
+                    })?;
+                    Some(TaskState {
+                        id: task,
+                        state: restarting(stored.state, restart_tasks.contains(&task))
+                            .as_str()
+                            .to_string(),
+                        worker_id: stored.worker_id,
+                        trace: stored.trace,
+                        restarts: 0,
+                        stalled: false,
+                    })
+                }
+            })
+            .collect();
+        Ok(ConnectorStateInfo {
+            name: name.to_string(),
+            connector,
+            tasks,
+            kind: self.kind_of(name),
+        })
     }
 
     /// The parsed config of a connector whose offsets may change: STOPPED in the config
@@ -982,6 +1278,20 @@ impl DistributedHerder {
             return Err(HerderError::BadRequest(offsets::not_stopped_message(name)));
         }
         self.parsed(&snapshot, name)
+    }
+
+    /// With exactly-once source support, fences the stopped source connector's last task
+    /// generation before its offsets change, so no zombie task can commit offsets over the
+    /// new ones (as Kafka Connect does).
+    async fn fence_before_offsets_change(&self, name: &str) -> HerderResult<()> {
+        if self.fence_zombies(name).await {
+            Ok(())
+        } else {
+            Err(HerderError::Internal(
+                "Failed to perform zombie fencing for source connector prior to modifying offsets"
+                    .to_string(),
+            ))
+        }
     }
 
     fn parsed(&self, snapshot: &ConfigSnapshot, name: &str) -> HerderResult<ConnectorConfig> {
@@ -1128,6 +1438,19 @@ impl Herder for DistributedHerder {
         self.worker.metrics()
     }
 
+    fn leader_url(&self) -> Option<String> {
+        match self.role() {
+            Some(role) => (!role.is_leader).then_some(role.leader_url),
+            // A member before its first round does not know the leader yet.
+            None if self.in_group => Some(String::new()),
+            None => None,
+        }
+    }
+
+    fn owner_url(&self, connector: &str, task: Option<u32>) -> Option<String> {
+        self.work_owner_url(connector, task)
+    }
+
     async fn connectors(&self) -> Vec<String> {
         self.configs
             .snapshot()
@@ -1218,14 +1541,19 @@ impl Herder for DistributedHerder {
             connector: Arc::from(name),
             task,
         };
+        let here = self
+            .placement(name)
+            .is_none_or(|(_, tasks)| tasks.contains(&task));
         match self.worker.status().task(&id) {
-            Some(s) if self.configs.contains(name) => Ok(status_view::with_health(
+            Some(s) if here && self.configs.contains(name) => Ok(status_view::with_health(
                 self.task_state(task, &s),
                 self.worker.status().task_health(&id),
             )),
-            _ => Err(HerderError::NotFound(format!(
-                "No status found for task {id}"
-            ))),
+            _ => self
+                .state_info(name, false, &[])
+                .ok()
+                .and_then(|info| info.tasks.into_iter().find(|t| t.id == task))
+                .ok_or_else(|| HerderError::NotFound(format!("No status found for task {id}"))),
         }
     }
 
@@ -1351,12 +1679,14 @@ impl Herder for DistributedHerder {
     ) -> HerderResult<Message> {
         let _op = self.ops.lock().await;
         let parsed = self.stopped_config(name)?;
+        self.fence_before_offsets_change(name).await?;
         offsets::alter_offsets(&self.worker, &parsed, &given).await
     }
 
     async fn reset_connector_offsets(&self, name: &str) -> HerderResult<Message> {
         let _op = self.ops.lock().await;
         let parsed = self.stopped_config(name)?;
+        self.fence_before_offsets_change(name).await?;
         offsets::reset_offsets(&self.worker, &parsed).await
     }
 

@@ -13,6 +13,7 @@
 
 mod distributed;
 pub mod entities;
+mod membership;
 pub mod offsets;
 mod standalone;
 mod status_view;
@@ -26,8 +27,11 @@ use sluice_api::config::ConfigMap;
 use crate::plugins::PluginRegistry;
 use crate::status::TargetState;
 
-pub use distributed::{DistributedHerder, InternalStores, WorkAssignment, STATUS_INTERVAL};
+pub use distributed::{
+    DistributedHerder, GroupRole, InternalStores, WorkAssignment, STATUS_INTERVAL,
+};
 pub use entities::*;
+pub use membership::GroupMembership;
 pub use standalone::{StandaloneHerder, StandaloneSetup};
 
 /// Why a herder operation failed; the kind maps to an HTTP status, the text is Kafka's.
@@ -126,6 +130,34 @@ pub trait Herder: Send + Sync {
 
     /// A snapshot of this worker's metrics for `GET /metrics`.
     fn metrics(&self) -> crate::metrics::WorkerMetrics;
+
+    /// Where requests that only the group leader may serve must go: the leader's REST base
+    /// url (`http://host:port/`) when this worker is a follower, `None` when it is the leader
+    /// or not in a group (the standalone herder). `Some("")` says this worker is a follower
+    /// that does not know the leader yet (a rebalance is under way): such requests are then
+    /// answered 409.
+    ///
+    /// The REST layer ([`crate::rest::forward`]) asks before each config write, stop, restart
+    /// with a plan, offsets change and task restart, and forwards the request to this url,
+    /// so a client may send any request to any worker.
+    fn leader_url(&self) -> Option<String> {
+        None
+    }
+
+    /// Where a plain restart of a connector instance (`task` `None`) or of one task must go:
+    /// the REST base url of the worker that runs it when that is another worker, `None` when
+    /// it runs here, or when no worker runs it (the herder then answers the restart itself,
+    /// e.g. 404).
+    ///
+    /// The REST layer asks it before a restart that must run where the work runs. On the
+    /// leader (or when [`Herder::leader_url`] is `None`) the restart goes to this url; on a
+    /// follower any `Some` sends it to the leader instead, which knows the whole assignment
+    /// and passes it on. A follower that only knows its own work can therefore answer `None`
+    /// for its own work and any `Some` (e.g. the leader's url) for the rest.
+    fn owner_url(&self, connector: &str, task: Option<u32>) -> Option<String> {
+        let _ = (connector, task);
+        None
+    }
 
     /// Names of all connectors, sorted.
     async fn connectors(&self) -> Vec<String>;

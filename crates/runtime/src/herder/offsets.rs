@@ -406,14 +406,31 @@ fn worker_sink_group(worker: &Worker, parsed: &ConnectorConfig) -> String {
     sink_group(&parsed.name, &parsed.originals, &worker.config().consumer)
 }
 
+/// The offset store of a source connector on `worker`: its own offsets topic
+/// (`offsets.storage.topic`) in front of the worker's store, or the worker's store.
+async fn source_store(
+    worker: &Worker,
+    parsed: &ConnectorConfig,
+) -> HerderResult<Arc<dyn OffsetStore>> {
+    worker.source_offset_store(parsed).await.map_err(|e| {
+        HerderError::Internal(format!(
+            "Failed to read the offsets of connector {}: {e}",
+            parsed.name
+        ))
+    })
+}
+
 /// `GET /connectors/{name}/offsets` for a connector running on `worker`: source offsets from
-/// the worker's offset store, sink offsets from its consumer group.
+/// its offset store ([`Worker::source_offset_store`]), sink offsets from its consumer group.
 pub async fn read_offsets(
     worker: &Worker,
     parsed: &ConnectorConfig,
 ) -> HerderResult<ConnectorOffsets> {
     match parsed.kind {
-        ConnectorKind::Source => Ok(source_offsets(worker.offsets().as_ref(), &parsed.name)),
+        ConnectorKind::Source => {
+            let store = source_store(worker, parsed).await?;
+            Ok(source_offsets(store.as_ref(), &parsed.name))
+        }
         ConnectorKind::Sink => {
             let admin = worker.log().admin();
             sink_offsets(
@@ -435,7 +452,8 @@ pub async fn alter_offsets(
     match parsed.kind {
         ConnectorKind::Source => {
             let changes = parse_source_offsets(given)?;
-            write_source_offsets(worker.offsets(), parsed, changes, true).await
+            let store = source_store(worker, parsed).await?;
+            write_source_offsets(&store, parsed, changes, true).await
         }
         ConnectorKind::Sink => {
             let changes = parse_sink_offsets(given)?;
@@ -450,9 +468,9 @@ pub async fn alter_offsets(
 pub async fn reset_offsets(worker: &Worker, parsed: &ConnectorConfig) -> HerderResult<Message> {
     match parsed.kind {
         ConnectorKind::Source => {
-            let store = worker.offsets();
+            let store = source_store(worker, parsed).await?;
             let resets = source_partitions(store.as_ref(), &parsed.name);
-            write_source_offsets(store, parsed, resets, false).await
+            write_source_offsets(&store, parsed, resets, false).await
         }
         ConnectorKind::Sink => {
             let admin = worker.log().admin();

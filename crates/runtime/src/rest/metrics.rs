@@ -503,10 +503,10 @@ fn error_families(w: &mut Writer, m: &WorkerMetrics) {
     );
     w.per_task(
         m,
-        Some(TaskKind::Sink),
+        None,
         "sluice_connect_task_stalled",
         "gauge",
-        "1 while the sink task delivers nothing although records wait for it (Sluice, errors.stall.timeout.ms), else 0.",
+        "1 while the task makes no progress although work waits for it (Sluice, errors.stall.timeout.ms), else 0.",
         |t| load(&t.counters.stalled) as f64,
     );
 }

@@ -12,14 +12,16 @@
 //! (`host:port`); [`RestServer::start`] then serves until [`RestHandle::stop`]. Paths are
 //! matched with or without a trailing slash. With basic authentication on
 //! (`rest.extension.classes`, see [`auth`]), the server checks every request's credentials
-//! before routing it. `GET /metrics` ([`metrics`]) renders the
-//! herder's [`crate::metrics::WorkerMetrics`] for Prometheus, and `GET /openapi.json`
-//! ([`openapi`]) describes every route.
+//! before routing it. In a distributed group, requests that must run on the leader or on
+//! the worker running a connector are sent there ([`forward`]). `GET /metrics`
+//! ([`metrics`]) renders the herder's [`crate::metrics::WorkerMetrics`] for Prometheus, and
+//! `GET /openapi.json` ([`openapi`]) describes every route.
 
 pub mod auth;
 pub mod config;
 mod connectors;
 pub mod error;
+pub mod forward;
 pub mod loggers;
 pub mod metrics;
 pub mod openapi;
@@ -143,7 +145,11 @@ pub fn router_for(state: RestState, endpoints: Endpoints) -> Router {
             .route(
                 "/connector-plugins/{plugin}/config/validate",
                 put(plugins::validate),
-            );
+            )
+            .route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                forward::forward,
+            ));
     }
     if endpoints != Endpoints::Public {
         r = r.route("/admin/loggers", get(plugins::loggers)).route(

@@ -71,6 +71,15 @@ fn bool_query(name: &str, description: &str, default: bool) -> Json {
     })
 }
 
+/// The hop counter of a request one worker forwards to another (see [`super::forward`]).
+fn forward_param() -> Json {
+    json!({
+        "name": "forward", "in": "query", "required": false,
+        "description": "Set by a worker of a distributed group that forwards the request to the leader or to the worker running the connector; clients leave it out. Absent, the request may be forwarded twice; true, once more (as false); false, not again: a request that would need it is answered 409.",
+        "schema": { "type": "boolean" }
+    })
+}
+
 fn body(description: &str, schema: Json) -> Json {
     json!({ "description": description, "required": true, "content": json_content(schema) })
 }
@@ -155,7 +164,7 @@ fn paths() -> Json {
                     ]
                 }))),
             ]),
-            "post": operation("createConnector", "connectors", "Creates a connector.", vec![], Some(body("The connector's name, config and optional initial state.", schema_ref("CreateConnectorRequest"))), &[
+            "post": operation("createConnector", "connectors", "Creates a connector.", vec![forward_param()], Some(body("The connector's name, config and optional initial state.", schema_ref("CreateConnectorRequest"))), &[
                 ("201", json!({
                     "description": "Created; Location names the connector.",
                     "headers": { "Location": { "description": "/connectors/{name}", "schema": { "type": "string" } } },
@@ -170,7 +179,7 @@ fn paths() -> Json {
                 ("200", answer("The connector.", schema_ref("ConnectorInfo"))),
                 not_found_connector(),
             ]),
-            "delete": operation("deleteConnector", "connectors", "Deletes a connector (its offsets are kept).", vec![name()], None, &[
+            "delete": operation("deleteConnector", "connectors", "Deletes a connector (its offsets are kept).", vec![name(), forward_param()], None, &[
                 ("204", no_body("Deleted.")),
                 not_found_connector(),
                 conflict(),
@@ -181,7 +190,7 @@ fn paths() -> Json {
                 ("200", answer("The config.", schema_ref("ConnectorConfig"))),
                 not_found_connector(),
             ]),
-            "put": operation("putConnectorConfig", "connectors", "Creates a connector or replaces its config; its tasks restart with the new config.", vec![name()], Some(body("The whole config.", schema_ref("ConnectorConfigRequest"))), &[
+            "put": operation("putConnectorConfig", "connectors", "Creates a connector or replaces its config; its tasks restart with the new config.", vec![name(), forward_param()], Some(body("The whole config.", schema_ref("ConnectorConfigRequest"))), &[
                 ("200", answer("Replaced.", schema_ref("ConnectorInfo"))),
                 ("201", json!({
                     "description": "Created; Location names the connector.",
@@ -191,7 +200,7 @@ fn paths() -> Json {
                 ("400", error("Malformed JSON, an invalid config, or a name that disagrees with the path.")),
                 conflict(),
             ]),
-            "patch": operation("patchConnectorConfig", "connectors", "Changes some keys of a connector's config (null removes a key).", vec![name()], Some(body("The keys to change.", schema_ref("ConnectorConfigRequest"))), &[
+            "patch": operation("patchConnectorConfig", "connectors", "Changes some keys of a connector's config (null removes a key).", vec![name(), forward_param()], Some(body("The keys to change.", schema_ref("ConnectorConfigRequest"))), &[
                 ("200", answer("The new config.", schema_ref("ConnectorInfo"))),
                 ("400", error("Malformed JSON or an invalid resulting config.")),
                 not_found_connector(),
@@ -223,7 +232,7 @@ fn paths() -> Json {
             ])
         },
         "/connectors/{name}/tasks/{task}/restart": {
-            "post": operation("restartTask", "tasks", "Restarts one task.", vec![name(), task_param()], None, &[
+            "post": operation("restartTask", "tasks", "Restarts one task.", vec![name(), task_param(), forward_param()], None, &[
                 ("204", no_body("Restarted.")),
                 ("404", error("No such connector or task.")),
                 conflict(),
@@ -234,6 +243,7 @@ fn paths() -> Json {
                 name(),
                 bool_query("includeTasks", "Restart the tasks too.", false),
                 bool_query("onlyFailed", "Only restart instances that are FAILED.", false),
+                forward_param(),
             ], None, &[
                 ("202", answer("The status when the restart began; what restarts shows RESTARTING (answered when includeTasks or onlyFailed is true).", schema_ref("ConnectorStateInfo"))),
                 ("204", no_body("The connector restarted (includeTasks and onlyFailed false).")),
@@ -254,7 +264,7 @@ fn paths() -> Json {
             ])
         },
         "/connectors/{name}/stop": {
-            "put": operation("stopConnector", "connectors", "Stops a connector: its tasks shut down, config and offsets are kept.", vec![name()], None, &[
+            "put": operation("stopConnector", "connectors", "Stops a connector: its tasks shut down, config and offsets are kept.", vec![name(), forward_param()], None, &[
                 ("204", no_body("Stopped.")),
                 not_found_connector(),
             ])
@@ -278,13 +288,13 @@ fn paths() -> Json {
                 ("200", answer("The offsets.", schema_ref("ConnectorOffsets"))),
                 not_found_connector(),
             ]),
-            "patch": operation("alterConnectorOffsets", "offsets", "Alters the offsets of a STOPPED connector.", vec![name()], Some(body("The partitions and their new offsets (a null offset removes it).", schema_ref("ConnectorOffsetsRequest"))), &[
+            "patch": operation("alterConnectorOffsets", "offsets", "Alters the offsets of a STOPPED connector.", vec![name(), forward_param()], Some(body("The partitions and their new offsets (a null offset removes it).", schema_ref("ConnectorOffsetsRequest"))), &[
                 ("200", answer("Altered.", schema_ref("Message"))),
                 ("400", error("Malformed offsets, no offsets, the connector is not STOPPED, or the connector refuses them.")),
                 not_found_connector(),
                 conflict(),
             ]),
-            "delete": operation("resetConnectorOffsets", "offsets", "Removes the offsets of a STOPPED connector.", vec![name()], None, &[
+            "delete": operation("resetConnectorOffsets", "offsets", "Removes the offsets of a STOPPED connector.", vec![name(), forward_param()], None, &[
                 ("200", answer("Reset.", schema_ref("Message"))),
                 ("400", error("The connector is not STOPPED.")),
                 not_found_connector(),

@@ -110,11 +110,19 @@ pub enum ConfigUpdate {
     },
     /// Task configs were committed (possibly none, when a commit changed only the count).
     TaskConfigs {
+        /// The connector whose task configs were committed.
+        connector: String,
         /// The tasks whose configs were applied.
         tasks: Vec<ConnectorTaskId>,
     },
     /// An existing connector's target state changed.
     TargetState {
+        /// The connector.
+        connector: String,
+    },
+    /// The zombies of a connector's earlier task generation were fenced (a task count
+    /// record): exactly-once source tasks of the current generation may start.
+    Fenced {
         /// The connector.
         connector: String,
     },
@@ -430,7 +438,7 @@ impl ConfigState {
                 updates.push(ConfigUpdate::Restart(request));
             }
         } else if let Some(connector) = key.strip_prefix(TASK_COUNT_PREFIX) {
-            self.task_count(connector, value.as_ref());
+            self.task_count(connector, value.as_ref(), updates);
         } else if key == SESSION_KEY {
             self.session_key(value.as_ref(), updates);
         } else if let Some(namespace) = key.strip_prefix(LOGGER_PREFIX) {
@@ -616,10 +624,18 @@ impl ConfigState {
         }
         snap.task_counts.insert(connector.to_owned(), count);
         snap.pending_fencing.insert(connector.to_owned());
-        updates.push(ConfigUpdate::TaskConfigs { tasks: applied });
+        updates.push(ConfigUpdate::TaskConfigs {
+            connector: connector.to_owned(),
+            tasks: applied,
+        });
     }
 
-    fn task_count(&mut self, connector: &str, value: Option<&Json>) {
+    fn task_count(
+        &mut self,
+        connector: &str,
+        value: Option<&Json>,
+        updates: &mut Vec<ConfigUpdate>,
+    ) {
         let Some(count) = value.and_then(|v| read_count(v, "task-count")) else {
             tracing::error!(
                 connector,
@@ -631,6 +647,9 @@ impl ConfigState {
             .task_count_records
             .insert(connector.to_owned(), count);
         self.snapshot.pending_fencing.remove(connector);
+        updates.push(ConfigUpdate::Fenced {
+            connector: connector.to_owned(),
+        });
     }
 
     fn session_key(&mut self, value: Option<&Json>, updates: &mut Vec<ConfigUpdate>) {
@@ -713,6 +732,9 @@ struct FencableWriter {
     producer: Arc<dyn LogProducer>,
     transactional_id: String,
     claimed: tokio::sync::Mutex<bool>,
+    /// A group member that does not lead writes what is privileged with the plain producer
+    /// (see [`ConfigStore::set_follower`]).
+    follower: std::sync::atomic::AtomicBool,
 }
 
 /// Connector and task configs and target states in the config topic (Kafka's
@@ -772,6 +794,7 @@ impl ConfigStore {
                     producer,
                     transactional_id,
                     claimed: tokio::sync::Mutex::new(false),
+                    follower: std::sync::atomic::AtomicBool::new(false),
                 }))
             }
         };
@@ -819,6 +842,19 @@ impl ConfigStore {
         Follower::spawn(self.log.clone(), poll_timeout)
     }
 
+    /// Marks this worker as a group member that does not lead (`true`) or as the leader
+    /// (`false`). With exactly-once source support, the leader writes privileged records in
+    /// transactions of its writer; in a group, the worker running a connector's instance
+    /// writes that connector's task configs and fencing records, which a follower does with
+    /// the plain producer (claiming the transactional writer would fence the leader's).
+    pub fn set_follower(&self, follower: bool) {
+        if let Some(writer) = &self.fencable {
+            writer
+                .follower
+                .store(follower, std::sync::atomic::Ordering::Release);
+        }
+    }
+
     /// Registers the leader's transactional writer, fencing any earlier leader's. A no-op
     /// without one, or when already claimed.
     pub async fn claim_write_privileges(&self) -> Result<(), StorageError> {
@@ -854,7 +890,11 @@ impl ConfigStore {
         records: Vec<ProduceRecord>,
         operation: &str,
     ) -> Result<(), StorageError> {
-        let Some(writer) = &self.fencable else {
+        let plain = self
+            .fencable
+            .as_ref()
+            .is_none_or(|w| w.follower.load(std::sync::atomic::Ordering::Acquire));
+        let Some(writer) = self.fencable.as_ref().filter(|_| !plain) else {
             self.log.send_and_wait(records, operation).await?;
             return Ok(());
         };
@@ -1280,6 +1320,7 @@ mod tests {
                     level: "DEBUG".into()
                 },
                 ConfigUpdate::TaskConfigs {
+                    connector: "a".into(),
                     tasks: vec![id("a", 0)]
                 },
                 ConfigUpdate::ConnectorRemoved {

@@ -7,6 +7,7 @@
 //! | [`ConfigStore`] | `config.storage.topic`, 1 partition | `connector-<name>`, `task-<name>-<n>`, `commit-<name>`, `target-state-<name>`, `tasks-fencing-<name>`, `session-key`, `restart-connector-<name>`, `logger-cluster-<namespace>` |
 //! | [`StatusStore`] | `status.storage.topic` | `status-connector-<name>`, `status-task-<name>-<n>`, `status-topic-<topic>:connector-<name>` |
 //! | [`TopicOffsetStore`] | `offset.storage.topic` | `["<connector>",{<partition>}]` |
+//! | [`TopicOffsetStore`] ([`ConnectorOffsetStore`]) | a source connector's `offsets.storage.topic` | as above |
 //!
 //! Keys are UTF-8 text (offsets: compact JSON), values compact JSON without a schema
 //! envelope (what Kafka's JsonConverter writes with `schemas.enable=false`), and a delete is
@@ -46,7 +47,7 @@ use crate::worker_config::{
 };
 
 pub use config::{ConfigSnapshot, ConfigStore, ConfigUpdate, RestartRequest, SessionKey};
-pub use offsets::{PendingOffsets, TopicOffsetStore};
+pub use offsets::{ConnectorOffsetStore, PendingOffsets, TopicOffsetStore};
 pub use status::{StatusStore, StoredStatus, TopicStatus};
 pub use topic::Follower;
 

@@ -16,6 +16,17 @@
 //!
 //! Exactly-once source tasks write offsets through their own transactional producer, in the
 //! transaction that holds their records: [`TopicOffsetStore::send_in_transaction`].
+//!
+//! # Connector-specific offsets topics
+//!
+//! A source connector with `offsets.storage.topic` (distributed workers only) keeps its
+//! offsets in its own topic, a second [`TopicOffsetStore`] opened with
+//! [`TopicOffsetStore::open_connector_topic`]. A [`ConnectorOffsetStore`] puts it in front of
+//! the worker's store with Kafka Connect's rule: the connector topic is primary — a read
+//! takes its value and falls back to the worker store for keys it has no value for; a write
+//! goes to the connector topic and then, best-effort (a failure is only logged), its
+//! non-tombstone values are copied to the worker store; tombstones go to the worker store
+//! first and then to the connector topic, so a reset is never undone by the fallback.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -26,6 +37,7 @@ use sluice_log::{ConsumedRecord, DeliveryFuture, Log, LogProducer, RecordMetadat
 
 use super::topic::{Follower, RecordSink, TopicLog, TopicRole};
 use super::{InternalTopic, StorageError, StoreOptions};
+use crate::exactly_once::OFFSETS_STORAGE_TOPIC;
 use crate::offsets::{OffsetStore, OffsetStoreError, OffsetWrite};
 use crate::worker_config::OFFSET_STORAGE_TOPIC;
 
@@ -33,6 +45,13 @@ const ROLE: TopicRole = TopicRole {
     key: OFFSET_STORAGE_TOPIC,
     purpose: "source connector offsets",
     client_suffix: "offsets",
+};
+
+/// A connector's own offsets topic (`offsets.storage.topic`).
+const CONNECTOR_ROLE: TopicRole = TopicRole {
+    key: OFFSETS_STORAGE_TOPIC,
+    purpose: "connector-specific offsets",
+    client_suffix: "connector-offsets",
 };
 
 /// A key's latest value and where in the topic it was written.
@@ -122,10 +141,33 @@ impl TopicOffsetStore {
         topic: &InternalTopic,
         options: &StoreOptions,
     ) -> Result<Self, StorageError> {
+        Self::open_as(log, topic, ROLE, options).await
+    }
+
+    /// Opens a connector's own offsets topic (`offsets.storage.topic`) as [`open`] opens
+    /// the worker's: created when missing (compacted, with `topic`'s partitions, replication
+    /// factor and settings, which a worker takes from its `offset.storage.*` keys) and read
+    /// to the end. Problems name the connector key.
+    ///
+    /// [`open`]: TopicOffsetStore::open
+    pub async fn open_connector_topic(
+        log: &dyn Log,
+        topic: &InternalTopic,
+        options: &StoreOptions,
+    ) -> Result<Self, StorageError> {
+        Self::open_as(log, topic, CONNECTOR_ROLE, options).await
+    }
+
+    async fn open_as(
+        log: &dyn Log,
+        topic: &InternalTopic,
+        role: TopicRole,
+        options: &StoreOptions,
+    ) -> Result<Self, StorageError> {
         let sink = Arc::new(OffsetSink {
             state: Mutex::new(OffsetState::default()),
         });
-        let topic_log = TopicLog::open(log, topic, ROLE, options, sink.clone()).await?;
+        let topic_log = TopicLog::open(log, topic, role, options, sink.clone()).await?;
         let store = TopicOffsetStore {
             log: Arc::new(topic_log),
             sink,
@@ -166,6 +208,7 @@ impl TopicOffsetStore {
             store: self.clone(),
             delivery: producer.send(records),
             writes,
+            secondary: None,
         }
     }
 
@@ -191,6 +234,8 @@ pub struct PendingOffsets {
     store: TopicOffsetStore,
     delivery: DeliveryFuture,
     writes: Vec<OffsetWrite>,
+    /// The worker store that gets a best-effort copy (a connector-specific topic's).
+    secondary: Option<Arc<dyn OffsetStore>>,
 }
 
 impl PendingOffsets {
@@ -214,6 +259,9 @@ impl PendingOffsets {
             }
         };
         self.store.sink.apply_acknowledged(&self.writes, &written);
+        if let Some(secondary) = &self.secondary {
+            copy_to_worker_store(secondary.as_ref(), self.store.topic(), self.writes).await;
+        }
         Ok(())
     }
 }
@@ -247,6 +295,121 @@ impl OffsetStore for TopicOffsetStore {
             .await
             .map_err(|e| self.error("writing to", e))?;
         self.sink.apply_acknowledged(&writes, &written);
+        Ok(())
+    }
+}
+
+/// A source connector's offsets in its own topic in front of the worker's store; see the
+/// module docs for the rule. Clones share both stores.
+#[derive(Clone)]
+pub struct ConnectorOffsetStore {
+    primary: TopicOffsetStore,
+    secondary: Option<Arc<dyn OffsetStore>>,
+}
+
+impl ConnectorOffsetStore {
+    /// The connector topic `primary` in front of the worker store `worker`.
+    pub fn new(primary: TopicOffsetStore, worker: Arc<dyn OffsetStore>) -> Self {
+        ConnectorOffsetStore {
+            primary,
+            secondary: Some(worker),
+        }
+    }
+
+    /// One topic only: the worker's offsets topic of a connector without a topic of its own
+    /// (or one naming the worker's topic).
+    pub fn only(store: TopicOffsetStore) -> Self {
+        ConnectorOffsetStore {
+            primary: store,
+            secondary: None,
+        }
+    }
+
+    /// The primary topic: the connector's own, else the worker's.
+    pub fn topic(&self) -> &str {
+        self.primary.topic()
+    }
+
+    /// The primary topic's store.
+    pub fn primary(&self) -> &TopicOffsetStore {
+        &self.primary
+    }
+
+    /// Reads the primary topic to the end (what other workers and committed transactions
+    /// wrote to it).
+    pub async fn refresh(&self) -> Result<(), StorageError> {
+        self.primary.refresh().await
+    }
+
+    /// Sends offset writes to the primary topic inside `producer`'s open transaction, as
+    /// [`TopicOffsetStore::send_in_transaction`]; [`PendingOffsets::complete`] then also
+    /// copies them to the worker store, best-effort.
+    pub fn send_in_transaction(
+        &self,
+        producer: &dyn LogProducer,
+        writes: Vec<OffsetWrite>,
+    ) -> PendingOffsets {
+        PendingOffsets {
+            secondary: self.secondary.clone(),
+            ..self.primary.send_in_transaction(producer, writes)
+        }
+    }
+}
+
+/// Copies the non-tombstone values of `writes` to the worker store; a failure is logged
+/// only (the connector topic, written first, holds them).
+async fn copy_to_worker_store(worker: &dyn OffsetStore, topic: &str, writes: Vec<OffsetWrite>) {
+    let copies: Vec<OffsetWrite> = writes.into_iter().filter(|(_, v)| v.is_some()).collect();
+    if copies.is_empty() {
+        return;
+    }
+    match worker.set(copies).await {
+        Ok(()) => tracing::debug!(
+            topic,
+            "Copied offsets of the connector-specific offsets topic to the worker's offsets topic."
+        ),
+        Err(e) => tracing::warn!(
+            topic,
+            error = %e,
+            "Failed to copy offsets of the connector-specific offsets topic to the worker's \
+             offsets topic; the connector's own topic holds them."
+        ),
+    }
+}
+
+#[async_trait]
+impl OffsetStore for ConnectorOffsetStore {
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        let value = self.primary.get(key);
+        match &self.secondary {
+            Some(worker) if value.is_none() => worker.get(key),
+            _ => value,
+        }
+    }
+
+    fn entries(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let Some(worker) = &self.secondary else {
+            return self.primary.entries();
+        };
+        let mut merged: HashMap<Vec<u8>, Vec<u8>> = worker.entries().into_iter().collect();
+        merged.extend(self.primary.entries());
+        merged.into_iter().collect()
+    }
+
+    async fn set(&self, writes: Vec<OffsetWrite>) -> Result<(), OffsetStoreError> {
+        let Some(worker) = &self.secondary else {
+            return self.primary.set(writes).await;
+        };
+        let tombstones: Vec<OffsetWrite> = writes
+            .iter()
+            .filter(|(_, v)| v.is_none())
+            .cloned()
+            .collect();
+        if !tombstones.is_empty() {
+            worker.set(tombstones).await?;
+        }
+        self.primary.set(writes.clone()).await?;
+        copy_to_worker_store(worker.as_ref(), self.primary.topic(), writes).await;
         Ok(())
     }
 }

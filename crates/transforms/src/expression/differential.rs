@@ -562,7 +562,7 @@ fn outcome(
     t: &dyn Transformation,
     record: &ConnectRecord,
 ) -> std::result::Result<Option<ConnectRecord>, String> {
-    t.apply(record.clone()).map_err(|e| {
+    t.apply_owned(record.clone()).map_err(|e| {
         assert!(e.is_data(), "not a data error: {e}");
         e.to_string()
     })

@@ -1,0 +1,373 @@
+//! Several `sluice distributed` workers on the test broker forming one Connect cluster
+//! through Kafka's group coordinator: work spreads over the workers, a killed worker's share
+//! moves to the others within `scheduled.rebalance.max.delay.ms` plus the session timeout,
+//! a worker that comes back gets a share, no record is lost, and rebalances are sticky
+//! (creating or updating one connector never restarts another's tasks).
+
+mod common;
+mod rest_support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use common::*;
+use rest_support::Worker;
+use serde_json::{json, Value as Json};
+use sluice_kafka::testing::{bootstrap, unique_topic};
+
+/// Workers of one cluster; those still running are killed when the test ends, even on a
+/// failure.
+struct Cluster<'s> {
+    scratch: &'s Scratch,
+    config: PathBuf,
+    workers: Vec<Option<Worker>>,
+}
+
+/// Log file names of the workers (the helpers want `&'static str`).
+const LOGS: [&str; 6] = [
+    "worker-0.log",
+    "worker-1.log",
+    "worker-2.log",
+    "worker-3.log",
+    "worker-4.log",
+    "worker-5.log",
+];
+
+impl<'s> Cluster<'s> {
+    /// The shared worker config: its own group and internal topics; short session and
+    /// rebalance delay so a departed worker's work moves within seconds.
+    fn new(scratch: &'s Scratch, prefix: &str) -> Self {
+        let content = format!(
+            "bootstrap.servers={bootstrap}\n\
+             group.id={prefix}-cluster\n\
+             config.storage.topic={prefix}-configs\n\
+             offset.storage.topic={prefix}-offsets\n\
+             offset.storage.partitions=3\n\
+             status.storage.topic={prefix}-status\n\
+             status.storage.partitions=1\n\
+             config.storage.replication.factor=1\n\
+             offset.storage.replication.factor=1\n\
+             status.storage.replication.factor=1\n\
+             offset.flush.interval.ms=200\n\
+             session.timeout.ms=6000\n\
+             heartbeat.interval.ms=1000\n\
+             scheduled.rebalance.max.delay.ms=3000\n\
+             key.converter=org.apache.kafka.connect.storage.StringConverter\n\
+             value.converter=org.apache.kafka.connect.storage.StringConverter\n\
+             listeners=http://127.0.0.1:0\n\
+             consumer.session.timeout.ms=6000\n",
+            bootstrap = bootstrap(),
+        );
+        Cluster {
+            scratch,
+            config: scratch.write("cluster.properties", &content),
+            workers: Vec::new(),
+        }
+    }
+
+    /// Starts one more worker and waits until its API answers; answers its index.
+    fn add(&mut self) -> usize {
+        let index = self.workers.len();
+        let child = self
+            .scratch
+            .spawn(&["distributed", self.config.to_str().unwrap()], LOGS[index]);
+        let worker =
+            rest_support::wait_for_api(self.scratch, child, LOGS[index], Duration::from_secs(90));
+        rest_support::wait_joined(self.scratch, LOGS[index]);
+        self.workers.push(Some(worker));
+        index
+    }
+
+    fn worker(&self, index: usize) -> &Worker {
+        self.workers[index].as_ref().expect("a running worker")
+    }
+
+    /// The worker id (`host:port`) of a worker, as statuses show it.
+    fn id(&self, index: usize) -> String {
+        self.worker(index)
+            .url
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
+    fn kill(&mut self, index: usize) {
+        let mut worker = self.workers[index].take().expect("a running worker");
+        signal(&worker.child, "KILL");
+        wait_exit(&mut worker.child, Duration::from_secs(10));
+    }
+
+    /// Stops every running worker gracefully (each must exit 0).
+    fn stop_all(&mut self) {
+        for worker in self.workers.iter_mut().filter_map(Option::take) {
+            worker.stop();
+        }
+    }
+
+    /// How often each worker's log says a task of `connector` went RUNNING (a start or a
+    /// restart).
+    fn task_starts(&self, connector: &str) -> BTreeMap<String, usize> {
+        let mut starts = BTreeMap::new();
+        for log in &LOGS[..self.workers.len()] {
+            for line in self.scratch.read_log(log).lines() {
+                if let Some(rest) = line.split(&format!("Task {connector}-")).nth(1) {
+                    if let Some((task, _)) = rest.split_once(" is RUNNING") {
+                        *starts.entry(task.to_owned()).or_insert(0) += 1;
+                    }
+                }
+            }
+        }
+        starts
+    }
+}
+
+impl Drop for Cluster<'_> {
+    fn drop(&mut self) {
+        for worker in self.workers.iter_mut().filter_map(Option::take) {
+            let mut child = worker.child;
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The worker id of each task of a connector whose tasks all run; `None` until then.
+fn running_tasks(w: &Worker, connector: &str, tasks: usize) -> Option<Vec<String>> {
+    let (code, status) = w.call("GET", &format!("/connectors/{connector}/status"), None);
+    if code != 200 || status["connector"]["state"] != "RUNNING" {
+        return None;
+    }
+    let list = status["tasks"].as_array()?;
+    if list.len() != tasks || list.iter().any(|t| t["state"] != "RUNNING") {
+        return None;
+    }
+    Some(
+        list.iter()
+            .map(|t| t["worker_id"].as_str().unwrap_or("").to_owned())
+            .collect(),
+    )
+}
+
+fn create(w: &Worker, name: &str, config: Json) {
+    let (code, body) = w.send(
+        "POST",
+        "/connectors",
+        &json!({"name": name, "config": config}),
+    );
+    assert_eq!(code, 201, "creating {name}: {body}");
+}
+
+fn create_topic(s: &Scratch, topic: &str, partitions: u32) {
+    let server = bootstrap();
+    let out = s.run(&[
+        "topics",
+        "--bootstrap-server",
+        &server,
+        "create",
+        topic,
+        "--partitions",
+        &partitions.to_string(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The `orderid` of each line the sink wrote.
+fn order_ids(path: &std::path::Path) -> Vec<u64> {
+    lines(path).iter().map(|l| order_id(l)).collect()
+}
+
+/// The tests of this file run one at a time: each runs three or four workers, and the
+/// kill test waits for a rebalance whose time a loaded two-core machine would stretch.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+#[test]
+fn three_workers_share_tasks_and_survive_a_killed_worker() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    const TASKS: usize = 6;
+    const PER_TASK: u64 = 2_000;
+    let s = Scratch::new();
+    let prefix = unique_topic("e2e-cluster");
+    let topic = format!("{prefix}-orders");
+    let output = s.path("orders.txt");
+    create_topic(&s, &topic, 3);
+    let mut cluster = Cluster::new(&s, &prefix);
+    for _ in 0..3 {
+        cluster.add();
+    }
+    // Each order id (iteration * 6 + task) is made once; about 5 records/s per task at
+    // first, so the kill below comes while every task is still producing.
+    create(
+        cluster.worker(1),
+        "orders",
+        json!({
+            "connector.class": "DatagenConnector",
+            "tasks.max": TASKS.to_string(),
+            "kafka.topic": topic,
+            "quickstart": "orders",
+            "iterations": PER_TASK.to_string(),
+            "max.interval": "8",
+            "random.seed": "3",
+        }),
+    );
+    create(
+        cluster.worker(2),
+        "sink",
+        json!({
+            "connector.class": "FileStreamSink",
+            "file": output.display().to_string(),
+            "topics": topic,
+        }),
+    );
+    let mut placement = Vec::new();
+    wait_until(
+        "six running tasks spread over the three workers",
+        Duration::from_secs(120),
+        || match running_tasks(cluster.worker(0), "orders", TASKS) {
+            Some(p) if p.iter().collect::<BTreeSet<_>>().len() == 3 => {
+                placement = p;
+                true
+            }
+            _ => false,
+        },
+    );
+    println!("task placement: {placement:?}");
+    // Every worker answers for the whole cluster.
+    for index in 1..3 {
+        assert_eq!(
+            running_tasks(cluster.worker(index), "orders", TASKS).map(|p| p.len()),
+            Some(TASKS),
+            "worker {index} reports every task"
+        );
+    }
+    wait_until(
+        "records flowing into the sink",
+        Duration::from_secs(120),
+        || line_count(&output) >= 500,
+    );
+
+    let victim = cluster.id(2);
+    let moved: Vec<usize> = (0..TASKS).filter(|t| placement[*t] == victim).collect();
+    assert!(!moved.is_empty());
+    cluster.kill(2);
+    let killed_at = Instant::now();
+    wait_until(
+        "the killed worker's tasks running on the others",
+        Duration::from_secs(30),
+        || {
+            running_tasks(cluster.worker(0), "orders", TASKS)
+                .is_some_and(|p| p.iter().all(|w| *w != victim))
+        },
+    );
+    println!(
+        "tasks {moved:?} of the killed worker ran elsewhere after {:.1} s",
+        killed_at.elapsed().as_secs_f64()
+    );
+
+    let expected = TASKS as u64 * PER_TASK;
+    wait_until(
+        "every order in the sink file",
+        Duration::from_secs(240),
+        || {
+            order_ids(&output)
+                .into_iter()
+                .collect::<BTreeSet<_>>()
+                .len() as u64
+                >= expected
+        },
+    );
+    let ids = order_ids(&output);
+    let distinct: BTreeSet<u64> = ids.iter().copied().collect();
+    assert_eq!(distinct, (0..expected).collect::<BTreeSet<_>>());
+    println!(
+        "{expected} orders made, {} lines in the sink, {} duplicates (at-least-once)",
+        ids.len(),
+        ids.len() as u64 - expected
+    );
+
+    // A worker joining again gets a share of the tasks.
+    let back = cluster.add();
+    let back_id = cluster.id(back);
+    wait_until(
+        "the new worker running some tasks",
+        Duration::from_secs(60),
+        || running_tasks(cluster.worker(0), "orders", TASKS).is_some_and(|p| p.contains(&back_id)),
+    );
+    cluster.stop_all();
+}
+
+#[test]
+fn creating_and_updating_connectors_leaves_the_others_running() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let s = Scratch::new();
+    let prefix = unique_topic("e2e-sticky");
+    let topic = format!("{prefix}-data");
+    create_topic(&s, &topic, 3);
+    let mut cluster = Cluster::new(&s, &prefix);
+    for _ in 0..3 {
+        cluster.add();
+    }
+    let datagen = |tasks: u32, interval: u32| {
+        json!({
+            "connector.class": "DatagenConnector",
+            "tasks.max": tasks.to_string(),
+            "kafka.topic": topic,
+            "quickstart": "pageviews",
+            "max.interval": interval.to_string(),
+        })
+    };
+    create(cluster.worker(0), "first", datagen(3, 200));
+    create(cluster.worker(1), "second", datagen(2, 200));
+    let mut first = Vec::new();
+    wait_until("both connectors running", Duration::from_secs(120), || {
+        running_tasks(cluster.worker(2), "second", 2).is_some()
+            && running_tasks(cluster.worker(2), "first", 3).is_some_and(|p| {
+                first = p;
+                true
+            })
+    });
+    let starts = cluster.task_starts("first");
+    assert_eq!(starts.len(), 3, "{starts:?}");
+
+    // A third connector, then a new config for the second.
+    create(cluster.worker(2), "third", datagen(2, 200));
+    wait_until(
+        "the third connector running",
+        Duration::from_secs(120),
+        || running_tasks(cluster.worker(0), "third", 2).is_some(),
+    );
+    let (code, body) = cluster
+        .worker(1)
+        .send("PUT", "/connectors/second/config", &datagen(2, 300));
+    assert_eq!(code, 200, "{body}");
+    wait_until(
+        "the second connector running its new config",
+        Duration::from_secs(120),
+        || {
+            let (_, tasks) = cluster
+                .worker(0)
+                .call("GET", "/connectors/second/tasks", None);
+            tasks
+                .as_array()
+                .is_some_and(|t| t.iter().all(|t| t["config"]["max.interval"] == "300"))
+                && running_tasks(cluster.worker(0), "second", 2).is_some()
+        },
+    );
+    // Let any rebalance the change caused finish.
+    std::thread::sleep(Duration::from_secs(8));
+    assert_eq!(
+        running_tasks(cluster.worker(0), "first", 3),
+        Some(first.clone()),
+        "the first connector's tasks stay where they were"
+    );
+    assert_eq!(
+        cluster.task_starts("first"),
+        starts,
+        "the first connector's tasks were not restarted"
+    );
+    cluster.stop_all();
+}

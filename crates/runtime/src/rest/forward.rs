@@ -1,0 +1,480 @@
+//! Forwarding REST requests to the worker that must serve them, in a distributed group.
+//!
+//! Any worker of a group accepts every request, but some may only run on the leader (it
+//! alone writes connector configs, target STOPPED, restart plans and offsets changes), and
+//! a plain restart only where the connector or task runs. [`forward`], a middleware on the
+//! router, asks the herder where a request must run ([`Herder::leader_url`],
+//! [`Herder::owner_url`]); when that is another worker it sends the request there and relays
+//! the answer (status, `Content-Type`, `Location` and body) as it came, so the client cannot
+//! tell. Kafka Connect routes the same requests:
+//!
+//! | request | runs on |
+//! | --- | --- |
+//! | `POST /connectors`, `PUT`/`PATCH /connectors/{name}/config`, `DELETE /connectors/{name}`, `PUT /connectors/{name}/stop`, `PATCH`/`DELETE /connectors/{name}/offsets`, `POST /connectors/{name}/restart` with `includeTasks` or `onlyFailed` | the leader |
+//! | `POST /connectors/{name}/restart` (plain), `POST /connectors/{name}/tasks/{task}/restart` | the worker running it (a follower sends it to the leader, which passes it on) |
+//! | everything else: reads, pause, resume, validation, loggers | the worker asked |
+//!
+//! The hidden `forward` query parameter bounds the hops. A client's request has none; the
+//! first worker forwards it with `forward=true`, which allows one more hop (follower ->
+//! leader -> owner), sent with `forward=false`. A request with `forward=false` that would
+//! need forwarding again is answered 409: the assignment changed on the way. Other query
+//! parameters, the body, `Content-Type` and `Authorization` travel unchanged.
+//!
+//! The client is hyper's HTTP/1 connection on Tokio, one connection per forwarded request
+//! (they are config changes and restarts: rare). A worker that cannot be reached, or does
+//! not answer within the request timeout, gives 500
+//! `IO Error trying to forward REST request: ...` naming the url. Workers reach each other
+//! over http only: an `https://` url gives 500 saying what to configure.
+
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, HOST, LOCATION};
+use axum::http::{response, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+use super::config::ADVERTISED_LISTENER;
+use super::error::ApiError;
+use super::request::{query_bool, query_pairs, query_values};
+use super::RestState;
+use crate::herder::Herder;
+
+/// The query parameter that counts the hops of a forwarded request.
+pub const FORWARD_PARAM: &str = "forward";
+
+/// 409: a request that already made its last hop would need another one.
+pub const CONFLICTING_OPERATION: &str =
+    "Cannot complete request because of a conflicting operation (e.g. worker rebalance)";
+
+/// 409: a follower does not know its leader (or the leader does not know the owner) yet.
+pub const NO_KNOWN_LEADER: &str = "Cannot complete request momentarily due to no known leader URL, likely because a rebalance was underway.";
+
+/// How long a forwarded request may take: a herder operation's timeout (90 s, as Kafka's).
+const FORWARD_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// The largest request body forwarded: the handlers' own limit (axum's default).
+const MAX_REQUEST_BODY: usize = 2 * 1024 * 1024;
+
+/// The largest answer relayed.
+const MAX_ANSWER_BODY: usize = 64 * 1024 * 1024;
+
+/// The worker a request must run on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Placement {
+    /// The group leader.
+    Leader,
+    /// The worker running this connector instance (`task` `None`) or task.
+    Owner {
+        /// The connector's name.
+        connector: String,
+        /// The task number.
+        task: Option<u32>,
+    },
+}
+
+/// Where a request must run; `None` when any worker serves it.
+fn placement(method: &Method, path: &str, query: &[(String, String)]) -> Option<Placement> {
+    let rest = path.strip_prefix("/connectors")?;
+    let segments: Vec<&str> = match rest {
+        "" => Vec::new(),
+        _ => rest.strip_prefix('/')?.split('/').collect(),
+    };
+    let leader = Some(Placement::Leader);
+    let owner = |name: &str, task| {
+        Some(Placement::Owner {
+            connector: decode_segment(name),
+            task,
+        })
+    };
+    match (method.as_str(), segments.as_slice()) {
+        ("POST", []) => leader,
+        ("DELETE", [_]) => leader,
+        ("PUT" | "PATCH", [_, "config"]) => leader,
+        ("PUT", [_, "stop"]) => leader,
+        ("PATCH" | "DELETE", [_, "offsets"]) => leader,
+        ("POST", [name, "restart"]) => {
+            if query_bool(query, "includeTasks", false) || query_bool(query, "onlyFailed", false) {
+                leader
+            } else {
+                owner(name, None)
+            }
+        }
+        // A task number that does not parse is the local handler's to reject.
+        ("POST", [name, "tasks", task, "restart"]) => owner(name, Some(task.parse().ok()?)),
+        _ => None,
+    }
+}
+
+/// A path segment, percent-decoded (`+` stays, as in paths).
+fn decode_segment(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |j: usize| bytes.get(j).and_then(|b| (*b as char).to_digit(16));
+        match (bytes[i], hex(i + 1), hex(i + 2)) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The leader's url when the request must go there; `None` on the leader or alone.
+fn leader(herder: &dyn Herder) -> Result<Option<String>, ApiError> {
+    match herder.leader_url() {
+        Some(url) if url.is_empty() => Err(ApiError::new(StatusCode::CONFLICT, NO_KNOWN_LEADER)),
+        url => Ok(url),
+    }
+}
+
+/// The worker to send the request to, or `None` to serve it here.
+fn destination(herder: &dyn Herder, placement: &Placement) -> Result<Option<String>, ApiError> {
+    match placement {
+        Placement::Leader => leader(herder),
+        Placement::Owner { connector, task } => {
+            let Some(owner) = herder.owner_url(connector, *task) else {
+                return Ok(None);
+            };
+            match leader(herder)? {
+                Some(leader) => Ok(Some(leader)),
+                None if owner.is_empty() => {
+                    Err(ApiError::new(StatusCode::CONFLICT, NO_KNOWN_LEADER))
+                }
+                None => Ok(Some(owner)),
+            }
+        }
+    }
+}
+
+/// The middleware: serves a request here, or forwards it to the worker that must serve it
+/// (see the module docs).
+pub async fn forward(State(state): State<RestState>, request: Request, next: Next) -> Response {
+    let pairs = query_pairs(request.uri().query());
+    let Some(placement) = placement(request.method(), request.uri().path(), &pairs) else {
+        return next.run(request).await;
+    };
+    let url = match destination(state.herder.as_ref(), &placement) {
+        Ok(None) => return next.run(request).await,
+        Ok(Some(url)) => url,
+        Err(e) => return e.into_response(),
+    };
+    // Kafka's Boolean parsing: anything but `true` is false.
+    let next_hop = match query_values(&pairs, FORWARD_PARAM).first() {
+        None => true,
+        Some(v) if v.eq_ignore_ascii_case("true") => false,
+        Some(_) => {
+            tracing::warn!(
+                method = %request.method(),
+                path = request.uri().path(),
+                "A forwarded REST request would need a third hop; the group is rebalancing."
+            );
+            return ApiError::new(StatusCode::CONFLICT, CONFLICTING_OPERATION).into_response();
+        }
+    };
+    match send(&url, request, next_hop).await {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// A worker's REST base url, split for the client.
+#[derive(Debug, PartialEq, Eq)]
+struct WorkerUrl {
+    /// `host:port` as written (the `Host` header).
+    authority: String,
+    /// `host:port` with the default port added (what to connect to).
+    address: String,
+    /// The path prefix without its trailing slash (usually empty).
+    prefix: String,
+}
+
+impl WorkerUrl {
+    fn parse(url: &str) -> Result<WorkerUrl, ApiError> {
+        let invalid = |why: &str| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("Error trying to forward REST request: the worker url '{url}' {why}"),
+            )
+        };
+        let rest = match (url.strip_prefix("http://"), url.strip_prefix("https://")) {
+            (Some(rest), _) => rest,
+            (None, Some(_)) => {
+                return Err(invalid(&format!(
+                    "is https, and workers forward requests to each other over http only: give \
+                     each worker an http:// listener in 'listeners' and advertise it with \
+                     {ADVERTISED_LISTENER}=http"
+                )))
+            }
+            (None, None) => return Err(invalid("does not start with http://")),
+        };
+        let (authority, prefix) = match rest.find('/') {
+            Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
+            None => (rest, ""),
+        };
+        if authority.is_empty() {
+            return Err(invalid("has no host"));
+        }
+        let has_port = match authority.strip_prefix('[') {
+            Some(bracketed) => bracketed.contains("]:"),
+            None => authority.contains(':'),
+        };
+        let address = if has_port {
+            authority.to_string()
+        } else {
+            format!("{authority}:80")
+        };
+        Ok(WorkerUrl {
+            authority: authority.to_string(),
+            address,
+            prefix: prefix.to_string(),
+        })
+    }
+}
+
+/// The query of the forwarded request: the client's parameters, with `forward` set for the
+/// next hop.
+fn forwarded_query(raw: Option<&str>, next_hop: bool) -> String {
+    let mut query: Vec<&str> = raw
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| {
+            !p.is_empty()
+                && query_pairs(Some(p))
+                    .first()
+                    .is_none_or(|(k, _)| k != FORWARD_PARAM)
+        })
+        .collect();
+    let forward = format!("{FORWARD_PARAM}={next_hop}");
+    query.push(&forward);
+    query.join("&")
+}
+
+/// Why a forwarded request got no answer.
+#[derive(Debug, thiserror::Error)]
+enum ExchangeError {
+    #[error("cannot connect: {0}")]
+    Connect(#[source] std::io::Error),
+    #[error("{0}")]
+    Http(#[source] hyper::Error),
+    #[error("reading the answer failed: {0}")]
+    Answer(#[source] axum::Error),
+    #[error("no answer within {} s", FORWARD_TIMEOUT.as_secs())]
+    Timeout,
+}
+
+/// Sends one request to another worker and returns its answer's head and body.
+async fn exchange(
+    address: &str,
+    request: hyper::Request<Body>,
+) -> Result<(response::Parts, Bytes), ExchangeError> {
+    let stream = TcpStream::connect(address)
+        .await
+        .map_err(ExchangeError::Connect)?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(ExchangeError::Http)?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(error = %e, "A connection to forward a REST request ended.");
+        }
+    });
+    let answer = sender
+        .send_request(request)
+        .await
+        .map_err(ExchangeError::Http)?;
+    let (head, body) = answer.into_parts();
+    let body = axum::body::to_bytes(Body::new(body), MAX_ANSWER_BODY)
+        .await
+        .map_err(ExchangeError::Answer)?;
+    Ok((head, body))
+}
+
+/// Forwards a request to the worker at `base` and relays its answer.
+async fn send(base: &str, request: Request, next_hop: bool) -> Result<Response, ApiError> {
+    let target = WorkerUrl::parse(base)?;
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, MAX_REQUEST_BODY)
+        .await
+        .map_err(|e| ApiError::bad_request(format!("Cannot read the request body: {e}")))?;
+    let path_and_query = format!(
+        "{}{}?{}",
+        target.prefix,
+        parts.uri.path(),
+        forwarded_query(parts.uri.query(), next_hop)
+    );
+    let url = format!("http://{}{path_and_query}", target.authority);
+    let mut outgoing = hyper::Request::builder()
+        .method(parts.method.clone())
+        .uri(&path_and_query)
+        .header(HOST, &target.authority);
+    for name in [CONTENT_TYPE, AUTHORIZATION] {
+        for value in parts.headers.get_all(&name) {
+            outgoing = outgoing.header(&name, value);
+        }
+    }
+    let outgoing = outgoing.body(Body::from(body)).map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("Error trying to forward REST request to {url}: {e}"),
+        )
+    })?;
+    tracing::debug!(method = %parts.method, url = %url, "Forwarding a REST request.");
+    let answer = tokio::time::timeout(FORWARD_TIMEOUT, exchange(&target.address, outgoing))
+        .await
+        .unwrap_or(Err(ExchangeError::Timeout));
+    let (head, body) = answer.map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!(
+                "IO Error trying to forward REST request: {} {url}: {e}",
+                parts.method
+            ),
+        )
+    })?;
+    if head.status.is_informational() || head.status.is_redirection() {
+        return Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!(
+                "Unexpected status code when handling forwarded request: {} (from {url})",
+                head.status.as_u16()
+            ),
+        ));
+    }
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = head.status;
+    for name in [CONTENT_TYPE, LOCATION] {
+        if let Some(value) = head.headers.get(&name) {
+            response.headers_mut().insert(name, value.clone());
+        }
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(method: &str, uri: &str) -> Option<Placement> {
+        let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
+        placement(
+            &Method::from_bytes(method.as_bytes()).unwrap(),
+            path,
+            &query_pairs(Some(query)),
+        )
+    }
+
+    fn owner(connector: &str, task: Option<u32>) -> Option<Placement> {
+        Some(Placement::Owner {
+            connector: connector.to_string(),
+            task,
+        })
+    }
+
+    #[test]
+    fn writes_go_to_the_leader_and_reads_stay() {
+        let leader = Some(Placement::Leader);
+        for (method, uri) in [
+            ("POST", "/connectors"),
+            ("DELETE", "/connectors/a"),
+            ("PUT", "/connectors/a/config"),
+            ("PATCH", "/connectors/a/config"),
+            ("PUT", "/connectors/a/stop"),
+            ("PATCH", "/connectors/a/offsets"),
+            ("DELETE", "/connectors/a/offsets"),
+            ("POST", "/connectors/a/restart?includeTasks=true"),
+            ("POST", "/connectors/a/restart?onlyFailed=TRUE&forward=true"),
+        ] {
+            assert_eq!(at(method, uri), leader, "{method} {uri}");
+        }
+        for (method, uri) in [
+            ("GET", "/connectors"),
+            ("GET", "/connectors/a"),
+            ("GET", "/connectors/a/config"),
+            ("GET", "/connectors/a/offsets"),
+            ("GET", "/connectors/a/tasks"),
+            ("PUT", "/connectors/a/pause"),
+            ("PUT", "/connectors/a/resume"),
+            ("PUT", "/connectors/a/topics/reset"),
+            ("PUT", "/connector-plugins/x/config/validate"),
+            ("PUT", "/admin/loggers/root"),
+            ("POST", "/connectorsx"),
+            ("POST", "/connectors/a/tasks/x/restart"),
+        ] {
+            assert_eq!(at(method, uri), None, "{method} {uri}");
+        }
+    }
+
+    #[test]
+    fn plain_restarts_go_where_the_work_runs() {
+        assert_eq!(at("POST", "/connectors/a/restart"), owner("a", None));
+        assert_eq!(
+            at(
+                "POST",
+                "/connectors/a/restart?includeTasks=false&onlyFailed=no"
+            ),
+            owner("a", None)
+        );
+        assert_eq!(
+            at("POST", "/connectors/my%20conn%2Fx+y/tasks/3/restart"),
+            owner("my conn/x+y", Some(3))
+        );
+    }
+
+    #[test]
+    fn the_forward_parameter_is_replaced_and_the_rest_kept() {
+        assert_eq!(forwarded_query(None, true), "forward=true");
+        assert_eq!(
+            forwarded_query(Some("includeTasks=true&forward=true&onlyFailed=1"), false),
+            "includeTasks=true&onlyFailed=1&forward=false"
+        );
+        assert_eq!(
+            forwarded_query(Some("a=%20b&&forwar%64=x"), true),
+            "a=%20b&forward=true"
+        );
+    }
+
+    #[test]
+    fn worker_urls() {
+        let url = |u: &str| WorkerUrl::parse(u).map(|w| (w.authority, w.address, w.prefix));
+        assert_eq!(
+            url("http://127.0.0.1:8084/"),
+            Ok((
+                "127.0.0.1:8084".into(),
+                "127.0.0.1:8084".into(),
+                String::new()
+            ))
+        );
+        assert_eq!(
+            url("http://worker-2"),
+            Ok(("worker-2".into(), "worker-2:80".into(), String::new()))
+        );
+        assert_eq!(
+            url("http://[::1]:8083/api/"),
+            Ok(("[::1]:8083".into(), "[::1]:8083".into(), "/api".into()))
+        );
+        assert_eq!(
+            url("http://[::1]/").map(|u| u.1),
+            Ok("[::1]:80".to_string())
+        );
+        let https = url("https://w:8443/").unwrap_err();
+        assert_eq!(https.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(
+            https.message.contains("rest.advertised.listener=http"),
+            "{}",
+            https.message
+        );
+        assert!(url("ftp://w/").unwrap_err().message.contains("ftp://w/"));
+        assert!(url("http:///x").is_err());
+    }
+}
