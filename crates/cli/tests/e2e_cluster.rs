@@ -269,17 +269,29 @@ fn three_workers_share_tasks_and_survive_a_killed_worker() {
     );
 
     let expected = TASKS as u64 * PER_TASK;
-    wait_until(
-        "every order in the sink file",
-        Duration::from_secs(240),
-        || {
-            order_ids(&output)
-                .into_iter()
-                .collect::<BTreeSet<_>>()
-                .len() as u64
-                >= expected
-        },
-    );
+    let deadline = Instant::now() + Duration::from_secs(240);
+    loop {
+        let distinct: BTreeSet<u64> = order_ids(&output).into_iter().collect();
+        if distinct.len() as u64 >= expected {
+            break;
+        }
+        if Instant::now() > deadline {
+            let missing: Vec<u64> = (0..expected).filter(|i| !distinct.contains(i)).collect();
+            let (_, orders) = cluster
+                .worker(0)
+                .call("GET", "/connectors/orders/status", None);
+            let (_, sink) = cluster
+                .worker(0)
+                .call("GET", "/connectors/sink/status", None);
+            panic!(
+                "{} of {expected} orders missing from the sink file (first: {:?}); \
+                 orders: {orders}; sink: {sink}",
+                missing.len(),
+                &missing[..missing.len().min(12)]
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
     let ids = order_ids(&output);
     let distinct: BTreeSet<u64> = ids.iter().copied().collect();
     assert_eq!(distinct, (0..expected).collect::<BTreeSet<_>>());
