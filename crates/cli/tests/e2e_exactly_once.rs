@@ -172,24 +172,8 @@ fn exactly_once_source_survives_kill_9() {
 /// A distributed worker config on the test broker with unique internal topics and
 /// exactly-once source support.
 fn kafka_worker_file(s: &Scratch, prefix: &str) -> std::path::PathBuf {
-    let content = format!(
-        "bootstrap.servers={bootstrap}\n\
-         group.id={prefix}-cluster\n\
-         config.storage.topic={prefix}-configs\n\
-         offset.storage.topic={prefix}-offsets\n\
-         offset.storage.partitions=3\n\
-         status.storage.topic={prefix}-status\n\
-         config.storage.replication.factor=1\n\
-         offset.storage.replication.factor=1\n\
-         status.storage.replication.factor=1\n\
-         exactly.once.source.support=enabled\n\
-         offset.flush.interval.ms=200\n\
-         key.converter=org.apache.kafka.connect.storage.StringConverter\n\
-         value.converter=org.apache.kafka.connect.storage.StringConverter\n\
-         listeners=http://127.0.0.1:0\n\
-         consumer.session.timeout.ms=6000\n",
-        bootstrap = sluice_kafka::testing::bootstrap(),
-    );
+    let content =
+        rest_support::kafka_distributed_config(prefix, "exactly.once.source.support=enabled\n");
     s.write("kafka-distributed.properties", &content)
 }
 

@@ -204,23 +204,7 @@ fn datagen_to_topic_to_file_on_kafka() {
 
 /// A distributed worker config on the test broker with unique internal topics.
 fn distributed_worker(s: &Scratch, prefix: &str) -> PathBuf {
-    let content = format!(
-        "bootstrap.servers={bootstrap}\n\
-         group.id={prefix}-cluster\n\
-         config.storage.topic={prefix}-configs\n\
-         offset.storage.topic={prefix}-offsets\n\
-         offset.storage.partitions=3\n\
-         status.storage.topic={prefix}-status\n\
-         config.storage.replication.factor=1\n\
-         offset.storage.replication.factor=1\n\
-         status.storage.replication.factor=1\n\
-         offset.flush.interval.ms=200\n\
-         key.converter=org.apache.kafka.connect.storage.StringConverter\n\
-         value.converter=org.apache.kafka.connect.storage.StringConverter\n\
-         listeners=http://127.0.0.1:0\n\
-         consumer.session.timeout.ms=6000\n",
-        bootstrap = bootstrap(),
-    );
+    let content = rest_support::kafka_distributed_config(prefix, "");
     s.write("distributed.properties", &content)
 }
 
@@ -385,7 +369,7 @@ fn unreachable_bootstrap_servers_are_retried_then_reported() {
 fn security_misconfiguration_is_reported_with_librdkafkas_message() {
     for (extra, expected) in [
         (
-            "security.protocol=SASL_SSL",
+            "security.protocol=TLS",
             "invalid Kafka client setting 'security.protocol'",
         ),
         (

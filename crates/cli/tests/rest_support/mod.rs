@@ -160,3 +160,29 @@ pub fn curl(method: &str, url: &str, body: Option<&str>, headers: &[&str]) -> (u
     let (body, code) = text.rsplit_once('\n').expect("status line");
     (code.trim().parse().expect("status code"), body.to_string())
 }
+
+/// The config of a `sluice distributed` worker on the test broker: its own group and
+/// internal topics named after `prefix`, replication 1, a quick offset flush, String
+/// converters, a free REST port and the session timeout the broker needs
+/// (`consumer.session.timeout.ms=6000`: the first join takes half of it). `extra` lines
+/// (ending in a newline) are appended.
+pub fn kafka_distributed_config(prefix: &str, extra: &str) -> String {
+    format!(
+        "bootstrap.servers={bootstrap}\n\
+         group.id={prefix}-cluster\n\
+         config.storage.topic={prefix}-configs\n\
+         offset.storage.topic={prefix}-offsets\n\
+         offset.storage.partitions=3\n\
+         status.storage.topic={prefix}-status\n\
+         config.storage.replication.factor=1\n\
+         offset.storage.replication.factor=1\n\
+         status.storage.replication.factor=1\n\
+         offset.flush.interval.ms=200\n\
+         key.converter=org.apache.kafka.connect.storage.StringConverter\n\
+         value.converter=org.apache.kafka.connect.storage.StringConverter\n\
+         listeners=http://127.0.0.1:0\n\
+         consumer.session.timeout.ms=6000\n\
+         {extra}",
+        bootstrap = sluice_kafka::testing::bootstrap(),
+    )
+}
