@@ -97,7 +97,8 @@ impl std::fmt::Debug for KafkaLog {
 
 impl KafkaLog {
     /// Connects (checks the cluster answers a metadata request, retrying until `timeout`);
-    /// the error names the bootstrap servers and librdkafka's reason.
+    /// the error gives librdkafka's reason (an unreachable cluster's also names the
+    /// bootstrap servers; the caller names them for the rest).
     pub async fn connect(config: KafkaConfig, timeout: Duration) -> LogResult<Arc<KafkaLog>> {
         let admin_config = config.client_config(&[&config.admin])?;
         let context = LogContext::default();
@@ -134,10 +135,7 @@ impl KafkaLog {
         match result {
             Ok(()) => {}
             Err((reason, true)) => {
-                return Err(LogError::Remote(format!(
-                    "cannot connect to the Kafka cluster at bootstrap.servers={}: authentication failed: {reason}",
-                    config.bootstrap_servers
-                )))
+                return Err(LogError::Remote(format!("authentication failed: {reason}")))
             }
             Err((reason, false)) => {
                 return Err(LogError::Unavailable(format!(

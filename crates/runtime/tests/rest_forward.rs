@@ -1,11 +1,14 @@
 //! Forwarding between workers on real listeners: a worker whose herder names a leader sends
 //! config writes there and relays the answer; reads and pause stay; restarts go where the
 //! work runs (through the leader from a follower); `forward=false` bounds the hops; an
-//! unreachable, unknown or https leader is answered clearly.
+//! unreachable or unknown leader is answered clearly. An https leader is reached over TLS
+//! with the follower's `ssl.*` settings: its certificate must chain to the truststore and
+//! name its host (unless `ssl.endpoint.identification.algorithm` is empty), and the
+//! follower's keystore is its client certificate; each failure is answered with the reason.
 //!
 //! The workers are standalone herders behind a herder that only adds a leader and an owner
 //! url, with basic authentication on; a recording worker (a bare HTTP listener) shows exactly
-//! what a forwarded request carries.
+//! what a forwarded request carries. Certificates are made at test time with `openssl`.
 
 mod common;
 
@@ -26,7 +29,9 @@ use sluice_runtime::offsets::FileOffsetStore;
 use sluice_runtime::plugins::PluginRegistry;
 use sluice_runtime::rest::config::BasicAuthSettings;
 use sluice_runtime::rest::forward::{CONFLICTING_OPERATION, NO_KNOWN_LEADER};
-use sluice_runtime::rest::{Loggers, RestHandle, RestServer, RestSettings, RestState};
+use sluice_runtime::rest::{
+    rest_config_def, Loggers, RestHandle, RestServer, RestSettings, RestState,
+};
 use sluice_runtime::status::TargetState;
 use sluice_runtime::worker::Worker;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -170,8 +175,42 @@ impl TestWorker {
         settings.basic_auth = Some(BasicAuthSettings {
             credentials_file: Some(users),
         });
-        let server = RestServer::bind(&settings).await.unwrap();
-        let addr = server.local_addrs()[0];
+        TestWorker::start_with(dir, &settings).await
+    }
+
+    /// A worker with these REST settings of its worker config (with basic authentication),
+    /// listening on `https://` first (its advertised url) and `http://` (where the tests
+    /// call it).
+    async fn start_https(props: &[(&str, String)]) -> TestWorker {
+        let dir = tempfile::tempdir().unwrap();
+        let users = dir.path().join("users.properties");
+        std::fs::write(&users, "admin=adm1n\n").unwrap();
+        let mut all: ConfigMap = [
+            (
+                "listeners",
+                "https://127.0.0.1:0,http://127.0.0.1:0".to_string(),
+            ),
+            (
+                "rest.extension.classes",
+                "BasicAuthSecurityRestExtension".to_string(),
+            ),
+            (
+                "rest.basic.auth.credentials.file",
+                users.display().to_string(),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        all.extend(props.iter().map(|(k, v)| (k.to_string(), v.clone())));
+        let parsed = rest_config_def().parse(&all).unwrap();
+        TestWorker::start_with(dir, &RestSettings::from_parsed(&parsed)).await
+    }
+
+    /// Serves `settings`; the tests call the last listener.
+    async fn start_with(dir: tempfile::TempDir, settings: &RestSettings) -> TestWorker {
+        let server = RestServer::bind(settings).await.unwrap();
+        let addr = *server.local_addrs().last().unwrap();
         let url = server.advertised_url();
 
         let log =
@@ -510,7 +549,7 @@ async fn a_request_on_its_last_hop_is_not_forwarded_again() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unreachable_unknown_or_https_leader_is_answered_clearly() {
+async fn an_unreachable_or_unknown_leader_is_answered_clearly() {
     let follower = TestWorker::start().await;
     // A port nobody listens on.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -538,15 +577,6 @@ async fn an_unreachable_unknown_or_https_leader_is_answered_clearly() {
     let answer = follower.call("DELETE", "/connectors/s", "").await;
     assert_eq!(answer.status, 409);
     assert_eq!(answer.json()["message"], NO_KNOWN_LEADER);
-
-    follower.lead_by(Some("https://127.0.0.1:8443/"));
-    let answer = follower.call("PUT", "/connectors/s/stop", "").await;
-    assert_eq!(answer.status, 500);
-    let message = answer.json()["message"].as_str().unwrap().to_string();
-    assert!(
-        message.contains("https://127.0.0.1:8443/") && message.contains("rest.advertised.listener"),
-        "{message}"
-    );
 
     follower.stop().await;
 }
@@ -622,4 +652,239 @@ async fn a_follower_restarts_work_elsewhere_through_the_leader() {
 
     follower.stop().await;
     leader.stop().await;
+}
+
+/// Test certificates made with the `openssl` command: a CA, a worker certificate it signed
+/// for 127.0.0.1 only (also the workers' client certificate), in Kafka's PEM keystore form
+/// (chain and key in one file), and an unrelated CA.
+struct Pki {
+    dir: tempfile::TempDir,
+}
+
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the openssl command is needed to make test certificates");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl Pki {
+    fn new() -> Pki {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        for ca in ["ca", "other-ca"] {
+            openssl(
+                d,
+                &[
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-days",
+                    "2",
+                    "-subj",
+                    &format!("/CN=sluice test {ca}"),
+                    "-keyout",
+                    &format!("{ca}.key"),
+                    "-out",
+                    &format!("{ca}.pem"),
+                ],
+            );
+        }
+        std::fs::write(d.join("worker.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+        openssl(
+            d,
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-keyout",
+                "worker.key",
+                "-out",
+                "worker.csr",
+            ],
+        );
+        openssl(
+            d,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "worker.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-extfile",
+                "worker.ext",
+                "-out",
+                "worker.pem",
+            ],
+        );
+        let keystore = [
+            std::fs::read_to_string(d.join("worker.pem")).unwrap(),
+            std::fs::read_to_string(d.join("worker.key")).unwrap(),
+        ]
+        .concat();
+        std::fs::write(d.join("keystore.pem"), keystore).unwrap();
+        Pki { dir }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).display().to_string()
+    }
+
+    /// A worker's settings: its certificate, trusting `ca`, requiring client certificates.
+    fn worker(&self, ca: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("listeners.https.ssl.keystore.type", "PEM".into()),
+            (
+                "listeners.https.ssl.keystore.location",
+                self.path("keystore.pem"),
+            ),
+            ("ssl.truststore.type", "PEM".into()),
+            ("ssl.truststore.location", self.path(ca)),
+            ("listeners.https.ssl.client.auth", "required".into()),
+        ]
+    }
+}
+
+/// The message of a 500 answer.
+fn server_error(reply: &Reply) -> String {
+    assert_eq!(reply.status, 500, "{}", reply.body);
+    reply.json()["message"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_forwards_to_an_https_leader_with_its_client_certificate() {
+    let pki = Pki::new();
+    let leader = TestWorker::start_https(&pki.worker("ca.pem")).await;
+    let follower = TestWorker::start_https(&pki.worker("ca.pem")).await;
+    assert!(
+        leader.url.starts_with("https://127.0.0.1:"),
+        "{}",
+        leader.url
+    );
+    follower.lead_by(Some(&leader.url));
+
+    let created = follower
+        .call("POST", "/connectors", &create_body("s"))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert!(
+        created.head.contains("location: /connectors/s"),
+        "{}",
+        created.head
+    );
+    let info = leader.call("GET", "/connectors/s", "").await;
+    assert_eq!(info.status, 200);
+    assert_eq!(created.json(), info.json());
+    assert_eq!(follower.call("GET", "/connectors", "").await.body, "[]");
+    // The leader's own errors come back as they are, over TLS too.
+    let again = follower
+        .call("POST", "/connectors", &create_body("s"))
+        .await;
+    assert_eq!(again.status, 409);
+    assert_eq!(again.json()["message"], "Connector s already exists");
+    assert_eq!(
+        follower.call("DELETE", "/connectors/s", "").await.status,
+        204
+    );
+    assert_eq!(leader.call("GET", "/connectors", "").await.body, "[]");
+
+    follower.stop().await;
+    leader.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_leader_must_be_trusted_named_and_given_a_client_certificate() {
+    let pki = Pki::new();
+    let leader = TestWorker::start_https(&pki.worker("ca.pem")).await;
+    let port = leader.url.rsplit(':').next().unwrap().trim_end_matches('/');
+
+    // A follower trusting another CA.
+    let wary = TestWorker::start_https(&pki.worker("other-ca.pem")).await;
+    wary.lead_by(Some(&leader.url));
+    let message = server_error(&wary.call("POST", "/connectors", &create_body("s")).await);
+    assert!(
+        message.starts_with(&format!(
+            "IO Error trying to forward REST request: POST {}connectors?forward=true: TLS \
+             handshake failed: invalid peer certificate: UnknownIssuer",
+            leader.url
+        )),
+        "{message}"
+    );
+
+    // The leader's certificate names 127.0.0.1, not localhost.
+    let follower = TestWorker::start_https(&pki.worker("ca.pem")).await;
+    let by_name = format!("https://localhost:{port}/");
+    follower.lead_by(Some(&by_name));
+    let message = server_error(
+        &follower
+            .call("POST", "/connectors", &create_body("s"))
+            .await,
+    );
+    assert!(
+        message.contains(&format!("POST {by_name}connectors?forward=true: TLS handshake failed: invalid peer certificate: certificate not valid for name")),
+        "{message}"
+    );
+    let mut unchecked = pki.worker("ca.pem");
+    unchecked.push(("ssl.endpoint.identification.algorithm", String::new()));
+    let lenient = TestWorker::start_https(&unchecked).await;
+    lenient.lead_by(Some(&by_name));
+    let created = lenient.call("POST", "/connectors", &create_body("s")).await;
+    assert_eq!(created.status, 201, "{}", created.body);
+
+    // A follower without a keystore: the leader wants a client certificate.
+    let anonymous = TestWorker::start_https(&[
+        ("listeners", "http://127.0.0.1:0".into()),
+        ("ssl.truststore.location", pki.path("ca.pem")),
+    ])
+    .await;
+    anonymous.lead_by(Some(&leader.url));
+    let message = server_error(&anonymous.call("DELETE", "/connectors/s", "").await);
+    assert!(
+        message.starts_with(&format!(
+            "IO Error trying to forward REST request: DELETE {}connectors/s?forward=true: ",
+            leader.url
+        )),
+        "{message}"
+    );
+    assert_eq!(leader.call("GET", "/connectors", "").await.body, "[\"s\"]");
+
+    // Client settings are read when a request goes to an https worker: the worker started,
+    // and the answer names the key.
+    let broken = TestWorker::start_https(&[
+        ("listeners", "http://127.0.0.1:0".into()),
+        ("ssl.truststore.location", "/nonexistent/ca.pem".into()),
+    ])
+    .await;
+    broken.lead_by(Some(&leader.url));
+    let message = server_error(&broken.call("DELETE", "/connectors/s", "").await);
+    assert!(
+        message.starts_with(&format!(
+            "Error trying to forward REST request to {}connectors/s?forward=true: cannot read \
+             '/nonexistent/ca.pem' named by ssl.truststore.location for forwarding REST \
+             requests over https: ",
+            leader.url
+        )),
+        "{message}"
+    );
+
+    for w in [wary, follower, lenient, anonymous, broken, leader] {
+        w.stop().await;
+    }
 }

@@ -266,6 +266,8 @@ pub struct RestSettings {
     pub basic_auth: Option<BasicAuthSettings>,
     /// The TLS settings (`listeners.https.ssl.*`, `ssl.*`), when a listener is https.
     pub tls: Option<super::tls::TlsSettings>,
+    /// The same keys, for forwarding requests to https workers (whatever the listeners).
+    pub forward_tls: super::tls::TlsSettings,
 }
 
 /// Where basic authentication finds its users.
@@ -291,6 +293,7 @@ impl Default for RestSettings {
             topic_tracking_reset: true,
             basic_auth: None,
             tls: None,
+            forward_tls: super::tls::TlsSettings::default(),
         }
     }
 }
@@ -346,6 +349,7 @@ impl RestSettings {
                         .map(PathBuf::from),
                 }),
             tls: https.then(|| super::tls::TlsSettings::from_props(parsed.originals())),
+            forward_tls: super::tls::TlsSettings::from_props(parsed.originals()),
         }
     }
 }

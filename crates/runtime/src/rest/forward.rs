@@ -23,8 +23,16 @@
 //! The client is hyper's HTTP/1 connection on Tokio, one connection per forwarded request
 //! (they are config changes and restarts: rare). A worker that cannot be reached, or does
 //! not answer within the request timeout, gives 500
-//! `IO Error trying to forward REST request: ...` naming the url. Workers reach each other
-//! over http only: an `https://` url gives 500 saying what to configure.
+//! `IO Error trying to forward REST request: ...` naming the url.
+//!
+//! A worker advertising an `https://` url is reached over TLS (rustls, with the `tls`
+//! feature), with the worker's `listeners.https.ssl.*` / `ssl.*` settings as Kafka's REST
+//! client uses them ([`ForwardClient`], [`super::tls::client_config`]): the truststore the
+//! peer's certificate must chain to, the host name check
+//! (`ssl.endpoint.identification.algorithm`), and the keystore as the client certificate
+//! for workers that require one. They are loaded for each request to an https worker, so a
+//! renewed certificate is used without a restart; settings that cannot be used give 500
+//! naming the key. A failed handshake is an IO error like a refused connection.
 
 use std::time::Duration;
 
@@ -35,11 +43,12 @@ use axum::http::{response, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
-use super::config::ADVERTISED_LISTENER;
 use super::error::ApiError;
 use super::request::{query_bool, query_pairs, query_values};
+use super::tls::TlsSettings;
 use super::RestState;
 use crate::herder::Herder;
 
@@ -130,6 +139,28 @@ fn decode_segment(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// How a worker reaches other workers: the TLS client settings used for `https://` urls.
+#[derive(Debug, Clone, Default)]
+pub struct ForwardClient {
+    tls: TlsSettings,
+}
+
+impl ForwardClient {
+    /// A client with these TLS settings (the worker's `listeners.https.ssl.*` / `ssl.*`).
+    pub fn new(tls: TlsSettings) -> ForwardClient {
+        ForwardClient { tls }
+    }
+}
+
+/// What the forwarding middleware needs: where requests run, and how to reach workers.
+#[derive(Clone)]
+pub struct ForwardState {
+    /// The REST state; its herder says where requests run.
+    pub rest: RestState,
+    /// The client to other workers.
+    pub client: std::sync::Arc<ForwardClient>,
+}
+
 /// The leader's url when the request must go there; `None` on the leader or alone.
 fn leader(herder: &dyn Herder) -> Result<Option<String>, ApiError> {
     match herder.leader_url() {
@@ -159,12 +190,12 @@ fn destination(herder: &dyn Herder, placement: &Placement) -> Result<Option<Stri
 
 /// The middleware: serves a request here, or forwards it to the worker that must serve it
 /// (see the module docs).
-pub async fn forward(State(state): State<RestState>, request: Request, next: Next) -> Response {
+pub async fn forward(State(state): State<ForwardState>, request: Request, next: Next) -> Response {
     let pairs = query_pairs(request.uri().query());
     let Some(placement) = placement(request.method(), request.uri().path(), &pairs) else {
         return next.run(request).await;
     };
-    let url = match destination(state.herder.as_ref(), &placement) {
+    let url = match destination(state.rest.herder.as_ref(), &placement) {
         Ok(None) => return next.run(request).await,
         Ok(Some(url)) => url,
         Err(e) => return e.into_response(),
@@ -182,7 +213,7 @@ pub async fn forward(State(state): State<RestState>, request: Request, next: Nex
             return ApiError::new(StatusCode::CONFLICT, CONFLICTING_OPERATION).into_response();
         }
     };
-    match send(&url, request, next_hop).await {
+    match send(&state.client, &url, request, next_hop).await {
         Ok(response) => response,
         Err(e) => e.into_response(),
     }
@@ -191,6 +222,10 @@ pub async fn forward(State(state): State<RestState>, request: Request, next: Nex
 /// A worker's REST base url, split for the client.
 #[derive(Debug, PartialEq, Eq)]
 struct WorkerUrl {
+    /// Whether it is `https://`.
+    tls: bool,
+    /// The host, without brackets (the name its certificate must have).
+    host: String,
     /// `host:port` as written (the `Host` header).
     authority: String,
     /// `host:port` with the default port added (what to connect to).
@@ -207,16 +242,10 @@ impl WorkerUrl {
                 format!("Error trying to forward REST request: the worker url '{url}' {why}"),
             )
         };
-        let rest = match (url.strip_prefix("http://"), url.strip_prefix("https://")) {
-            (Some(rest), _) => rest,
-            (None, Some(_)) => {
-                return Err(invalid(&format!(
-                    "is https, and workers forward requests to each other over http only: give \
-                     each worker an http:// listener in 'listeners' and advertise it with \
-                     {ADVERTISED_LISTENER}=http"
-                )))
-            }
-            (None, None) => return Err(invalid("does not start with http://")),
+        let (tls, rest) = match (url.strip_prefix("http://"), url.strip_prefix("https://")) {
+            (Some(rest), _) => (false, rest),
+            (None, Some(rest)) => (true, rest),
+            (None, None) => return Err(invalid("does not start with http:// or https://")),
         };
         let (authority, prefix) = match rest.find('/') {
             Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
@@ -225,16 +254,24 @@ impl WorkerUrl {
         if authority.is_empty() {
             return Err(invalid("has no host"));
         }
-        let has_port = match authority.strip_prefix('[') {
-            Some(bracketed) => bracketed.contains("]:"),
-            None => authority.contains(':'),
+        let (host, has_port) = match authority.strip_prefix('[') {
+            Some(bracketed) => match bracketed.split_once(']') {
+                Some((host, after)) => (host, after.starts_with(':')),
+                None => return Err(invalid("has an unclosed '[' in its host")),
+            },
+            None => match authority.split_once(':') {
+                Some((host, _)) => (host, true),
+                None => (authority, false),
+            },
         };
-        let address = if has_port {
-            authority.to_string()
-        } else {
-            format!("{authority}:80")
+        let address = match (has_port, tls) {
+            (true, _) => authority.to_string(),
+            (false, false) => format!("{authority}:80"),
+            (false, true) => format!("{authority}:443"),
         };
         Ok(WorkerUrl {
+            tls,
+            host: host.to_string(),
             authority: authority.to_string(),
             address,
             prefix: prefix.to_string(),
@@ -265,6 +302,9 @@ fn forwarded_query(raw: Option<&str>, next_hop: bool) -> String {
 enum ExchangeError {
     #[error("cannot connect: {0}")]
     Connect(#[source] std::io::Error),
+    #[cfg(feature = "tls")]
+    #[error("TLS handshake failed: {0}")]
+    Handshake(#[source] std::io::Error),
     #[error("{0}")]
     Http(#[source] hyper::Error),
     #[error("reading the answer failed: {0}")]
@@ -273,14 +313,80 @@ enum ExchangeError {
     Timeout,
 }
 
+/// How to secure a connection to a worker.
+enum Transport {
+    /// Plain TCP (`http://`).
+    Plain,
+    /// TLS with this configuration, checking the certificate against this name.
+    #[cfg(feature = "tls")]
+    Tls(
+        std::sync::Arc<tokio_rustls::rustls::ClientConfig>,
+        tokio_rustls::rustls::pki_types::ServerName<'static>,
+    ),
+}
+
+impl Transport {
+    /// The transport to `target`: TLS with the client's settings for https.
+    fn to(client: &ForwardClient, target: &WorkerUrl, url: &str) -> Result<Transport, ApiError> {
+        if !target.tls {
+            return Ok(Transport::Plain);
+        }
+        let failed = |why: String| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("Error trying to forward REST request to {url}: {why}"),
+            )
+        };
+        #[cfg(feature = "tls")]
+        {
+            let config =
+                super::tls::client_config(&client.tls).map_err(|e| failed(e.to_string()))?;
+            let name = tokio_rustls::rustls::pki_types::ServerName::try_from(target.host.clone())
+                .map_err(|e| failed(format!("'{}' is not a host name: {e}", target.host)))?;
+            Ok(Transport::Tls(config, name))
+        }
+        #[cfg(not(feature = "tls"))]
+        {
+            let _ = &client.tls;
+            Err(failed(
+                "the worker is https, and this build has no TLS client (the 'tls' feature of \
+                 sluice-runtime)"
+                    .into(),
+            ))
+        }
+    }
+}
+
 /// Sends one request to another worker and returns its answer's head and body.
 async fn exchange(
     address: &str,
+    transport: Transport,
     request: hyper::Request<Body>,
 ) -> Result<(response::Parts, Bytes), ExchangeError> {
     let stream = TcpStream::connect(address)
         .await
         .map_err(ExchangeError::Connect)?;
+    match transport {
+        Transport::Plain => http1(stream, request).await,
+        #[cfg(feature = "tls")]
+        Transport::Tls(config, name) => {
+            let stream = tokio_rustls::TlsConnector::from(config)
+                .connect(name, stream)
+                .await
+                .map_err(ExchangeError::Handshake)?;
+            http1(stream, request).await
+        }
+    }
+}
+
+/// One HTTP/1 request and its whole answer on a connected stream.
+async fn http1<S>(
+    stream: S,
+    request: hyper::Request<Body>,
+) -> Result<(response::Parts, Bytes), ExchangeError>
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .map_err(ExchangeError::Http)?;
@@ -301,7 +407,12 @@ async fn exchange(
 }
 
 /// Forwards a request to the worker at `base` and relays its answer.
-async fn send(base: &str, request: Request, next_hop: bool) -> Result<Response, ApiError> {
+async fn send(
+    client: &ForwardClient,
+    base: &str,
+    request: Request,
+    next_hop: bool,
+) -> Result<Response, ApiError> {
     let target = WorkerUrl::parse(base)?;
     let (parts, body) = request.into_parts();
     let body = axum::body::to_bytes(body, MAX_REQUEST_BODY)
@@ -313,7 +424,9 @@ async fn send(base: &str, request: Request, next_hop: bool) -> Result<Response, 
         parts.uri.path(),
         forwarded_query(parts.uri.query(), next_hop)
     );
-    let url = format!("http://{}{path_and_query}", target.authority);
+    let scheme = if target.tls { "https" } else { "http" };
+    let url = format!("{scheme}://{}{path_and_query}", target.authority);
+    let transport = Transport::to(client, &target, &url)?;
     let mut outgoing = hyper::Request::builder()
         .method(parts.method.clone())
         .uri(&path_and_query)
@@ -330,9 +443,12 @@ async fn send(base: &str, request: Request, next_hop: bool) -> Result<Response, 
         )
     })?;
     tracing::debug!(method = %parts.method, url = %url, "Forwarding a REST request.");
-    let answer = tokio::time::timeout(FORWARD_TIMEOUT, exchange(&target.address, outgoing))
-        .await
-        .unwrap_or(Err(ExchangeError::Timeout));
+    let answer = tokio::time::timeout(
+        FORWARD_TIMEOUT,
+        exchange(&target.address, transport, outgoing),
+    )
+    .await
+    .unwrap_or(Err(ExchangeError::Timeout));
     let (head, body) = answer.map_err(|e| {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -446,10 +562,14 @@ mod tests {
 
     #[test]
     fn worker_urls() {
-        let url = |u: &str| WorkerUrl::parse(u).map(|w| (w.authority, w.address, w.prefix));
+        let url = |u: &str| {
+            WorkerUrl::parse(u).map(|w| (w.tls, w.host, w.authority, w.address, w.prefix))
+        };
         assert_eq!(
             url("http://127.0.0.1:8084/"),
             Ok((
+                false,
+                "127.0.0.1".into(),
                 "127.0.0.1:8084".into(),
                 "127.0.0.1:8084".into(),
                 String::new()
@@ -457,24 +577,46 @@ mod tests {
         );
         assert_eq!(
             url("http://worker-2"),
-            Ok(("worker-2".into(), "worker-2:80".into(), String::new()))
+            Ok((
+                false,
+                "worker-2".into(),
+                "worker-2".into(),
+                "worker-2:80".into(),
+                String::new()
+            ))
         );
         assert_eq!(
             url("http://[::1]:8083/api/"),
-            Ok(("[::1]:8083".into(), "[::1]:8083".into(), "/api".into()))
+            Ok((
+                false,
+                "::1".into(),
+                "[::1]:8083".into(),
+                "[::1]:8083".into(),
+                "/api".into()
+            ))
         );
         assert_eq!(
-            url("http://[::1]/").map(|u| u.1),
+            url("http://[::1]/").map(|u| u.3),
             Ok("[::1]:80".to_string())
         );
-        let https = url("https://w:8443/").unwrap_err();
-        assert_eq!(https.status, StatusCode::INTERNAL_SERVER_ERROR);
-        assert!(
-            https.message.contains("rest.advertised.listener=http"),
-            "{}",
-            https.message
+        assert_eq!(
+            url("https://w2.example:8443/"),
+            Ok((
+                true,
+                "w2.example".into(),
+                "w2.example:8443".into(),
+                "w2.example:8443".into(),
+                String::new()
+            ))
         );
-        assert!(url("ftp://w/").unwrap_err().message.contains("ftp://w/"));
+        assert_eq!(
+            url("https://[::1]").map(|u| (u.1, u.3)),
+            Ok(("::1".to_string(), "[::1]:443".to_string()))
+        );
+        let ftp = url("ftp://w/").unwrap_err();
+        assert_eq!(ftp.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(ftp.message.contains("ftp://w/"), "{}", ftp.message);
         assert!(url("http:///x").is_err());
+        assert!(url("https://[::1:8443/").is_err());
     }
 }

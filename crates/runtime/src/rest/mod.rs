@@ -85,8 +85,22 @@ pub fn router(state: RestState) -> Router {
     router_for(state, Endpoints::All)
 }
 
-/// The router of some endpoints (for `admin.listeners`).
+/// The router of some endpoints (for `admin.listeners`). Requests are forwarded to https
+/// workers with no TLS settings but the system's CA bundle; [`RestServer`] uses the worker's.
 pub fn router_for(state: RestState, endpoints: Endpoints) -> Router {
+    router_with(
+        state,
+        endpoints,
+        Arc::new(forward::ForwardClient::default()),
+    )
+}
+
+/// The router of some endpoints, forwarding with `client`.
+fn router_with(
+    state: RestState,
+    endpoints: Endpoints,
+    client: Arc<forward::ForwardClient>,
+) -> Router {
     let mut r = Router::new();
     if endpoints != Endpoints::Admin {
         r = r
@@ -147,7 +161,10 @@ pub fn router_for(state: RestState, endpoints: Endpoints) -> Router {
                 put(plugins::validate),
             )
             .route_layer(axum::middleware::from_fn_with_state(
-                state.clone(),
+                forward::ForwardState {
+                    rest: state.clone(),
+                    client,
+                },
                 forward::forward,
             ));
     }
@@ -224,6 +241,7 @@ pub struct RestServer {
     advertised_host: String,
     advertised_port: u16,
     advertised_scheme: String,
+    forwarding: Arc<forward::ForwardClient>,
 }
 
 /// The machine's host name, for workers that listen on every interface.
@@ -309,6 +327,7 @@ impl RestServer {
                 .clone()
                 .or_else(|| first.map(|l| l.scheme.clone()))
                 .unwrap_or_else(|| "http".to_string()),
+            forwarding: Arc::new(forward::ForwardClient::new(settings.forward_tls.clone())),
         })
     }
 
@@ -340,7 +359,7 @@ impl RestServer {
         let mut tasks = Vec::with_capacity(self.bound.len());
         for b in self.bound {
             let addr = b.listener.local_addr().ok();
-            let mut app = router_for(state.clone(), b.endpoints);
+            let mut app = router_with(state.clone(), b.endpoints, self.forwarding.clone());
             if let Some(users) = &self.auth {
                 app = auth::require(app, users.clone());
             }

@@ -1,4 +1,5 @@
-//! `https://` listeners: TLS settings in Kafka's key names, read from PEM.
+//! `https://` listeners and the client that forwards requests to https workers: TLS
+//! settings in Kafka's key names, read from PEM.
 //!
 //! As in Kafka, an https listener takes its TLS settings from `listeners.https.ssl.*` keys,
 //! falling back to the un-prefixed `ssl.*` keys ([`TlsSettings`]). Kafka reads JKS or
@@ -13,6 +14,15 @@
 //! bad content is an error naming the key), and [`TlsListener`] serves axum: it accepts TCP
 //! connections and runs each handshake in its own task (bounded in time), so a slow client
 //! does not hold up the others.
+//!
+//! A worker forwarding a request to an `https://` worker (see [`super::forward`]) is a TLS
+//! client with the same keys, as Kafka's REST client is ([`client_config`]): the peer's
+//! certificate must chain to the truststore's certificates (without a truststore, to the
+//! system's CA bundle: `$SSL_CERT_FILE` or the usual distribution paths) and name the host
+//! of the peer's url, unless `ssl.endpoint.identification.algorithm` is empty; the keystore,
+//! when set, is the client certificate presented to workers with `ssl.client.auth`. The
+//! client settings are loaded when a request goes to an https worker, so a worker that
+//! never forwards over https is not stopped by them.
 
 use std::collections::BTreeMap;
 
@@ -32,6 +42,7 @@ pub const TLS_KEYS: &[&str] = &[
     TRUSTSTORE_CERTIFICATES,
     CLIENT_AUTH,
     ENABLED_PROTOCOLS,
+    ENDPOINT_IDENTIFICATION,
 ];
 
 /// Key: the keystore format (`PEM`; JKS and PKCS12 are refused).
@@ -52,6 +63,9 @@ pub const TRUSTSTORE_CERTIFICATES: &str = "ssl.truststore.certificates";
 pub const CLIENT_AUTH: &str = "ssl.client.auth";
 /// Key: the TLS versions offered (`TLSv1.2,TLSv1.3`).
 pub const ENABLED_PROTOCOLS: &str = "ssl.enabled.protocols";
+/// Key: `https` (the default) to check that a peer's certificate names the host it was
+/// reached at when forwarding; empty to check only its chain.
+pub const ENDPOINT_IDENTIFICATION: &str = "ssl.endpoint.identification.algorithm";
 
 /// The TLS settings of the worker's https listeners: each key's value, with the key it was
 /// read from (the `listeners.https.` one when set, else the plain `ssl.*` one).
@@ -61,7 +75,8 @@ pub struct TlsSettings {
 }
 
 impl TlsSettings {
-    /// Reads the settings from the worker properties.
+    /// Reads the settings from the worker properties. An empty value counts as unset,
+    /// except for [`ENDPOINT_IDENTIFICATION`], where empty turns the host name check off.
     pub fn from_props(props: &ConfigMap) -> TlsSettings {
         let mut values = BTreeMap::new();
         for key in TLS_KEYS {
@@ -69,7 +84,7 @@ impl TlsSettings {
             let found = [prefixed, (*key).to_string()]
                 .into_iter()
                 .find_map(|k| props.get(&k).map(|v| (k, v.trim().to_string())))
-                .filter(|(_, v)| !v.is_empty());
+                .filter(|(_, v)| !v.is_empty() || *key == ENDPOINT_IDENTIFICATION);
             if let Some(found) = found {
                 values.insert(*key, found);
             }
@@ -89,25 +104,47 @@ impl TlsSettings {
     }
 }
 
+/// What TLS settings are loaded for (named in error messages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsRole {
+    /// The server side of the https listeners.
+    Listener,
+    /// The client that forwards REST requests to https workers.
+    Forwarding,
+}
+
+impl std::fmt::Display for TlsRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TlsRole::Listener => "the https listener",
+            TlsRole::Forwarding => "forwarding REST requests over https",
+        })
+    }
+}
+
 /// A TLS setting that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     /// A file named by a key cannot be read.
-    #[error("cannot read '{path}' named by {key} for the https listener: {source}")]
+    #[error("cannot read '{path}' named by {key} for {role}: {source}")]
     File {
         /// The key.
         key: String,
         /// The file.
         path: String,
+        /// What the settings were loaded for.
+        role: TlsRole,
         /// The OS error.
         #[source]
         source: std::io::Error,
     },
     /// A value is wrong.
-    #[error("invalid {key} for the https listener: {message}")]
+    #[error("invalid {key} for {role}: {message}")]
     Invalid {
         /// The key.
         key: String,
+        /// What the settings were loaded for.
+        role: TlsRole,
         /// What is wrong.
         message: String,
     },
@@ -117,23 +154,31 @@ pub enum TlsError {
 }
 
 #[cfg(feature = "tls")]
-pub use enabled::{server_config, TlsListener};
+pub use enabled::{client_config, server_config, TlsListener};
 
 #[cfg(feature = "tls")]
 mod enabled {
     use std::io;
     use std::net::SocketAddr;
+    use std::path::Path;
     use std::sync::Arc;
     use std::time::Duration;
 
     use tokio::net::{TcpListener, TcpStream};
     use tokio::sync::mpsc;
     use tokio::task::JoinHandle;
+    use tokio_rustls::rustls::client::danger::{
+        HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier,
+    };
+    use tokio_rustls::rustls::client::WebPkiServerVerifier;
     use tokio_rustls::rustls::crypto::ring;
     use tokio_rustls::rustls::pki_types::pem::PemObject;
-    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
     use tokio_rustls::rustls::server::WebPkiClientVerifier;
-    use tokio_rustls::rustls::{version, RootCertStore, ServerConfig, SupportedProtocolVersion};
+    use tokio_rustls::rustls::{
+        self, version, CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore,
+        ServerConfig, SignatureScheme, SupportedProtocolVersion,
+    };
     use tokio_rustls::server::TlsStream;
     use tokio_rustls::TlsAcceptor;
 
@@ -143,20 +188,37 @@ mod enabled {
     const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
     /// Handshaken connections waiting for the server to take them.
     const ACCEPT_QUEUE: usize = 64;
+    /// Where a system CA bundle usually is, tried in order when no truststore is given.
+    const SYSTEM_CA_BUNDLES: &[&str] = &[
+        "/etc/ssl/certs/ca-certificates.crt",
+        "/etc/pki/tls/certs/ca-bundle.crt",
+        "/etc/ssl/ca-bundle.pem",
+        "/etc/ssl/cert.pem",
+    ];
 
-    fn invalid(settings: &TlsSettings, key: &str, message: impl Into<String>) -> TlsError {
+    /// A certificate chain, its private key and the key they were read from.
+    type Identity = (String, Vec<CertificateDer<'static>>, PrivateKeyDer<'static>);
+
+    fn invalid(
+        settings: &TlsSettings,
+        role: TlsRole,
+        key: &str,
+        message: impl Into<String>,
+    ) -> TlsError {
         TlsError::Invalid {
             key: settings.key_name(key),
+            role,
             message: message.into(),
         }
     }
 
-    fn check_pem_type(settings: &TlsSettings, key: &str) -> Result<(), TlsError> {
+    fn check_pem_type(settings: &TlsSettings, role: TlsRole, key: &str) -> Result<(), TlsError> {
         match settings.get(key) {
             None => Ok(()),
             Some((_, t)) if t.eq_ignore_ascii_case("PEM") => Ok(()),
             Some((_, t)) => Err(invalid(
                 settings,
+                role,
                 key,
                 format!(
                     "'{t}' is not supported; use PEM files (convert a keystore with \
@@ -167,46 +229,61 @@ mod enabled {
         }
     }
 
+    fn read_pem(role: TlsRole, key: &str, path: &str) -> Result<String, TlsError> {
+        std::fs::read_to_string(path).map_err(|source| TlsError::File {
+            key: key.to_string(),
+            path: path.to_string(),
+            role,
+            source,
+        })
+    }
+
     /// The PEM text of a setting given as a file (`location`) or inline (`inline`), with
     /// the key it came from.
     fn pem_text(
         settings: &TlsSettings,
+        role: TlsRole,
         location: &str,
         inline: &str,
     ) -> Result<Option<(String, String)>, TlsError> {
         if let Some((key, path)) = settings.get(location) {
-            let text = std::fs::read_to_string(path).map_err(|source| TlsError::File {
-                key: key.to_string(),
-                path: path.to_string(),
-                source,
-            })?;
-            return Ok(Some((key.to_string(), text)));
+            return Ok(Some((key.to_string(), read_pem(role, key, path)?)));
         }
         Ok(settings
             .get(inline)
             .map(|(k, v)| (k.to_string(), v.to_string())))
     }
 
-    fn certificates(key: &str, pem: &str) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    fn certificates(
+        role: TlsRole,
+        key: &str,
+        pem: &str,
+    ) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+        let invalid = |message: String| TlsError::Invalid {
+            key: key.to_string(),
+            role,
+            message,
+        };
         let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| TlsError::Invalid {
-                key: key.to_string(),
-                message: format!("bad PEM certificate: {e}"),
-            })?;
+            .map_err(|e| invalid(format!("bad PEM certificate: {e}")))?;
         if certs.is_empty() {
-            return Err(TlsError::Invalid {
-                key: key.to_string(),
-                message: "no PEM certificate (-----BEGIN CERTIFICATE-----) found".into(),
-            });
+            return Err(invalid(
+                "no PEM certificate (-----BEGIN CERTIFICATE-----) found".into(),
+            ));
         }
         Ok(certs)
     }
 
-    fn private_key(key: &str, pem: &str) -> Result<PrivateKeyDer<'static>, TlsError> {
+    fn private_key(
+        role: TlsRole,
+        key: &str,
+        pem: &str,
+    ) -> Result<PrivateKeyDer<'static>, TlsError> {
         if pem.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
             return Err(TlsError::Invalid {
                 key: key.to_string(),
+                role,
                 message: "encrypted private keys are not supported; decrypt it with \
                           'openssl pkcs8 -topk8 -nocrypt' and protect the file instead"
                     .into(),
@@ -214,12 +291,27 @@ mod enabled {
         }
         PrivateKeyDer::from_pem_slice(pem.as_bytes()).map_err(|e| TlsError::Invalid {
             key: key.to_string(),
+            role,
             message: format!("no usable PEM private key (PKCS#8, PKCS#1 or SEC1): {e}"),
         })
     }
 
+    /// The certificates of `pem` as trust anchors.
+    fn root_store(role: TlsRole, key: &str, pem: &str) -> Result<RootCertStore, TlsError> {
+        let mut roots = RootCertStore::empty();
+        for cert in certificates(role, key, pem)? {
+            roots.add(cert).map_err(|e| TlsError::Invalid {
+                key: key.to_string(),
+                role,
+                message: format!("unusable trusted certificate: {e}"),
+            })?;
+        }
+        Ok(roots)
+    }
+
     fn protocol_versions(
         settings: &TlsSettings,
+        role: TlsRole,
     ) -> Result<Vec<&'static SupportedProtocolVersion>, TlsError> {
         let Some((_, list)) = settings.get(ENABLED_PROTOCOLS) else {
             return Ok(vec![&version::TLS13, &version::TLS12]);
@@ -232,6 +324,7 @@ mod enabled {
                 other => {
                     return Err(invalid(
                         settings,
+                        role,
                         ENABLED_PROTOCOLS,
                         format!("'{other}' is not supported; use TLSv1.2 and/or TLSv1.3"),
                     ))
@@ -239,47 +332,82 @@ mod enabled {
             }
         }
         if versions.is_empty() {
-            return Err(invalid(settings, ENABLED_PROTOCOLS, "no protocol given"));
+            return Err(invalid(
+                settings,
+                role,
+                ENABLED_PROTOCOLS,
+                "no protocol given",
+            ));
         }
         Ok(versions)
+    }
+
+    /// The keystore: a PEM file with the chain and the key, or both inline; `None` when
+    /// neither is set.
+    fn identity(settings: &TlsSettings, role: TlsRole) -> Result<Option<Identity>, TlsError> {
+        if let Some((name, path)) = settings.get(KEYSTORE_LOCATION) {
+            let text = read_pem(role, name, path)?;
+            return Ok(Some((
+                name.to_string(),
+                certificates(role, name, &text)?,
+                private_key(role, name, &text)?,
+            )));
+        }
+        match (
+            settings.get(KEYSTORE_CERTIFICATE_CHAIN),
+            settings.get(KEYSTORE_KEY),
+        ) {
+            (Some((ck, c)), Some((kk, k))) => Ok(Some((
+                kk.to_string(),
+                certificates(role, ck, c)?,
+                private_key(role, kk, k)?,
+            ))),
+            (None, None) => Ok(None),
+            (Some(_), None) => Err(invalid(
+                settings,
+                role,
+                KEYSTORE_KEY,
+                format!(
+                    "missing: {} is set, so its private key is needed too",
+                    settings.key_name(KEYSTORE_CERTIFICATE_CHAIN)
+                ),
+            )),
+            (None, Some(_)) => Err(invalid(
+                settings,
+                role,
+                KEYSTORE_CERTIFICATE_CHAIN,
+                format!(
+                    "missing: {} is set, so its certificate chain is needed too",
+                    settings.key_name(KEYSTORE_KEY)
+                ),
+            )),
+        }
     }
 
     /// Loads the certificate, key, trusted certificates and options of the https
     /// listeners.
     pub fn server_config(settings: &TlsSettings) -> Result<Arc<ServerConfig>, TlsError> {
-        check_pem_type(settings, KEYSTORE_TYPE)?;
-        check_pem_type(settings, TRUSTSTORE_TYPE)?;
-        let versions = protocol_versions(settings)?;
-        let (chain, key) = match settings.get(KEYSTORE_LOCATION) {
-            Some(_) => {
-                let (name, text) = pem_text(settings, KEYSTORE_LOCATION, KEYSTORE_KEY)?
-                    .ok_or_else(|| invalid(settings, KEYSTORE_LOCATION, "missing"))?;
-                (certificates(&name, &text)?, private_key(&name, &text)?)
-            }
-            None => {
-                let chain = settings.get(KEYSTORE_CERTIFICATE_CHAIN);
-                let key = settings.get(KEYSTORE_KEY);
-                match (chain, key) {
-                    (Some((ck, c)), Some((kk, k))) => (certificates(ck, c)?, private_key(kk, k)?),
-                    _ => {
-                        return Err(invalid(
-                            settings,
-                            KEYSTORE_LOCATION,
-                            format!(
-                                "an https listener needs a certificate and its private key: \
-                                 set {HTTPS_PREFIX}{KEYSTORE_LOCATION} to a PEM file holding \
-                                 both, or {HTTPS_PREFIX}{KEYSTORE_CERTIFICATE_CHAIN} and \
-                                 {HTTPS_PREFIX}{KEYSTORE_KEY}"
-                            ),
-                        ))
-                    }
-                }
-            }
+        let role = TlsRole::Listener;
+        check_pem_type(settings, role, KEYSTORE_TYPE)?;
+        check_pem_type(settings, role, TRUSTSTORE_TYPE)?;
+        let versions = protocol_versions(settings, role)?;
+        let Some((key_name, chain, key)) = identity(settings, role)? else {
+            return Err(invalid(
+                settings,
+                role,
+                KEYSTORE_LOCATION,
+                format!(
+                    "an https listener needs a certificate and its private key: set \
+                     {HTTPS_PREFIX}{KEYSTORE_LOCATION} to a PEM file holding both, or \
+                     {HTTPS_PREFIX}{KEYSTORE_CERTIFICATE_CHAIN} and \
+                     {HTTPS_PREFIX}{KEYSTORE_KEY}"
+                ),
+            ));
         };
         let provider = Arc::new(ring::default_provider());
         let builder = ServerConfig::builder_with_provider(provider.clone())
             .with_protocol_versions(&versions)
-            .map_err(|e| invalid(settings, ENABLED_PROTOCOLS, e.to_string()))?;
+            .map_err(|e| invalid(settings, role, ENABLED_PROTOCOLS, e.to_string()))?;
         let client_auth = settings
             .get(CLIENT_AUTH)
             .map(|(_, v)| v.to_ascii_lowercase());
@@ -287,27 +415,21 @@ mod enabled {
             None | Some("none") => builder.with_no_client_auth(),
             Some(mode @ ("requested" | "required")) => {
                 let (name, text) =
-                    pem_text(settings, TRUSTSTORE_LOCATION, TRUSTSTORE_CERTIFICATES)?.ok_or_else(
-                        || {
+                    pem_text(settings, role, TRUSTSTORE_LOCATION, TRUSTSTORE_CERTIFICATES)?
+                        .ok_or_else(|| {
                             invalid(
                                 settings,
+                                role,
                                 TRUSTSTORE_LOCATION,
                                 format!(
                                     "{} needs the certificates clients must chain to: set \
-                                     {HTTPS_PREFIX}{TRUSTSTORE_LOCATION} (a PEM file) or \
-                                     {HTTPS_PREFIX}{TRUSTSTORE_CERTIFICATES}",
+                             {HTTPS_PREFIX}{TRUSTSTORE_LOCATION} (a PEM file) or \
+                             {HTTPS_PREFIX}{TRUSTSTORE_CERTIFICATES}",
                                     settings.key_name(CLIENT_AUTH)
                                 ),
                             )
-                        },
-                    )?;
-                let mut roots = RootCertStore::empty();
-                for cert in certificates(&name, &text)? {
-                    roots.add(cert).map_err(|e| TlsError::Invalid {
-                        key: name.clone(),
-                        message: format!("unusable trusted certificate: {e}"),
-                    })?;
-                }
+                        })?;
+                let roots = root_store(role, &name, &text)?;
                 let mut verifier =
                     WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
                 if mode == "requested" {
@@ -315,6 +437,7 @@ mod enabled {
                 }
                 let verifier = verifier.build().map_err(|e| TlsError::Invalid {
                     key: name.clone(),
+                    role,
                     message: e.to_string(),
                 })?;
                 builder.with_client_cert_verifier(verifier)
@@ -322,26 +445,164 @@ mod enabled {
             Some(other) => {
                 return Err(invalid(
                     settings,
+                    role,
                     CLIENT_AUTH,
                     format!("'{other}' is not one of none, requested, required"),
                 ))
             }
         };
-        let key_name = settings
-            .get(KEYSTORE_LOCATION)
-            .or_else(|| settings.get(KEYSTORE_KEY))
-            .map_or_else(
-                || settings.key_name(KEYSTORE_LOCATION),
-                |(k, _)| k.to_string(),
-            );
         let mut config = builder
             .with_single_cert(chain, key)
             .map_err(|e| TlsError::Invalid {
                 key: key_name,
+                role,
                 message: format!("the certificate chain and private key are unusable: {e}"),
             })?;
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(Arc::new(config))
+    }
+
+    /// The system's CA bundle: `$SSL_CERT_FILE`, else the first of the usual paths.
+    fn system_roots(settings: &TlsSettings, role: TlsRole) -> Result<RootCertStore, TlsError> {
+        let from_env = std::env::var("SSL_CERT_FILE")
+            .ok()
+            .filter(|f| !f.is_empty());
+        let found = from_env.or_else(|| {
+            SYSTEM_CA_BUNDLES
+                .iter()
+                .find(|p| Path::new(p).is_file())
+                .map(|p| p.to_string())
+        });
+        let Some(path) = found else {
+            return Err(invalid(
+                settings,
+                role,
+                TRUSTSTORE_LOCATION,
+                format!(
+                    "missing, and no system CA bundle was found (SSL_CERT_FILE, {}): set \
+                     {HTTPS_PREFIX}{TRUSTSTORE_LOCATION} to the PEM certificates the other \
+                     workers' certificates chain to",
+                    SYSTEM_CA_BUNDLES.join(", ")
+                ),
+            ));
+        };
+        let source = if std::env::var_os("SSL_CERT_FILE").is_some_and(|f| !f.is_empty()) {
+            "SSL_CERT_FILE"
+        } else {
+            "the system CA bundle"
+        };
+        let text = read_pem(role, source, &path)?;
+        root_store(role, &format!("{source} ({path})"), &text)
+    }
+
+    /// Loads the TLS client settings for forwarding requests to https workers: the trusted
+    /// certificates (the truststore, else the system's), the client certificate (the
+    /// keystore, when set), the protocols and the host name check.
+    pub fn client_config(settings: &TlsSettings) -> Result<Arc<ClientConfig>, TlsError> {
+        let role = TlsRole::Forwarding;
+        check_pem_type(settings, role, KEYSTORE_TYPE)?;
+        check_pem_type(settings, role, TRUSTSTORE_TYPE)?;
+        let versions = protocol_versions(settings, role)?;
+        let check_names = match settings.get(ENDPOINT_IDENTIFICATION) {
+            None => true,
+            Some((_, "")) => false,
+            Some((_, v)) if v.eq_ignore_ascii_case("https") => true,
+            Some((_, other)) => {
+                return Err(invalid(
+                    settings,
+                    role,
+                    ENDPOINT_IDENTIFICATION,
+                    format!(
+                        "'{other}' is not supported; use https, or empty for no host name check"
+                    ),
+                ))
+            }
+        };
+        let roots = match pem_text(settings, role, TRUSTSTORE_LOCATION, TRUSTSTORE_CERTIFICATES)? {
+            Some((name, text)) => root_store(role, &name, &text)?,
+            None => system_roots(settings, role)?,
+        };
+        let provider = Arc::new(ring::default_provider());
+        let verifier =
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                .build()
+                .map_err(|e| invalid(settings, role, TRUSTSTORE_LOCATION, e.to_string()))?;
+        let builder = ClientConfig::builder_with_provider(provider)
+            .with_protocol_versions(&versions)
+            .map_err(|e| invalid(settings, role, ENABLED_PROTOCOLS, e.to_string()))?;
+        let builder = if check_names {
+            builder.with_webpki_verifier(verifier)
+        } else {
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AnyName(verifier)))
+        };
+        let mut config = match identity(settings, role)? {
+            Some((key_name, chain, key)) => {
+                builder
+                    .with_client_auth_cert(chain, key)
+                    .map_err(|e| TlsError::Invalid {
+                        key: key_name,
+                        role,
+                        message: format!("the certificate chain and private key are unusable: {e}"),
+                    })?
+            }
+            None => builder.with_no_client_auth(),
+        };
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(Arc::new(config))
+    }
+
+    /// Checks a peer's certificate chain but not the host name in it
+    /// (`ssl.endpoint.identification.algorithm` empty).
+    #[derive(Debug)]
+    struct AnyName(Arc<WebPkiServerVerifier>);
+
+    impl ServerCertVerifier for AnyName {
+        fn verify_server_cert(
+            &self,
+            end_entity: &CertificateDer<'_>,
+            intermediates: &[CertificateDer<'_>],
+            server_name: &ServerName<'_>,
+            ocsp_response: &[u8],
+            now: UnixTime,
+        ) -> Result<ServerCertVerified, rustls::Error> {
+            match self.0.verify_server_cert(
+                end_entity,
+                intermediates,
+                server_name,
+                ocsp_response,
+                now,
+            ) {
+                Err(rustls::Error::InvalidCertificate(
+                    CertificateError::NotValidForName
+                    | CertificateError::NotValidForNameContext { .. },
+                )) => Ok(ServerCertVerified::assertion()),
+                other => other,
+            }
+        }
+
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            self.0.verify_tls12_signature(message, cert, dss)
+        }
+
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            self.0.verify_tls13_signature(message, cert, dss)
+        }
+
+        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+            self.0.supported_verify_schemes()
+        }
     }
 
     /// A listener that hands axum TLS connections whose handshake is done.
@@ -492,5 +753,61 @@ mod tests {
         );
         let e = err(&[("listeners.https.ssl.enabled.protocols", "SSLv3")]);
         assert!(e.contains("listeners.https.ssl.enabled.protocols"), "{e}");
+    }
+
+    #[cfg(feature = "tls")]
+    #[test]
+    fn bad_client_settings_name_their_key_and_the_forwarding() {
+        let err = |pairs: &[(&str, &str)]| {
+            client_config(&TlsSettings::from_props(&props(pairs)))
+                .err()
+                .unwrap()
+                .to_string()
+        };
+        let e = err(&[("ssl.truststore.location", "/nonexistent/ca.pem")]);
+        assert!(
+            e.starts_with(
+                "cannot read '/nonexistent/ca.pem' named by ssl.truststore.location for \
+                 forwarding REST requests over https"
+            ),
+            "{e}"
+        );
+        let e = err(&[("listeners.https.ssl.truststore.certificates", "not pem")]);
+        assert!(
+            e.starts_with(
+                "invalid listeners.https.ssl.truststore.certificates for forwarding REST \
+                 requests over https: no PEM certificate"
+            ),
+            "{e}"
+        );
+        let e = err(&[("ssl.endpoint.identification.algorithm", "ldaps")]);
+        assert!(
+            e.starts_with("invalid ssl.endpoint.identification.algorithm for forwarding"),
+            "{e}"
+        );
+        let e = err(&[("ssl.keystore.certificate.chain", "x")]);
+        assert!(
+            e.starts_with(
+                "invalid listeners.https.ssl.keystore.key for forwarding REST requests over \
+                 https: missing: ssl.keystore.certificate.chain is set"
+            ),
+            "{e}"
+        );
+        let e = err(&[("ssl.truststore.type", "JKS")]);
+        assert!(e.contains("'JKS' is not supported"), "{e}");
+    }
+
+    #[test]
+    fn an_empty_endpoint_identification_is_kept() {
+        let s = TlsSettings::from_props(&props(&[
+            ("listeners.https.ssl.endpoint.identification.algorithm", ""),
+            ("ssl.endpoint.identification.algorithm", "https"),
+        ]));
+        assert_eq!(
+            s.get(ENDPOINT_IDENTIFICATION),
+            Some(("listeners.https.ssl.endpoint.identification.algorithm", ""))
+        );
+        let s = TlsSettings::from_props(&props(&[]));
+        assert_eq!(s.get(ENDPOINT_IDENTIFICATION), None);
     }
 }
