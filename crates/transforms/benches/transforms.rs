@@ -2,25 +2,29 @@
 //! MaskField, InsertField, Cast, RegexRouter), on a 10-field record, schemaless (a map) and
 //! schema'd (a struct).
 //!
-//! Every case runs through [`TransformChain`] as the runtime runs it, on clones of the record
-//! made before the clock starts (outputs are dropped after it stops), so the time is the
-//! transformation's own, including freeing what it discards. The summary printed at the end
-//! gives two figures per case: warm, on batches of 32 records (the inputs are in the CPU
-//! caches, as a record the converter or the previous stage just built), and cold, on batches
-//! of 1,000 (about 1.5 MB, mostly out of the caches); each is the median over its batches.
-//! The baseline is cloning the same record, timed in the same rounds: the cheapest thing a
-//! transformation that rebuilds a record could do. Two reference cases time cloning the record
-//! and freeing it: freeing is what a transformation that drops the record pays (Filter), and
-//! what every record costs anyway once the pipeline is done with it.
+//! Every case runs through [`TransformChain::apply`] as the runtime calls it, on clones of the
+//! record made before the clock starts. What is timed is the record's whole remaining life:
+//! the chain, then freeing what comes out (the output record, or nothing when the record was
+//! dropped), inside the clock for every case. So a transformation that drops or discards part
+//! of a record is not charged for freeing memory that one which keeps the record hands on to
+//! be freed later, untimed: each case pays for freeing the record exactly once.
 //!
-//! Every case calls the chain through one function that is never inlined (`apply_chain`), so
-//! callgrind can count the instructions of exactly that call:
+//! The floor is the same life with no transformation: the record moved into an empty chain and
+//! out, then freed (one floor for the 10-field record, one for the Debezium change event). The
+//! summary prints each case's gross time and its *net* time, gross minus its floor: what the
+//! transformation adds to the cost of a record in a pipeline. Two figures each: warm, on
+//! batches of 32 records (the inputs are in the CPU caches, as a record the converter or the
+//! previous stage just built), and cold, on batches of 1,000 (about 1.5 MB, mostly out of the
+//! caches); each is the median over its batches. A clone of the record, timed the same way, is
+//! printed for scale.
+//!
+//! Every case calls the chain through one function that is never inlined (`apply_chain`:
+//! apply, then free the output), so callgrind can count the instructions of exactly that:
 //! `TRANSFORMS_BENCH_ROUNDS=1 TRANSFORMS_BENCH_ONLY='<case>' valgrind --tool=callgrind
 //! --toggle-collect=transforms::apply_chain <bench binary> --bench none`.
 //!
 //! It allocates with mimalloc, as the `sluice` binary does: what a transformation allocates and
-//! frees costs what it costs in a pipeline (the system allocator roughly doubles the cost of
-//! the cases that free a whole record).
+//! frees costs what it costs in a pipeline.
 //!
 //! Transforms are looked up by class name among the plugins this build has; a case whose
 //! plugin is missing is skipped with a note, so the bench runs while SMTs are being added.
@@ -179,6 +183,9 @@ fn debezium_record(schema_d: bool) -> ConnectRecord {
     r
 }
 
+/// The label of the floor cases: no transformation.
+const FLOOR: &str = "no transformation (floor)";
+
 /// One transform configuration to measure.
 struct Spec {
     label: &'static str,
@@ -208,9 +215,9 @@ fn one(
 fn specs() -> Vec<Spec> {
     let c = |s: &str| format!("{T}{s}");
     let mut specs = vec![
-        // The floor: a record moved into the chain and out, as every case does.
+        // The floor: a record moved into the chain and out, then freed, as every case does.
         Spec {
-            label: "no transformation (pass-through)",
+            label: FLOOR,
             stages: vec![],
             schemaless: true,
             schema_d: true,
@@ -323,6 +330,13 @@ fn specs() -> Vec<Spec> {
         ),
     ];
     specs.push(Spec {
+        label: FLOOR,
+        stages: vec![],
+        schemaless: true,
+        schema_d: true,
+        debezium: true,
+    });
+    specs.push(Spec {
         label: "ExtractNewRecordState",
         stages: vec![(
             "io.debezium.transforms.ExtractNewRecordState".into(),
@@ -385,25 +399,23 @@ fn keys_use_predicate(spec: &Spec) -> bool {
         .any(|(_, keys)| keys.iter().any(|(k, _)| *k == "predicate"))
 }
 
-/// One record through the chain, as the runtime calls it. Never inlined, so that callgrind
-/// counts exactly this call: `--toggle-collect=transforms::apply_chain`.
+/// One record through the chain, as the runtime calls it, then freed: the rest of the
+/// record's life, the same for every case. Never inlined, so that callgrind counts exactly
+/// this call: `--toggle-collect=transforms::apply_chain`.
 #[inline(never)]
-fn apply_chain(
-    chain: &TransformChain,
-    record: ConnectRecord,
-) -> Result<Option<ConnectRecord>, TransformError> {
-    chain.apply(record)
+fn apply_chain(chain: &TransformChain, record: ConnectRecord) -> bool {
+    let output: Result<Option<ConnectRecord>, TransformError> = chain.apply(record);
+    let kept = matches!(output, Ok(Some(_)));
+    drop(black_box(output));
+    kept
 }
 
 /// What a case times.
 enum Work {
-    /// The record through a chain.
+    /// The record through a chain, then freed.
     Chain(TransformChain),
-    /// Cloning the record (a reference).
+    /// Cloning the record (printed for scale).
     Clone,
-    /// Freeing the record (a reference: what a transformation that drops a record pays, and
-    /// what any record costs when the pipeline is done with it).
-    Free,
 }
 
 /// One runnable case: what it times and the record it works on.
@@ -411,6 +423,10 @@ struct Case {
     name: String,
     work: Work,
     record: ConnectRecord,
+    /// The floor case this one's net time is taken against: (Debezium record, schema'd).
+    floor: (bool, bool),
+    /// True for a floor case.
+    is_floor: bool,
 }
 
 /// Records per timed batch, cold: the inputs (about 1.5 MB of heap) are cloned before the
@@ -427,38 +443,23 @@ impl Case {
         match &self.work {
             Work::Chain(chain) => {
                 let inputs: Vec<ConnectRecord> = (0..n).map(|_| self.record.clone()).collect();
-                let mut outputs = Vec::with_capacity(n);
                 let start = Instant::now();
                 for r in inputs {
-                    outputs.push(apply_chain(chain, black_box(r)));
+                    black_box(apply_chain(chain, black_box(r)));
+                }
+                start.elapsed().as_secs_f64() * 1e9 / n as f64
+            }
+            Work::Clone => {
+                let mut outputs = Vec::with_capacity(n);
+                let start = Instant::now();
+                for _ in 0..n {
+                    outputs.push(black_box(&self.record).clone());
                 }
                 let elapsed = start.elapsed();
                 black_box(&outputs);
                 elapsed.as_secs_f64() * 1e9 / n as f64
             }
-            Work::Clone => self.time_clone(n),
-            Work::Free => {
-                let inputs: Vec<ConnectRecord> = (0..n).map(|_| self.record.clone()).collect();
-                let start = Instant::now();
-                for r in inputs {
-                    drop(black_box(r));
-                }
-                start.elapsed().as_secs_f64() * 1e9 / n as f64
-            }
         }
-    }
-
-    /// ns per record of cloning the record `n` times (the baseline), the clones dropped
-    /// untimed.
-    fn time_clone(&self, n: usize) -> f64 {
-        let mut outputs = Vec::with_capacity(n);
-        let start = Instant::now();
-        for _ in 0..n {
-            outputs.push(black_box(&self.record).clone());
-        }
-        let elapsed = start.elapsed();
-        black_box(&outputs);
-        elapsed.as_secs_f64() * 1e9 / n as f64
     }
 }
 
@@ -466,17 +467,17 @@ impl Case {
 fn cases() -> Vec<Case> {
     let plugins = PluginList::builtin();
     let mut out = Vec::new();
-    for (label, free) in [("clone", false), ("free", true)] {
-        for schema_d in [false, true] {
-            out.push(Case {
-                name: format!(
-                    "baseline: {label} ({})",
-                    if schema_d { "schema'd" } else { "schemaless" }
-                ),
-                work: if free { Work::Free } else { Work::Clone },
-                record: record(schema_d),
-            });
-        }
+    for schema_d in [false, true] {
+        out.push(Case {
+            name: format!(
+                "baseline: clone ({})",
+                if schema_d { "schema'd" } else { "schemaless" }
+            ),
+            work: Work::Clone,
+            record: record(schema_d),
+            floor: (false, schema_d),
+            is_floor: false,
+        });
     }
     for spec in specs() {
         let missing: Vec<&str> = spec
@@ -498,8 +499,13 @@ fn cases() -> Vec<Case> {
                 continue;
             }
             let name = format!(
-                "{} ({})",
+                "{}{} ({})",
                 spec.label,
+                if spec.debezium && spec.label == FLOOR {
+                    ", Debezium event"
+                } else {
+                    ""
+                },
                 if schema_d { "schema'd" } else { "schemaless" }
             );
             let chain = match TransformChain::from_config(&config(&spec), &plugins) {
@@ -523,6 +529,8 @@ fn cases() -> Vec<Case> {
                 name,
                 work: Work::Chain(chain),
                 record,
+                floor: (spec.debezium, schema_d),
+                is_floor: spec.label == FLOOR,
             });
         }
     }
@@ -539,7 +547,6 @@ fn bench(c: &mut Criterion, cases: &[Case]) {
                 BatchSize::SmallInput,
             ),
             Work::Clone => b.iter_with_large_drop(|| black_box(&case.record).clone()),
-            Work::Free => b.iter_batched(|| case.record.clone(), drop, BatchSize::SmallInput),
         });
     }
     group.finish();
@@ -551,10 +558,10 @@ fn median(mut times: Vec<f64>) -> f64 {
     times[times.len() / 2]
 }
 
-/// Times each case directly and prints ns/record, warm and cold, beside the baseline: a clone
-/// of the same record, timed in the same rounds. Cases are timed in interleaved rounds, and
-/// each figure is the median over its batches, so a batch that another process interrupted
-/// (this machine is shared) does not count, and a burst of load affects all cases alike.
+/// Times each case directly and prints ns/record, warm and cold, gross and net of its floor.
+/// Cases are timed in interleaved rounds, and each figure is the median over its batches, so
+/// a batch that another process interrupted (this machine is shared) does not count, and a
+/// burst of load affects all cases alike.
 fn summary(cases: &[Case]) {
     // `TRANSFORMS_BENCH_ROUNDS=1` makes a short run, e.g. to count instructions under
     // callgrind.
@@ -566,11 +573,10 @@ fn summary(cases: &[Case]) {
     const WARM_REPEATS: usize = COLD_BATCH / WARM_BATCH;
     for case in cases {
         case.time_batch(COLD_BATCH);
-        case.time_clone(COLD_BATCH);
     }
-    let mut times = vec![(Vec::new(), Vec::new(), Vec::new()); cases.len()];
+    let mut times = vec![(Vec::new(), Vec::new()); cases.len()];
     for _ in 0..rounds {
-        for (case, (warm, cold, clone)) in cases.iter().zip(times.iter_mut()) {
+        for (case, (warm, cold)) in cases.iter().zip(times.iter_mut()) {
             for _ in 0..BATCHES {
                 let w: f64 = (0..WARM_REPEATS)
                     .map(|_| case.time_batch(WARM_BATCH))
@@ -578,36 +584,53 @@ fn summary(cases: &[Case]) {
                     / WARM_REPEATS as f64;
                 warm.push(w);
                 cold.push(case.time_batch(COLD_BATCH));
-                clone.push(case.time_clone(COLD_BATCH));
             }
         }
     }
+    let medians: Vec<(f64, f64)> = times
+        .into_iter()
+        .map(|(warm, cold)| (median(warm), median(cold)))
+        .collect();
+    let floor_of = |case: &Case| {
+        cases
+            .iter()
+            .zip(&medians)
+            .find(|(c, _)| c.is_floor && c.floor == case.floor)
+            .map(|(_, m)| *m)
+    };
     println!();
     println!(
         "ns/record, median of {} batches per case (warm: {WARM_BATCH} records a batch, \
-         cold: {COLD_BATCH}); baseline: cloning the record (cold)",
+         cold: {COLD_BATCH}); gross: the chain and freeing its output; net: gross minus the \
+         floor (no transformation) of the same record",
         rounds * BATCHES
     );
     println!(
         "{:<52} {:>8} {:>8} {:>9} {:>8}",
-        "case", "warm", "cold", "clone", "x clone"
+        "case", "warm", "cold", "net warm", "net cold"
     );
-    for (case, (warm, cold, clone)) in cases.iter().zip(times) {
-        let (warm, cold, clone) = (median(warm), median(cold), median(clone));
-        println!(
-            "{:<52} {warm:>8.0} {cold:>8.0} {clone:>9.0} {:>8.2}",
-            case.name,
-            cold / clone
-        );
+    for (case, (warm, cold)) in cases.iter().zip(&medians) {
+        let net = match (floor_of(case), &case.work) {
+            (Some((floor_warm, floor_cold)), Work::Chain(_)) if !case.is_floor => {
+                format!("{:>9.0} {:>8.0}", warm - floor_warm, cold - floor_cold)
+            }
+            _ => String::new(),
+        };
+        println!("{:<52} {warm:>8.0} {cold:>8.0} {net}", case.name);
     }
 }
 
 fn main() {
     let mut cases = cases();
     // Profiling aid: `TRANSFORMS_BENCH_ONLY=<text>` keeps only the cases whose name contains
-    // the text (baselines included), in the criterion part and in the summary alike.
+    // the text (baselines and floors included, unless `TRANSFORMS_BENCH_EXACT` is set: then
+    // only the matching cases, for counting instructions), in the criterion part and in the
+    // summary alike.
     if let Ok(only) = std::env::var("TRANSFORMS_BENCH_ONLY") {
-        cases.retain(|c| !matches!(c.work, Work::Chain(_)) || c.name.contains(&only));
+        let exact = std::env::var_os("TRANSFORMS_BENCH_EXACT").is_some();
+        cases.retain(|c| {
+            c.name.contains(&only) || (!exact && (c.is_floor || matches!(c.work, Work::Clone)))
+        });
     }
     let mut criterion = Criterion::default()
         .warm_up_time(Duration::from_millis(500))

@@ -53,7 +53,7 @@ use sluice_api::error::{ConnectError, Result};
 use sluice_api::record::ConnectRecord;
 use sluice_api::transform::{Outcome, Transformation, TransformationPlugin};
 
-use crate::util::{self, Operand, SchemaCache};
+use crate::util::{self, NameTable, Operand, SchemaCache};
 
 /// Class name of the key variant.
 const KEY_CLASS: &str = "org.apache.kafka.connect.transforms.Cast$Key";
@@ -125,9 +125,16 @@ fn create(operand: Operand, props: &ConfigMap) -> Result<Box<dyn Transformation>
     let config = util::parse_config(&config_def(), props)?;
     let spec =
         parse_spec(config.list(SPEC)).map_err(|message| ConnectError::config(SPEC, message))?;
+    let mut targets = NameTable::new();
+    if let Spec::Fields(fields) = &spec {
+        for (field, target) in fields {
+            targets.insert(field, *target);
+        }
+    }
     Ok(Box::new(Cast {
         operand,
         spec,
+        targets,
         replace_null_with_default: config
             .boolean(util::REPLACE_NULL_WITH_DEFAULT)
             .unwrap_or(true),
@@ -245,6 +252,9 @@ fn java_trim(text: &str) -> &str {
 struct Cast {
     operand: Operand,
     spec: Spec,
+    /// The fields of a field spec and their targets, as a table for the per-field lookups of
+    /// structs.
+    targets: NameTable<SchemaType>,
     replace_null_with_default: bool,
     cache: SchemaCache,
 }
@@ -311,7 +321,7 @@ impl Cast {
                     *slot = default.clone();
                 }
             }
-            if let Some(target) = self.spec.target(&field.name) {
+            if let Some(&target) = self.targets.get(&field.name) {
                 *slot = cast_value(Some(&field.schema), std::mem::take(slot), target)?;
                 if i < 64 {
                     cast |= 1 << i;

@@ -188,8 +188,24 @@ impl Flatten {
         if !std::sync::Arc::ptr_eq(input.schema(), schema) && **input.schema() != **schema {
             return Err(ConnectError::data("Struct schemas do not match."));
         }
-        let mut values = Vec::with_capacity(updated.fields.len());
-        flatten_values(input, &mut values);
+        let flat = !schema
+            .fields
+            .iter()
+            .any(|f| f.schema.schema_type == SchemaType::Struct);
+        let values = if flat {
+            // Nothing nested: the leaves are the struct's own values, in place.
+            let mut values = input.into_values();
+            for (field, value) in schema.fields.iter().zip(values.iter_mut()) {
+                if let (Value::Null, Some(default)) = (&*value, &field.schema.default) {
+                    *value = default.clone();
+                }
+            }
+            values
+        } else {
+            let mut values = Vec::with_capacity(updated.fields.len());
+            flatten_values(input, &mut values);
+            values
+        };
         // A leaf keeps its type, logical name and element schema, so its value needs no new
         // check (nulls in required leaves are still rejected).
         let output = Struct::from_values_unchecked(updated.clone(), values)?;

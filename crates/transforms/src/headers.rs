@@ -35,8 +35,8 @@ use sluice_api::record::ConnectRecord;
 use sluice_api::transform::{Outcome, Transformation, TransformationPlugin};
 
 use crate::util::{
-    self, copy_schema_basics, field_value, replace_null_with_default_key, require_map,
-    require_struct, Operand, SchemaCache, REPLACE_NULL_WITH_DEFAULT,
+    self, copy_schema_basics, replace_null_with_default_key, require_map, require_struct, Operand,
+    SchemaCache, REPLACE_NULL_WITH_DEFAULT,
 };
 
 const HEADERS: &str = "headers";
@@ -249,10 +249,13 @@ impl HeaderFrom {
             Operation::Copy => {
                 for (field_name, header) in &self.mappings {
                     let field = listed_field(value.schema(), field_name)?;
-                    let header_value =
-                        field_value(&value, field_name, self.replace_null_with_default)
-                            .cloned()
-                            .unwrap_or_default();
+                    // The field's value as `util::field_value` reads it, found by its index.
+                    let header_value = match value.values().get(field.index) {
+                        Some(Value::Null) | None if self.replace_null_with_default => {
+                            field.schema.default.clone().unwrap_or_default()
+                        }
+                        stored => stored.cloned().unwrap_or_default(),
+                    };
                     add_header(headers, header, &field.schema, header_value)?;
                 }
                 Ok((value.schema().clone(), Value::Struct(value)))
@@ -276,7 +279,9 @@ impl HeaderFrom {
                     .filter(|f| !self.is_listed(&f.name))
                     .map(|f| std::mem::take(&mut values[f.index]))
                     .collect();
-                let out = Struct::from_values(moved.clone(), kept)?;
+                // The kept fields keep their schemas (the struct's own), so their values need
+                // no new check.
+                let out = Struct::from_values_unchecked(moved.clone(), kept)?;
                 for (i, (field_name, header)) in self.mappings.iter().enumerate() {
                     let field = listed_field(&schema, field_name)?;
                     let header_value = if self.read_again[i] {

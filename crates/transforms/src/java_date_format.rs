@@ -292,6 +292,8 @@ pub(crate) struct JavaDateFormat {
     pattern: String,
     items: Vec<Item>,
     needs_weeks: bool,
+    /// The pattern as a template of fixed-width numbers, when it is one.
+    template: Option<Template>,
     /// Two-digit years are placed in the century starting here (epoch milliseconds).
     century_start: i64,
     /// The year of `century_start`.
@@ -320,6 +322,7 @@ impl JavaDateFormat {
         let century_start_year = now.year - 80;
         Ok(JavaDateFormat {
             pattern: pattern.to_string(),
+            template: Template::of(&items),
             items,
             needs_weeks,
             century_start,
@@ -358,6 +361,9 @@ impl JavaDateFormat {
 
     /// The instant `millis` (since the epoch) as text.
     pub(crate) fn format(&self, millis: i64) -> String {
+        if let Some(text) = self.template.as_ref().and_then(|t| t.format(millis)) {
+            return text;
+        }
         let mut out = String::with_capacity(self.pattern.len() + 8);
         self.format_into(millis, &mut out);
         out
@@ -613,6 +619,132 @@ fn compile(pattern: &str) -> Result<Vec<Item>, PatternError> {
     }
     flush(&mut items, &mut field)?;
     Ok(items)
+}
+
+/// A pattern whose every field is a fixed-width number or a constant text (`yyyy-MM-dd
+/// HH:mm:ss.SSS`, `yyyyMMdd'T'HHmmssZ`, ...), as a template: the text with the numbers' places
+/// zero-filled, and where each number goes. Formatting copies the text and writes the digits
+/// in place, with no per-item dispatch; it applies to dates of the Gregorian calendar up to
+/// the year 9999, where every such field has its fixed width (others take the general path,
+/// which gives the same text).
+#[derive(Debug, Clone)]
+struct Template {
+    text: String,
+    /// Where each number's first digit goes, and which number it is.
+    slots: Vec<(usize, Slot)>,
+}
+
+/// A fixed-width number of a [`Template`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    /// `yyyy`: the year, four digits.
+    Year4,
+    /// `yy`: the year's last two digits.
+    Year2,
+    /// `MM`: the month, 01 to 12.
+    Month,
+    /// `dd`: the day of the month.
+    Day,
+    /// `HH`: the hour of the day, 00 to 23.
+    Hour,
+    /// `mm`: the minute.
+    Minute,
+    /// `ss`: the second.
+    Second,
+    /// `SSS`: the millisecond.
+    Millis,
+}
+
+impl Slot {
+    /// The slot of a field, if it is one with a fixed width, and that width.
+    fn of(letter: Letter, count: usize) -> Option<(Slot, usize)> {
+        Some(match (letter, count) {
+            (Letter::Year, 4) => (Slot::Year4, 4),
+            (Letter::Year, 2) => (Slot::Year2, 2),
+            (Letter::Month, 2) => (Slot::Month, 2),
+            (Letter::DayOfMonth, 2) => (Slot::Day, 2),
+            (Letter::HourOfDay0, 2) => (Slot::Hour, 2),
+            (Letter::Minute, 2) => (Slot::Minute, 2),
+            (Letter::Second, 2) => (Slot::Second, 2),
+            (Letter::Millisecond, 3) => (Slot::Millis, 3),
+            _ => return None,
+        })
+    }
+}
+
+impl Template {
+    /// The template of a compiled pattern, if it has one: every field a fixed-width number or
+    /// a text that is the same for every date it applies to.
+    fn of(items: &[Item]) -> Option<Template> {
+        let mut text = String::new();
+        let mut slots = Vec::new();
+        for item in items {
+            match item {
+                Item::Literal(literal) => text.push_str(literal),
+                Item::Field(letter, count) => match (letter, Slot::of(*letter, *count)) {
+                    (_, Some((slot, width))) => {
+                        slots.push((text.len(), slot));
+                        text.extend(std::iter::repeat_n('0', width));
+                    }
+                    // Constant for AD dates in UTC.
+                    (Letter::Era, None) => text.push_str(ERAS[1]),
+                    (Letter::ZoneName, None) => text.push_str(if *count >= 4 {
+                        "Coordinated Universal Time"
+                    } else {
+                        "UTC"
+                    }),
+                    (Letter::ZoneValue, None) => text.push_str("+0000"),
+                    (Letter::IsoZone, None) => text.push('Z'),
+                    _ => return None,
+                },
+            }
+        }
+        Some(Template { text, slots })
+    }
+
+    /// The instant `millis` as text, or `None` when it is outside the dates the template
+    /// applies to.
+    fn format(&self, millis: i64) -> Option<String> {
+        let days = millis.div_euclid(MILLIS_PER_DAY);
+        if days < CUTOVER_DAY {
+            return None;
+        }
+        let civil = sluice_api::data::java_text::civil_from_days(days);
+        if civil.year > 9999 {
+            return None;
+        }
+        // In range: the year is 1582..=9999, so every number fits its width.
+        let year = civil.year as u32;
+        let millis_of_day = millis.rem_euclid(MILLIS_PER_DAY) as u32;
+        let mut bytes = self.text.clone().into_bytes();
+        for &(at, slot) in &self.slots {
+            let value = match slot {
+                Slot::Year4 => year,
+                Slot::Year2 => year % 100,
+                Slot::Month => civil.month,
+                Slot::Day => civil.day,
+                Slot::Hour => millis_of_day / 3_600_000,
+                Slot::Minute => millis_of_day / 60_000 % 60,
+                Slot::Second => millis_of_day / 1000 % 60,
+                Slot::Millis => millis_of_day % 1000,
+            } as usize;
+            // Two digits at a time from the table; the value fits the slot's width.
+            let (digits, high) = match slot {
+                Slot::Year4 => (bytes.get_mut(at..at + 4)?, Some(value / 100 * 2)),
+                Slot::Millis => (bytes.get_mut(at..at + 3)?, Some(value / 100 * 2 + 1)),
+                _ => (bytes.get_mut(at..at + 2)?, None),
+            };
+            let (lead, last_two) = digits.split_at_mut(digits.len() - 2);
+            let low = value % 100 * 2;
+            last_two.copy_from_slice(TWO_DIGITS.as_bytes().get(low..low + 2)?);
+            if let Some(high) = high {
+                let table = TWO_DIGITS.as_bytes().get(high..high + lead.len())?;
+                lead.copy_from_slice(table);
+            }
+        }
+        // Only ASCII zeros of the template were replaced, by ASCII digits.
+        String::from_utf8(bytes).ok()
+    }
 }
 
 /// The calendar fields of an instant, in UTC.
@@ -1769,6 +1901,57 @@ mod tests {
         let start = 1_704_164_640_000; // 2024-01-02 03:04:00 UTC
         assert_eq!(format.format(start), format.format(start + 59_999));
         assert_ne!(format.format(start), format.format(start + 60_000));
+    }
+
+    #[test]
+    fn templates_format_as_the_general_path() {
+        let patterns = [
+            "yyyy-MM-dd'T'HH:mm:ss",
+            "yyyy-MM-dd'T'HH:mm:ss.SSSZ",
+            "yyyyMMddHHmmssSSS",
+            "yy-MM-dd G z zzzz X XXX",
+            "'day' dd 'of' MM, yyyy 'é'",
+        ];
+        // Around the calendar switch, the epoch, today, and the years 9999 and 10000.
+        let instants = [
+            -12_219_292_800_001,
+            -12_219_292_800_000,
+            -62_135_596_800_000,
+            -1,
+            0,
+            1_704_164_645_123,
+            253_402_300_799_999,
+            253_402_300_800_000,
+        ];
+        for pattern in patterns {
+            let f = JavaDateFormat::new(pattern).unwrap();
+            assert!(f.template.is_some(), "{pattern} has a template");
+            let step = 7_777_777_777;
+            let sweep = (0..2_000).map(|i| -8_000_000_000_000 + i * step);
+            for millis in instants.into_iter().chain(sweep) {
+                let mut general = String::new();
+                f.format_into(millis, &mut general);
+                assert_eq!(f.format(millis), general, "{pattern} at {millis}");
+            }
+        }
+        for pattern in [
+            "yyyy-M-dd",
+            "EEE yyyy",
+            "hh:mm a",
+            "y",
+            "yyyyy",
+            "YYYY",
+            "MMM",
+        ] {
+            let f = JavaDateFormat::new(pattern).unwrap();
+            assert!(f.template.is_none(), "{pattern} has no template");
+        }
+        assert_eq!(
+            JavaDateFormat::new("yyyy-MM-dd'T'HH:mm:ss.SSS")
+                .unwrap()
+                .format(1_704_164_645_123),
+            "2024-01-02T03:04:05.123"
+        );
     }
 
     #[test]

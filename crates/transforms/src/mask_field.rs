@@ -29,7 +29,7 @@ use sluice_api::record::ConnectRecord;
 use sluice_api::transform::{Outcome, Transformation, TransformationPlugin};
 
 use crate::cast::java_digit;
-use crate::util::{self, Operand};
+use crate::util::{self, NameTable, Operand};
 use sluice_api::data::values::{decimal_low_i64, decimal_to_f64};
 
 /// Class name of the key variant.
@@ -110,9 +110,14 @@ fn create(operand: Operand, props: &ConfigMap) -> Result<Box<dyn Transformation>
             fields.push(field.clone());
         }
     }
+    let mut names = NameTable::new();
+    for field in &fields {
+        names.insert(field, ());
+    }
     Ok(Box::new(MaskField {
         operand,
         fields,
+        names,
         replacement: config.string(REPLACEMENT).map(Replacement::new),
         replace_null_with_default: config
             .boolean(util::REPLACE_NULL_WITH_DEFAULT)
@@ -125,6 +130,8 @@ fn create(operand: Operand, props: &ConfigMap) -> Result<Box<dyn Transformation>
 struct MaskField {
     operand: Operand,
     fields: Vec<String>,
+    /// `fields` as a table, for the per-field lookups of structs.
+    names: NameTable<()>,
     replacement: Option<Replacement>,
     replace_null_with_default: bool,
 }
@@ -174,7 +181,7 @@ impl MaskField {
                     *slot = default.clone();
                 }
             }
-            if self.fields.contains(&field.name) {
+            if self.names.get(&field.name).is_some() {
                 *slot = self.masked(std::mem::take(slot))?;
                 if i < 64 {
                     masked |= 1 << i;

@@ -32,7 +32,7 @@ use sluice_api::record::ConnectRecord;
 use sluice_api::transform::{Outcome, Transformation, TransformationPlugin};
 
 use crate::cast::java_split;
-use crate::util::{self, Operand, SchemaCache};
+use crate::util::{self, NameTable, Operand, SchemaCache};
 
 /// Class name of the key variant.
 const KEY_CLASS: &str = "org.apache.kafka.connect.transforms.ReplaceField$Key";
@@ -163,6 +163,8 @@ fn create(operand: Operand, props: &ConfigMap) -> Result<Box<dyn Transformation>
     Ok(Box::new(ReplaceField {
         operand,
         collisions: filter.may_collide(),
+        actions: filter.actions(),
+        keeps_unlisted: filter.include.is_empty(),
         filter,
         replace_null_with_default: config
             .boolean(util::REPLACE_NULL_WITH_DEFAULT)
@@ -194,6 +196,29 @@ impl Filter {
             .map(|(_, to)| to.as_str())
     }
 
+    /// What happens to each field the config names, by its original name; a field it does not
+    /// name is kept unless `include` is set, and never renamed.
+    fn actions(&self) -> NameTable<Action> {
+        let mut table = NameTable::new();
+        let named = self
+            .exclude
+            .iter()
+            .chain(&self.include)
+            .chain(self.renames.iter().map(|(from, _)| from));
+        for name in named {
+            let action = if !self.keeps(name) {
+                Action::Drop
+            } else {
+                match self.renamed(name) {
+                    Some(to) => Action::Rename(to.into()),
+                    None => Action::Keep,
+                }
+            };
+            table.insert(name, action);
+        }
+        table
+    }
+
     /// True when two surviving fields can end up with one name: two renames share a target, or
     /// a target is also an original name that survives without being renamed.
     fn may_collide(&self) -> bool {
@@ -207,11 +232,26 @@ impl Filter {
     }
 }
 
+/// What happens to a field the config names.
+#[derive(Debug)]
+enum Action {
+    /// Dropped.
+    Drop,
+    /// Kept under its name.
+    Keep,
+    /// Kept under this name.
+    Rename(Box<str>),
+}
+
 /// The configured transform.
 #[derive(Debug)]
 struct ReplaceField {
     operand: Operand,
     filter: Filter,
+    /// The filter as a table, for the per-record lookups.
+    actions: NameTable<Action>,
+    /// Whether a field the config does not name survives (`include` is empty).
+    keeps_unlisted: bool,
     collisions: bool,
     replace_null_with_default: bool,
     cache: SchemaCache,
@@ -241,24 +281,36 @@ impl ReplaceField {
         let Value::Map(mut entries) = value else {
             return Ok(value);
         };
-        // One pass filters and renames; a key that is not a string fails the record.
+        // One pass filters and renames: a surviving entry moves down over the dropped ones
+        // before it, and the dropped ones, gathered at the end, are freed at once. A key that
+        // is not a string fails the record.
         let mut bad_key = None;
-        entries.retain_mut(|(key, _)| match key {
-            Value::String(name) => {
-                if !self.filter.keeps(name) {
-                    return false;
+        let mut kept = 0;
+        for i in 0..entries.len() {
+            let keep = match &mut entries[i].0 {
+                Value::String(name) => match self.actions.get(name) {
+                    None => self.keeps_unlisted,
+                    Some(Action::Drop) => false,
+                    Some(Action::Keep) => true,
+                    Some(Action::Rename(to)) => {
+                        rename(name, to);
+                        true
+                    }
+                },
+                Value::Null => self.keeps_unlisted,
+                other => {
+                    bad_key.get_or_insert(other.type_name());
+                    true
                 }
-                if let Some(to) = self.filter.renamed(name) {
-                    rename(name, to);
+            };
+            if keep {
+                if kept != i {
+                    entries.swap(kept, i);
                 }
-                true
+                kept += 1;
             }
-            Value::Null => self.filter.include.is_empty(),
-            other => {
-                bad_key.get_or_insert(other.type_name());
-                true
-            }
-        });
+        }
+        entries.truncate(kept);
         if let Some(type_name) = bad_key {
             return Err(ConnectError::data(format!(
                 "class {type_name} cannot be cast to class java.lang.String"
@@ -287,16 +339,25 @@ impl ReplaceField {
         };
         let schema = input.schema().clone();
         let updated = self.cache.get_or_build(&schema, |s| self.build_schema(s))?;
-        let mut values = Vec::with_capacity(updated.fields.len());
-        for (field, value) in schema.fields.iter().zip(input.into_values()) {
-            if !self.filter.keeps(&field.name) {
-                continue;
+        // The surviving values stay in the input's buffer: `retain_mut` visits each value once,
+        // in field order.
+        let mut values = input.into_values();
+        let mut fields = schema.fields.iter();
+        values.retain_mut(|value| {
+            let Some(field) = fields.next() else {
+                return false;
+            };
+            let keep = match self.actions.get(&field.name) {
+                None => self.keeps_unlisted,
+                Some(action) => !matches!(action, Action::Drop),
+            };
+            if keep && value.is_null() && self.replace_null_with_default {
+                if let Some(default) = &field.schema.default {
+                    *value = default.clone();
+                }
             }
-            values.push(match (value, &field.schema.default) {
-                (Value::Null, Some(default)) if self.replace_null_with_default => default.clone(),
-                (value, _) => value,
-            });
-        }
+            keep
+        });
         // Every surviving field keeps its schema, so its value needs no new check.
         let output = Struct::from_values_unchecked(updated.clone(), values)?;
         Ok((updated, Value::Struct(output)))
@@ -443,6 +504,27 @@ mod tests {
                 ("xyz", Value::Int32(42)),
                 ("bar", Value::Boolean(true)),
                 ("etc", Value::from("etc")),
+            ])
+        );
+    }
+
+    #[test]
+    fn schemaless_drops_between_kept_entries_keep_the_order() {
+        let input = Value::Map(vec![
+            (Value::from("a"), Value::Int32(1)),
+            (Value::from("b"), Value::Int32(2)),
+            (Value::from("c"), Value::Int32(3)),
+            (Value::Null, Value::Int32(4)),
+            (Value::from("d"), Value::Int32(5)),
+            (Value::from("e"), Value::Int32(6)),
+        ]);
+        let out = apply_value(&[(EXCLUDE, "a,c,e"), (RENAMES, "d:a")], None, input).unwrap();
+        assert_eq!(
+            out.value,
+            Value::Map(vec![
+                (Value::from("b"), Value::Int32(2)),
+                (Value::Null, Value::Int32(4)),
+                (Value::from("a"), Value::Int32(5)),
             ])
         );
     }

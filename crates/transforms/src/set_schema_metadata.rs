@@ -124,7 +124,7 @@ impl Transformation for SetSchemaMetadata {
         };
         let updated = self.cache.get_or_build(&schema, |s| Ok(self.renamed(s)))?;
         let value = match value {
-            Value::Struct(s) => Value::Struct(self.rebuild(s, &updated)?),
+            Value::Struct(s) => Value::Struct(self.rebuild(s, &schema, &updated)?),
             other => other,
         };
         self.operand.set(record, Some(updated), value);
@@ -151,8 +151,13 @@ impl SetSchemaMetadata {
         Arc::new(updated)
     }
 
-    /// The struct's fields under the renamed schema.
-    fn rebuild(&self, input: Struct, schema: &SchemaRef) -> Result<Struct> {
+    /// The struct's fields under the renamed schema (`original` is the record's schema, which
+    /// `schema` renames).
+    fn rebuild(&self, input: Struct, original: &SchemaRef, schema: &SchemaRef) -> Result<Struct> {
+        // A struct of the record's own schema holds values that match the renamed schema's
+        // fields (the very same fields: only the struct's name and version change), as do the
+        // defaults put in place of nulls, so they need no new check.
+        let same_fields = Arc::ptr_eq(input.schema(), original);
         let mut values = input.into_values();
         if self.replace_null_with_default {
             for (field, slot) in schema.fields.iter().zip(values.iter_mut()) {
@@ -163,7 +168,11 @@ impl SetSchemaMetadata {
                 }
             }
         }
-        Struct::from_values(schema.clone(), values)
+        if same_fields {
+            Struct::from_values_unchecked(schema.clone(), values)
+        } else {
+            Struct::from_values(schema.clone(), values)
+        }
     }
 }
 

@@ -158,6 +158,66 @@ fn free(value: &mut Value) {
     }
 }
 
+/// A small table from field names to what a transformation does with them, built at
+/// configure time. Most names a record holds are not in the table, and those are answered
+/// without comparing any text: the table keeps a bit per name length it holds (lengths of 63
+/// bytes and more share one bit), and a name whose length has no bit is not in it.
+#[derive(Debug, Clone)]
+pub struct NameTable<T> {
+    lengths: u64,
+    entries: Vec<(Box<str>, T)>,
+}
+
+impl<T> Default for NameTable<T> {
+    fn default() -> Self {
+        NameTable {
+            lengths: 0,
+            entries: Vec::new(),
+        }
+    }
+}
+
+impl<T> NameTable<T> {
+    /// An empty table.
+    pub fn new() -> Self {
+        NameTable::default()
+    }
+
+    /// Adds `name`, or replaces what it maps to if already there.
+    pub fn insert(&mut self, name: &str, value: T) {
+        match self.entries.iter_mut().find(|(n, _)| **n == *name) {
+            Some((_, slot)) => *slot = value,
+            None => {
+                self.lengths |= length_bit(name.len());
+                self.entries.push((name.into(), value));
+            }
+        }
+    }
+
+    /// What `name` maps to, if it is in the table.
+    #[inline]
+    pub fn get(&self, name: &str) -> Option<&T> {
+        if self.lengths & length_bit(name.len()) == 0 {
+            return None;
+        }
+        self.entries
+            .iter()
+            .find(|(n, _)| n.len() == name.len() && **n == *name)
+            .map(|(_, v)| v)
+    }
+
+    /// True when the table holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// The bit of [`NameTable::lengths`] for names of `len` bytes.
+#[inline(always)]
+fn length_bit(len: usize) -> u64 {
+    1 << len.min(63)
+}
+
 /// Kafka's `Requirements.requireMap`: the schemaless operand must be a map.
 pub fn require_map<'a>(value: &'a Value, purpose: &str) -> Result<&'a Vec<(Value, Value)>> {
     match value {
@@ -407,6 +467,27 @@ mod tests {
             .get_or_build(&schemas[0], |_| panic!("the first schema is not rebuilt"))
             .unwrap();
         assert!(Arc::ptr_eq(&first, &again));
+    }
+
+    #[test]
+    fn name_table_finds_only_its_names() {
+        let long = "x".repeat(70);
+        let longer = "x".repeat(71);
+        let mut table = NameTable::new();
+        assert!(table.is_empty());
+        table.insert("note", 1);
+        table.insert("country", 2);
+        table.insert(&long, 3);
+        table.insert("note", 4);
+        assert_eq!(table.get("note"), Some(&4));
+        assert_eq!(table.get("country"), Some(&2));
+        assert_eq!(table.get(&long), Some(&3));
+        assert_eq!(table.get(&longer), None, "same length bit, other name");
+        assert_eq!(table.get("name"), None, "same length, other name");
+        assert_eq!(table.get("id"), None);
+        assert_eq!(table.get(""), None);
+        table.insert("", 5);
+        assert_eq!(table.get(""), Some(&5));
     }
 
     #[test]
