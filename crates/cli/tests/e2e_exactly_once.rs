@@ -186,16 +186,7 @@ fn start_with(s: &Scratch, file: &std::path::Path, log: &'static str) -> Worker 
 
 /// `sluice topics --bootstrap-server B ARGS` on the test broker; returns stdout.
 fn kafka_topics(s: &Scratch, args: &[&str]) -> String {
-    let server = sluice_kafka::testing::bootstrap();
-    let mut all = vec!["topics", "--bootstrap-server", server.as_str()];
-    all.extend_from_slice(args);
-    let out = s.run(&all);
-    assert!(
-        out.status.success(),
-        "sluice {all:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    run_topics(s, &sluice_kafka::testing::bootstrap(), None, args)
 }
 
 /// The values of a topic's records as a read-committed consumer of the test broker sees them.

@@ -18,33 +18,12 @@ use sluice_kafka::testing::{bootstrap, unique_topic};
 
 /// A standalone worker config on the test broker, plus `extra` lines.
 fn kafka_worker(s: &Scratch, extra: &str) -> PathBuf {
-    let content = format!(
-        "bootstrap.servers={bootstrap}\n\
-         offset.storage.file.filename={offsets}\n\
-         offset.flush.interval.ms=500\n\
-         key.converter=org.apache.kafka.connect.storage.StringConverter\n\
-         value.converter=org.apache.kafka.connect.storage.StringConverter\n\
-         listeners=http://127.0.0.1:0\n\
-         consumer.session.timeout.ms=6000\n\
-         {extra}\n",
-        bootstrap = bootstrap(),
-        offsets = s.path("connect.offsets").display(),
-    );
-    s.write("worker.properties", &content)
+    kafka_standalone_config(s, &bootstrap(), extra)
 }
 
 /// `sluice topics --bootstrap-server B ARGS`, which must succeed; returns stdout.
 fn topics(s: &Scratch, args: &[&str]) -> String {
-    let server = bootstrap();
-    let mut all = vec!["topics", "--bootstrap-server", server.as_str()];
-    all.extend_from_slice(args);
-    let out = s.run(&all);
-    assert!(
-        out.status.success(),
-        "sluice {all:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    run_topics(s, &bootstrap(), None, args)
 }
 
 /// Creates a data topic with 3 partitions before a pipeline uses it. (librdkafka looks for

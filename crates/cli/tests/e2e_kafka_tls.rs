@@ -36,52 +36,6 @@ fn ssl_settings(certs: &Certs, ca: &str) -> String {
     )
 }
 
-/// A standalone worker config on the cluster at `servers`, plus `extra` lines.
-fn worker(s: &Scratch, servers: &str, extra: &str) -> PathBuf {
-    let content = format!(
-        "bootstrap.servers={servers}\n\
-         offset.storage.file.filename={offsets}\n\
-         offset.flush.interval.ms=500\n\
-         key.converter=org.apache.kafka.connect.storage.StringConverter\n\
-         value.converter=org.apache.kafka.connect.storage.StringConverter\n\
-         listeners=http://127.0.0.1:0\n\
-         consumer.session.timeout.ms=6000\n\
-         {extra}\n",
-        offsets = s.path("connect.offsets").display(),
-    );
-    s.write("worker.properties", &content)
-}
-
-/// `sluice topics --bootstrap-server SERVERS --command-config FILE ARGS`, which must
-/// succeed; returns stdout.
-fn topics(s: &Scratch, servers: &str, command_config: &str, args: &[&str]) -> String {
-    let mut all = vec![
-        "topics",
-        "--bootstrap-server",
-        servers,
-        "--command-config",
-        command_config,
-    ];
-    all.extend_from_slice(args);
-    let out = s.run(&all);
-    assert!(
-        out.status.success(),
-        "sluice {all:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A child process killed when the test ends, also when an assertion fails first.
-struct Running(std::process::Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn standalone_moves_records_through_kafka_over_tls() {
     let certs = Certs::new();
@@ -93,10 +47,10 @@ async fn standalone_moves_records_through_kafka_over_tls() {
     let topic = unique_topic("e2e-tls");
     // The sink's topic exists before it subscribes (librdkafka would otherwise find it only
     // at its next metadata refresh).
-    topics(
+    run_topics(
         &s,
         &servers,
-        client,
+        Some(client),
         &["create", &topic, "--partitions", "3"],
     );
 
@@ -117,7 +71,7 @@ async fn standalone_moves_records_through_kafka_over_tls() {
             output.display()
         ),
     );
-    let worker = worker(&s, &servers, &security);
+    let worker = kafka_standalone_config(&s, &servers, &security);
     let log = "worker.log";
     let mut child = Running(s.spawn(
         &[
@@ -146,10 +100,10 @@ async fn standalone_moves_records_through_kafka_over_tls() {
     got.sort_by_key(|l| number_of(l));
     assert_eq!(got, numbered(0, 5_000));
     // The records are in the topic, read back over TLS by `sluice topics`.
-    let consumed = topics(
+    let consumed = run_topics(
         &s,
         &servers,
-        client,
+        Some(client),
         &["consume", &topic, "--format", "json"],
     );
     let mut values: Vec<String> = consumed
@@ -169,7 +123,7 @@ async fn an_untrusted_broker_certificate_stops_the_worker_with_the_tls_reason() 
     let certs = Certs::new();
     let (_broker, servers) = tls_broker(&certs).await;
     let s = Scratch::new();
-    let worker = worker(
+    let worker = kafka_standalone_config(
         &s,
         &servers,
         &format!(
@@ -200,7 +154,7 @@ async fn an_untrusted_broker_certificate_stops_the_worker_with_the_tls_reason() 
 /// stderr, checking it exits 1 without a panic.
 fn sasl_failure(servers: &str, settings: &str) -> String {
     let s = Scratch::new();
-    let worker = worker(
+    let worker = kafka_standalone_config(
         &s,
         servers,
         &format!(
@@ -258,19 +212,13 @@ async fn sasl_ssl_is_accepted_and_reaches_the_login_over_tls() {
 /// advertised url: the first listener) and on http (for the test's calls), requiring client
 /// certificates signed by the test CA on https.
 fn https_distributed_worker(s: &Scratch, certs: &Certs, prefix: &str) -> PathBuf {
-    let keystore = [
-        std::fs::read_to_string(certs.path("server.pem")).unwrap(),
-        std::fs::read_to_string(certs.path("server.key")).unwrap(),
-    ]
-    .concat();
-    let keystore = s.write("keystore.pem", &keystore);
+    let keystore = certs.keystore("server");
     let extra = format!(
         "listeners.https.ssl.keystore.type=PEM\n\
          listeners.https.ssl.keystore.location={keystore}\n\
          listeners.https.ssl.truststore.type=PEM\n\
          listeners.https.ssl.truststore.location={ca}\n\
          listeners.https.ssl.client.auth=required\n",
-        keystore = keystore.display(),
         ca = certs.path("ca.pem"),
     );
     let content = rest_support::kafka_distributed_config(prefix, &extra).replace(

@@ -1,66 +1,40 @@
-//! End to end: `sluice standalone` with an https and an http listener side by side. A
-//! self-signed certificate is made at test time with `openssl req`; curl trusting it
-//! (`--cacert`) gets the API, curl without it is refused by certificate verification, basic
+//! End to end: `sluice standalone` with an https and an http listener side by side. A test
+//! CA and certificates it signs are made at test time with `openssl`
+//! (`crates/kafka/tests/support/certs.rs`); curl trusting the CA (`--cacert`) gets the API, curl without it is refused by certificate verification, basic
 //! authentication works over https, `sluice connectors --cacert` talks to it, and a
 //! keystore that cannot be read stops startup with an error naming the key.
 //!
 //! Skipped, with the reason printed, only when `openssl` is not installed.
 
+#[path = "../../kafka/tests/support/certs.rs"]
+mod certs;
 mod common;
 mod rest_support;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
+use certs::{openssl_installed, Certs};
 use common::*;
 use rest_support::curl;
 
-/// Makes `cert.pem` (for clients) and `keystore.pem` (certificate then key) for 127.0.0.1.
-fn self_signed(s: &Scratch) -> bool {
-    if !certificate(s, "127.0.0.1", "serverAuth", "cert.pem", "key.pem") {
-        return false;
+/// The test CA (`ca.pem`, for clients), a certificate it signed for 127.0.0.1 in a keystore
+/// (`server-keystore.pem`) and a client certificate it signed (`client.pem`, `client.key`);
+/// `None`, with the test skipped, when openssl is missing.
+fn certs() -> Option<Certs> {
+    if !openssl_installed() {
+        println!("SKIPPED: openssl is not installed");
+        return None;
     }
-    let cert = std::fs::read_to_string(s.path("cert.pem")).unwrap();
-    let key = std::fs::read_to_string(s.path("key.pem")).unwrap();
-    s.write("keystore.pem", &format!("{cert}{key}"));
-    true
-}
-
-/// A self-signed certificate for `name`, with this extended key usage; false when openssl is
-/// missing.
-fn certificate(s: &Scratch, name: &str, usage: &str, cert: &str, key: &str) -> bool {
-    let made = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            &format!("/CN={name}"),
-            "-addext",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost",
-            // An end-entity certificate, not a CA: rustls refuses a CA certificate as a
-            // peer's own.
-            "-addext",
-            "basicConstraints=critical,CA:FALSE",
-            "-addext",
-            &format!("extendedKeyUsage={usage}"),
-        ])
-        .arg("-keyout")
-        .arg(s.path(key))
-        .arg("-out")
-        .arg(s.path(cert))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output();
-    match made {
-        Ok(o) if o.status.success() => true,
-        Ok(o) => panic!("openssl req failed: {}", String::from_utf8_lossy(&o.stderr)),
-        Err(_) => false,
-    }
+    let certs = Certs::authorities();
+    certs.issue(
+        "server",
+        "127.0.0.1",
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth",
+    );
+    certs.keystore("server");
+    certs.issue("client", "client", "extendedKeyUsage=clientAuth");
+    Some(certs)
 }
 
 fn worker_file(s: &Scratch, keystore: &str) -> std::path::PathBuf {
@@ -82,16 +56,6 @@ fn worker_file(s: &Scratch, keystore: &str) -> std::path::PathBuf {
     s.write("worker.properties", &content)
 }
 
-/// A worker killed when the test ends, also when an assertion fails first.
-struct Running(std::process::Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Runs curl with extra arguments; returns its exit code, the HTTP status and the body.
 fn curl_with(args: &[&str], url: &str) -> (i32, u16, String) {
     let out = Command::new("curl")
@@ -111,12 +75,9 @@ fn curl_with(args: &[&str], url: &str) -> (i32, u16, String) {
 
 #[test]
 fn https_listener_serves_clients_that_trust_its_certificate() {
+    let Some(certs) = certs() else { return };
     let s = Scratch::new();
-    if !self_signed(&s) {
-        println!("SKIPPED: openssl is not installed");
-        return;
-    }
-    let worker = worker_file(&s, &s.path("keystore.pem").display().to_string());
+    let worker = worker_file(&s, &certs.path("server-keystore.pem"));
     let log = "worker.log";
     let mut child = Running(s.spawn(&["standalone", worker.to_str().unwrap()], log));
     let mut urls = Vec::new();
@@ -132,7 +93,7 @@ fn https_listener_serves_clients_that_trust_its_certificate() {
     });
     let https = urls.iter().find(|u| u.starts_with("https://")).unwrap();
     let http = urls.iter().find(|u| u.starts_with("http://")).unwrap();
-    let cacert = s.path("cert.pem").display().to_string();
+    let cacert = certs.path("ca.pem");
     let trusted = ["--cacert", cacert.as_str(), "-u", "admin:s3cret"];
 
     wait_until("the https API to answer", Duration::from_secs(60), || {
@@ -237,12 +198,8 @@ fn unreadable_keystores_stop_startup_naming_the_key() {
 
 #[test]
 fn client_certificates_are_checked_when_required() {
+    let Some(certs) = certs() else { return };
     let s = Scratch::new();
-    if !self_signed(&s) || !certificate(&s, "client", "clientAuth", "client.pem", "client-key.pem")
-    {
-        println!("SKIPPED: openssl is not installed");
-        return;
-    }
     let content = format!(
         "embedded.log.dir={data}\n\
          offset.storage.file.filename={offsets}\n\
@@ -255,8 +212,8 @@ fn client_certificates_are_checked_when_required() {
          listeners.https.ssl.truststore.location={trusted}\n",
         data = s.path("data").display(),
         offsets = s.path("connect.offsets").display(),
-        keystore = s.path("keystore.pem").display(),
-        trusted = s.path("client.pem").display(),
+        keystore = certs.path("server-keystore.pem"),
+        trusted = certs.path("ca.pem"),
     );
     let worker = s.write("worker.properties", &content);
     let log = "worker.log";
@@ -271,9 +228,9 @@ fn client_certificates_are_checked_when_required() {
             None => false,
         }
     });
-    let cacert = s.path("cert.pem").display().to_string();
-    let cert = s.path("client.pem").display().to_string();
-    let key = s.path("client-key.pem").display().to_string();
+    let cacert = certs.path("ca.pem");
+    let cert = certs.path("client.pem");
+    let key = certs.path("client.key");
     let with_cert = [
         "--cacert",
         cacert.as_str(),
@@ -291,10 +248,16 @@ fn client_certificates_are_checked_when_required() {
     let (code, status, _) = curl_with(&["--cacert", &cacert], &format!("{url}/connectors"));
     assert_ne!(code, 0);
     assert_eq!(status, 0);
-    // A certificate the truststore does not hold is refused too.
-    let server_key = s.path("key.pem").display().to_string();
+    // A certificate that does not chain to the truststore is refused too.
     let (code, status, _) = curl_with(
-        &["--cacert", &cacert, "--cert", &cacert, "--key", &server_key],
+        &[
+            "--cacert",
+            &cacert,
+            "--cert",
+            &certs.path("other-ca.pem"),
+            "--key",
+            &certs.path("other-ca.key"),
+        ],
         &format!("{url}/connectors"),
     );
     assert_ne!(code, 0);

@@ -17,6 +17,8 @@
 //! - [`consumer`]: a librdkafka consumer polled on a blocking thread; group rebalances are
 //!   forwarded to the async [`sluice_log::RebalanceListener`] inside `poll`.
 //! - [`admin`]: topics and group offsets.
+//! - [`tls`]: rustls pieces (PEM, trust, client configs) shared by the group connection and
+//!   the REST API's https client and listeners.
 
 pub mod admin;
 pub mod config;
@@ -27,6 +29,7 @@ pub mod group;
 pub mod producer;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod tls;
 mod wire;
 
 use std::collections::BTreeMap;

@@ -8,8 +8,11 @@
 //!
 //! The workers are standalone herders behind a herder that only adds a leader and an owner
 //! url, with basic authentication on; a recording worker (a bare HTTP listener) shows exactly
-//! what a forwarded request carries. Certificates are made at test time with `openssl`.
+//! what a forwarded request carries. Certificates are made at test time with `openssl`
+//! (`crates/kafka/tests/support/certs.rs`).
 
+#[path = "../../kafka/tests/support/certs.rs"]
+mod certs;
 mod common;
 
 use std::collections::BTreeMap;
@@ -19,6 +22,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use base64::Engine as _;
+use certs::Certs;
 use common::*;
 use serde_json::Value as Json;
 use sluice_api::config::ConfigMap;
@@ -373,12 +377,10 @@ fn create_body(name: &str) -> String {
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_connector_created_on_a_follower_is_created_on_the_leader() {
-    let leader = TestWorker::start().await;
-    let follower = TestWorker::start().await;
-    follower.lead_by(Some(&leader.url));
-
+/// Creates connector `s` through `follower`: the leader's answer comes back as the leader
+/// gives it, the connector is the leader's alone, and creating it again relays the leader's
+/// error as it is.
+async fn create_through_follower(follower: &TestWorker, leader: &TestWorker) {
     let created = follower
         .call("POST", "/connectors", &create_body("s"))
         .await;
@@ -393,14 +395,12 @@ async fn a_connector_created_on_a_follower_is_created_on_the_leader() {
         "{}",
         created.head
     );
-    // The leader's answer, as the leader gives it.
     let info = leader.call("GET", "/connectors/s", "").await;
     assert_eq!(info.status, 200);
     assert_eq!(created.json(), info.json());
     assert_eq!(leader.call("GET", "/connectors", "").await.body, "[\"s\"]");
     assert_eq!(follower.call("GET", "/connectors", "").await.body, "[]");
 
-    // The leader's errors come back as they are.
     let again = follower
         .call("POST", "/connectors", &create_body("s"))
         .await;
@@ -409,6 +409,24 @@ async fn a_connector_created_on_a_follower_is_created_on_the_leader() {
         again.body,
         "{\"error_code\":409,\"message\":\"Connector s already exists\"}"
     );
+}
+
+/// Deletes connector `s` through `follower`: the leader has no connector left.
+async fn delete_through_follower(follower: &TestWorker, leader: &TestWorker) {
+    assert_eq!(
+        follower.call("DELETE", "/connectors/s", "").await.status,
+        204
+    );
+    assert_eq!(leader.call("GET", "/connectors", "").await.body, "[]");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connector_created_on_a_follower_is_created_on_the_leader() {
+    let leader = TestWorker::start().await;
+    let follower = TestWorker::start().await;
+    follower.lead_by(Some(&leader.url));
+
+    create_through_follower(&follower, &leader).await;
     // The follower checks credentials before it forwards anything.
     let anonymous = call(
         follower.addr,
@@ -433,11 +451,7 @@ async fn a_connector_created_on_a_follower_is_created_on_the_leader() {
     );
     let reset = follower.call("DELETE", "/connectors/s/offsets", "").await;
     assert_eq!(reset.status, 200, "{}", reset.body);
-    assert_eq!(
-        follower.call("DELETE", "/connectors/s", "").await.status,
-        204
-    );
-    assert_eq!(leader.call("GET", "/connectors", "").await.body, "[]");
+    delete_through_follower(&follower, &leader).await;
 
     follower.stop().await;
     leader.stop().await;
@@ -654,97 +668,20 @@ async fn a_follower_restarts_work_elsewhere_through_the_leader() {
     leader.stop().await;
 }
 
-/// Test certificates made with the `openssl` command: a CA, a worker certificate it signed
-/// for 127.0.0.1 only (also the workers' client certificate), in Kafka's PEM keystore form
-/// (chain and key in one file), and an unrelated CA.
-struct Pki {
-    dir: tempfile::TempDir,
-}
-
-fn openssl(dir: &std::path::Path, args: &[&str]) {
-    let out = std::process::Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the openssl command is needed to make test certificates");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+/// Test certificates ([`Certs`]): the CAs and a worker certificate the first one signed for
+/// 127.0.0.1 only (also the workers' client certificate), in Kafka's PEM keystore form.
+struct Pki(Certs);
 
 impl Pki {
     fn new() -> Pki {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        for ca in ["ca", "other-ca"] {
-            openssl(
-                d,
-                &[
-                    "req",
-                    "-x509",
-                    "-newkey",
-                    "rsa:2048",
-                    "-nodes",
-                    "-days",
-                    "2",
-                    "-subj",
-                    &format!("/CN=sluice test {ca}"),
-                    "-keyout",
-                    &format!("{ca}.key"),
-                    "-out",
-                    &format!("{ca}.pem"),
-                ],
-            );
-        }
-        std::fs::write(d.join("worker.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
-        openssl(
-            d,
-            &[
-                "req",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-subj",
-                "/CN=127.0.0.1",
-                "-keyout",
-                "worker.key",
-                "-out",
-                "worker.csr",
-            ],
-        );
-        openssl(
-            d,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                "worker.csr",
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-days",
-                "2",
-                "-extfile",
-                "worker.ext",
-                "-out",
-                "worker.pem",
-            ],
-        );
-        let keystore = [
-            std::fs::read_to_string(d.join("worker.pem")).unwrap(),
-            std::fs::read_to_string(d.join("worker.key")).unwrap(),
-        ]
-        .concat();
-        std::fs::write(d.join("keystore.pem"), keystore).unwrap();
-        Pki { dir }
+        let certs = Certs::authorities();
+        certs.issue("worker", "127.0.0.1", "subjectAltName=IP:127.0.0.1");
+        certs.keystore("worker");
+        Pki(certs)
     }
 
     fn path(&self, name: &str) -> String {
-        self.dir.path().join(name).display().to_string()
+        self.0.path(name)
     }
 
     /// A worker's settings: its certificate, trusting `ca`, requiring client certificates.
@@ -753,7 +690,7 @@ impl Pki {
             ("listeners.https.ssl.keystore.type", "PEM".into()),
             (
                 "listeners.https.ssl.keystore.location",
-                self.path("keystore.pem"),
+                self.path("worker-keystore.pem"),
             ),
             ("ssl.truststore.type", "PEM".into()),
             ("ssl.truststore.location", self.path(ca)),
@@ -780,30 +717,8 @@ async fn a_follower_forwards_to_an_https_leader_with_its_client_certificate() {
     );
     follower.lead_by(Some(&leader.url));
 
-    let created = follower
-        .call("POST", "/connectors", &create_body("s"))
-        .await;
-    assert_eq!(created.status, 201, "{}", created.body);
-    assert!(
-        created.head.contains("location: /connectors/s"),
-        "{}",
-        created.head
-    );
-    let info = leader.call("GET", "/connectors/s", "").await;
-    assert_eq!(info.status, 200);
-    assert_eq!(created.json(), info.json());
-    assert_eq!(follower.call("GET", "/connectors", "").await.body, "[]");
-    // The leader's own errors come back as they are, over TLS too.
-    let again = follower
-        .call("POST", "/connectors", &create_body("s"))
-        .await;
-    assert_eq!(again.status, 409);
-    assert_eq!(again.json()["message"], "Connector s already exists");
-    assert_eq!(
-        follower.call("DELETE", "/connectors/s", "").await.status,
-        204
-    );
-    assert_eq!(leader.call("GET", "/connectors", "").await.body, "[]");
+    create_through_follower(&follower, &leader).await;
+    delete_through_follower(&follower, &leader).await;
 
     follower.stop().await;
     leader.stop().await;

@@ -109,6 +109,16 @@ pub fn signal(child: &Child, sig: &str) {
     assert!(status.success(), "kill -{sig} failed");
 }
 
+/// A child process killed when the test ends, also when an assertion fails first.
+pub struct Running(pub Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Waits for a child to exit, failing after `limit`.
 pub fn wait_exit(child: &mut Child, limit: Duration) -> ExitStatus {
     let start = Instant::now();
@@ -186,4 +196,43 @@ pub fn order_id(line: &str) -> u64 {
         .next()
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("bad orderid: {line}"))
+}
+
+/// A standalone worker config on the Kafka cluster at `servers` (string converters, a file
+/// offset store, an http listener on a free port), plus `extra` lines.
+pub fn kafka_standalone_config(s: &Scratch, servers: &str, extra: &str) -> PathBuf {
+    let content = format!(
+        "bootstrap.servers={servers}\n\
+         offset.storage.file.filename={offsets}\n\
+         offset.flush.interval.ms=500\n\
+         key.converter=org.apache.kafka.connect.storage.StringConverter\n\
+         value.converter=org.apache.kafka.connect.storage.StringConverter\n\
+         listeners=http://127.0.0.1:0\n\
+         consumer.session.timeout.ms=6000\n\
+         {extra}\n",
+        offsets = s.path("connect.offsets").display(),
+    );
+    s.write("worker.properties", &content)
+}
+
+/// `sluice topics --bootstrap-server SERVERS [--command-config FILE] ARGS`, which must
+/// succeed; returns stdout.
+pub fn run_topics(
+    s: &Scratch,
+    servers: &str,
+    command_config: Option<&str>,
+    args: &[&str],
+) -> String {
+    let mut all = vec!["topics", "--bootstrap-server", servers];
+    if let Some(file) = command_config {
+        all.extend_from_slice(&["--command-config", file]);
+    }
+    all.extend_from_slice(args);
+    let out = s.run(&all);
+    assert!(
+        out.status.success(),
+        "sluice {all:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }

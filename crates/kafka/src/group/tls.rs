@@ -28,28 +28,12 @@ use std::sync::Arc;
 use sluice_api::config::ConfigMap;
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
-use tokio_rustls::rustls::client::danger::{
-    HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier,
-};
-use tokio_rustls::rustls::client::WebPkiServerVerifier;
-use tokio_rustls::rustls::crypto::ring;
-use tokio_rustls::rustls::pki_types::pem::PemObject;
-use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use tokio_rustls::rustls::{
-    self, version, CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore,
-    SignatureScheme, SupportedProtocolVersion,
-};
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
 use tokio_rustls::TlsConnector;
 
 use super::GroupError;
-
-/// Where a system CA bundle usually is, tried in order when no trust setting is given.
-const SYSTEM_CA_BUNDLES: &[&str] = &[
-    "/etc/ssl/certs/ca-certificates.crt",
-    "/etc/pki/tls/certs/ca-bundle.crt",
-    "/etc/ssl/ca-bundle.pem",
-    "/etc/ssl/cert.pem",
-];
+use crate::tls::{self, ClientConfigError, TlsValueError};
 
 /// The TLS settings of the membership connection, loaded from the worker config.
 #[derive(Clone)]
@@ -82,47 +66,26 @@ impl GroupTls {
                 .filter(|v| !v.is_empty())
                 .map(|v| (key, v))
         };
-        let versions = protocol_versions(get("ssl.enabled.protocols"))?;
-        let roots = Arc::new(trusted_roots(props, &get)?);
-        let provider = Arc::new(ring::default_provider());
-        let verifier = WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
-            .build()
-            .map_err(|e| config_error("ssl.truststore.location", e.to_string()))?;
-        let verify_hostname = match props
-            .get("ssl.endpoint.identification.algorithm")
-            .map(|v| v.trim().to_ascii_lowercase())
-            .as_deref()
-        {
-            None | Some("https") => true,
-            Some("" | "none") => false,
-            Some(other) => {
-                return Err(config_error(
-                    "ssl.endpoint.identification.algorithm",
-                    format!("`{other}` is not one of `https` and empty (no host name check)"),
-                ))
-            }
+        const PROTOCOLS: &str = "ssl.enabled.protocols";
+        let versions = tls::protocol_versions(get(PROTOCOLS).map(|(_, v)| v))
+            .map_err(|e| value_error(PROTOCOLS, e))?;
+        const ENDPOINT: &str = "ssl.endpoint.identification.algorithm";
+        let check_host_name = tls::verify_host_name(props.get(ENDPOINT).map(String::as_str))
+            .map_err(|e| value_error(ENDPOINT, e))?;
+        let roots = trusted_roots(props, &get)?;
+        let (identity_key, identity) = match client_identity(props, &get)? {
+            Some((key, chain, private_key)) => (key, Some((chain, private_key))),
+            None => ("ssl.keystore.location", None),
         };
-        let builder = ClientConfig::builder_with_provider(provider)
-            .with_protocol_versions(&versions)
-            .map_err(|e| config_error("ssl.enabled.protocols", e.to_string()))?;
-        let builder = if verify_hostname {
-            builder.with_webpki_verifier(verifier)
-        } else {
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(AnyName(verifier)))
-        };
-        let config = match client_identity(props, &get)? {
-            None => builder.with_no_client_auth(),
-            Some((key, chain, private_key)) => builder
-                .with_client_auth_cert(chain, private_key)
-                .map_err(|e| {
-                    config_error(
-                        key,
-                        format!("the certificate chain and private key are unusable: {e}"),
-                    )
-                })?,
-        };
+        let config =
+            tls::client_config(roots, &versions, check_host_name, identity).map_err(|e| {
+                let key = match e {
+                    ClientConfigError::Roots(_) => "ssl.truststore.location",
+                    ClientConfigError::Versions(_) => PROTOCOLS,
+                    ClientConfigError::Identity(_) => identity_key,
+                };
+                config_error(key, e.to_string())
+            })?;
         Ok(GroupTls {
             config: Arc::new(config),
         })
@@ -162,37 +125,12 @@ fn config_error(key: &str, message: impl Into<String>) -> GroupError {
     }
 }
 
+fn value_error(key: &str, e: TlsValueError) -> GroupError {
+    config_error(key, e.to_string())
+}
+
 /// Looks a worker config key up: the key and its trimmed, non-empty value.
 type Get<'a> = dyn Fn(&'static str) -> Option<(&'static str, &'a str)> + 'a;
-
-fn protocol_versions(
-    setting: Option<(&str, &str)>,
-) -> Result<Vec<&'static SupportedProtocolVersion>, GroupError> {
-    let Some((key, list)) = setting else {
-        return Ok(vec![&version::TLS13, &version::TLS12]);
-    };
-    let mut versions = Vec::new();
-    for p in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        match p {
-            "TLSv1.3" => versions.push(&version::TLS13),
-            "TLSv1.2" => versions.push(&version::TLS12),
-            "TLSv1" | "TLSv1.1" => {}
-            other => {
-                return Err(config_error(
-                    key,
-                    format!("`{other}` is not a TLS version (TLSv1.2, TLSv1.3)"),
-                ))
-            }
-        }
-    }
-    if versions.is_empty() {
-        return Err(config_error(
-            key,
-            format!("`{list}` names no supported version: the group connection speaks TLSv1.2 and TLSv1.3"),
-        ));
-    }
-    Ok(versions)
-}
 
 /// Refuses a store type other than PEM.
 fn check_pem_type(props: &ConfigMap, key: &str, store: &str) -> Result<(), GroupError> {
@@ -216,17 +154,7 @@ fn read_file(key: &str, path: &str) -> Result<String, GroupError> {
 }
 
 fn certificates(key: &str, pem: &str) -> Result<Vec<CertificateDer<'static>>, GroupError> {
-    let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| config_error(key, format!("bad PEM certificate: {e}")))?;
-    if certs.is_empty() {
-        return Err(config_error(
-            key,
-            "no PEM certificate (-----BEGIN CERTIFICATE-----) found; JKS and PKCS12 stores are \
-             not supported by the worker group connection, give PEM",
-        ));
-    }
-    Ok(certs)
+    tls::certificates(pem).map_err(|e| value_error(key, e))
 }
 
 fn private_key(
@@ -234,37 +162,21 @@ fn private_key(
     key: &str,
     pem: &str,
 ) -> Result<PrivateKeyDer<'static>, GroupError> {
-    if pem.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----")
-        || pem.contains("Proc-Type: 4,ENCRYPTED")
-    {
-        let password = if props.contains_key("ssl.key.password") {
-            " (ssl.key.password is not used for it)"
-        } else {
-            ""
-        };
-        return Err(config_error(
-            key,
-            format!(
-                "encrypted private keys are not supported by the worker group connection{password}; \
-                 decrypt it with 'openssl pkey -in key.pem -out plain.pem' and protect the file instead"
-            ),
-        ));
-    }
-    PrivateKeyDer::from_pem_slice(pem.as_bytes()).map_err(|e| {
-        config_error(
-            key,
-            format!("no usable PEM private key (PKCS#8, PKCS#1 or SEC1): {e}"),
-        )
+    tls::private_key(pem).map_err(|e| match e {
+        TlsValueError::EncryptedKey if props.contains_key("ssl.key.password") => {
+            config_error(key, format!("{e} (ssl.key.password is not used for it)"))
+        }
+        e => value_error(key, e),
     })
 }
 
 /// The trusted certificates: the first trust setting given, else the system bundle.
 fn trusted_roots(props: &ConfigMap, get: &Get<'_>) -> Result<RootCertStore, GroupError> {
-    let (key, certs) = if let Some((key, path)) = get("ssl.truststore.location") {
+    let (key, pem) = if let Some((key, path)) = get("ssl.truststore.location") {
         check_pem_type(props, "ssl.truststore.type", "trust store")?;
-        (key, certificates(key, &read_file(key, path)?)?)
+        (key, read_file(key, path)?)
     } else if let Some((key, pem)) = get("ssl.truststore.certificates") {
-        (key, certificates(key, pem)?)
+        (key, pem.to_owned())
     } else if let Some((key, path)) = get("ssl.ca.location") {
         if path == "probe" || std::path::Path::new(path).is_dir() {
             return Err(config_error(
@@ -272,42 +184,22 @@ fn trusted_roots(props: &ConfigMap, get: &Get<'_>) -> Result<RootCertStore, Grou
                 format!("`{path}` is not a PEM file: the worker group connection reads CA certificates from one PEM file"),
             ));
         }
-        (key, certificates(key, &read_file(key, path)?)?)
+        (key, read_file(key, path)?)
     } else if let Some((key, pem)) = get("ssl.ca.pem") {
-        (key, certificates(key, pem)?)
+        (key, pem.to_owned())
     } else {
-        let env = std::env::var("SSL_CERT_FILE").ok();
-        let path = env
-            .as_deref()
-            .into_iter()
-            .chain(SYSTEM_CA_BUNDLES.iter().copied())
-            .find(|p| std::path::Path::new(p).is_file())
-            .ok_or_else(|| {
-                config_error(
-                    "ssl.truststore.location",
-                    format!(
-                        "security.protocol=SSL needs the CA certificates the brokers' certificates chain to: \
-                         set ssl.truststore.location (with ssl.truststore.type=PEM) or ssl.ca.location to a \
-                         PEM file (no system CA bundle found at {})",
-                        SYSTEM_CA_BUNDLES.join(", ")
-                    ),
-                )
-            })?;
-        let pem = std::fs::read_to_string(path).map_err(|e| {
+        return tls::system_roots().map_err(|e| {
             config_error(
                 "ssl.truststore.location",
-                format!("not set, and the system CA bundle '{path}' cannot be read: {e}"),
+                format!(
+                    "security.protocol=SSL needs the CA certificates the brokers' certificates chain to: \
+                     set ssl.truststore.location (with ssl.truststore.type=PEM) or ssl.ca.location to a \
+                     PEM file ({e})"
+                ),
             )
-        })?;
-        ("ssl.truststore.location", certificates(path, &pem)?)
+        });
     };
-    let mut roots = RootCertStore::empty();
-    for cert in certs {
-        roots
-            .add(cert)
-            .map_err(|e| config_error(key, format!("unusable CA certificate: {e}")))?;
-    }
-    Ok(roots)
+    tls::root_store(&pem).map_err(|e| value_error(key, e))
 }
 
 type Identity = (
@@ -364,54 +256,6 @@ fn client_identity(props: &ConfigMap, get: &Get<'_>) -> Result<Option<Identity>,
         }
     }
     Ok(None)
-}
-
-/// Checks the broker's certificate chain but not the host name in it
-/// (`ssl.endpoint.identification.algorithm` empty).
-#[derive(Debug)]
-struct AnyName(Arc<WebPkiServerVerifier>);
-
-impl ServerCertVerifier for AnyName {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-        {
-            Err(rustls::Error::InvalidCertificate(
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
-            other => other,
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
-    }
 }
 
 #[cfg(test)]

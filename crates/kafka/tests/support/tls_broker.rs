@@ -1,9 +1,9 @@
 //! A Kafka broker reached over TLS, for tests of this crate and of the `sluice` binary
 //! (included with `#[path]`): a dedicated Tansu broker listens in plain TCP on port A and
 //! advertises port B, where the test process runs a TLS terminator (rustls, client
-//! certificates required) that forwards to A. Certificates are made at test time with the
-//! `openssl` command: a CA, the broker's certificate (for 127.0.0.1), a client certificate,
-//! a second, unrelated CA, and a broker certificate for another host name.
+//! certificates required) that forwards to A. The certificates are those of
+//! [`Certs::new`] (`certs.rs`): a CA, the broker's certificate (for 127.0.0.1), a client
+//! certificate, a second, unrelated CA, and a broker certificate for another host name.
 
 #![allow(dead_code)]
 
@@ -25,114 +25,14 @@ use tokio_rustls::TlsAcceptor;
 /// A bound on every wait: passing it means a hang, not slowness.
 pub const HANG: Duration = Duration::from_secs(90);
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the openssl command is needed to make test certificates");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+#[path = "certs.rs"]
+mod certs;
 
-/// Test certificates in a temporary directory.
-pub struct Certs {
-    dir: tempfile::TempDir,
-}
+pub use certs::Certs;
 
 impl Certs {
-    pub fn new() -> Certs {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        for ca in ["ca", "other-ca"] {
-            openssl(
-                d,
-                &[
-                    "req",
-                    "-x509",
-                    "-newkey",
-                    "rsa:2048",
-                    "-nodes",
-                    "-days",
-                    "2",
-                    "-subj",
-                    &format!("/CN=sluice test {ca}"),
-                    "-keyout",
-                    &format!("{ca}.key"),
-                    "-out",
-                    &format!("{ca}.pem"),
-                ],
-            );
-        }
-        std::fs::write(
-            d.join("server.ext"),
-            "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
-        )
-        .unwrap();
-        std::fs::write(
-            d.join("wrongname.ext"),
-            "subjectAltName=DNS:broker.invalid\n",
-        )
-        .unwrap();
-        std::fs::write(d.join("client.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
-        for (name, cn) in [
-            ("server", "127.0.0.1"),
-            ("wrongname", "broker.invalid"),
-            ("client", "sluice-worker"),
-        ] {
-            openssl(
-                d,
-                &[
-                    "req",
-                    "-newkey",
-                    "rsa:2048",
-                    "-nodes",
-                    "-subj",
-                    &format!("/CN={cn}"),
-                    "-keyout",
-                    &format!("{name}.key"),
-                    "-out",
-                    &format!("{name}.csr"),
-                ],
-            );
-            openssl(
-                d,
-                &[
-                    "x509",
-                    "-req",
-                    "-in",
-                    &format!("{name}.csr"),
-                    "-CA",
-                    "ca.pem",
-                    "-CAkey",
-                    "ca.key",
-                    "-CAcreateserial",
-                    "-days",
-                    "2",
-                    "-extfile",
-                    &format!("{name}.ext"),
-                    "-out",
-                    &format!("{name}.pem"),
-                ],
-            );
-        }
-        // Kafka's PEM key store: the chain and the key in one file.
-        let keystore = [
-            std::fs::read_to_string(d.join("client.pem")).unwrap(),
-            std::fs::read_to_string(d.join("client.key")).unwrap(),
-        ]
-        .concat();
-        std::fs::write(d.join("client-keystore.pem"), keystore).unwrap();
-        Certs { dir }
-    }
-
-    pub fn path(&self, name: &str) -> String {
-        self.dir.path().join(name).to_string_lossy().into_owned()
-    }
-
+    /// A TLS server presenting the certificate `cert` (`{cert}.pem`, `{cert}.key`), requiring
+    /// client certificates signed by the CA when `client_auth`.
     pub fn server_config(&self, cert: &str, client_auth: bool) -> Arc<ServerConfig> {
         let chain = CertificateDer::pem_file_iter(self.path(&format!("{cert}.pem")))
             .unwrap()

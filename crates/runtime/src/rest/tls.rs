@@ -23,6 +23,10 @@
 //! when set, is the client certificate presented to workers with `ssl.client.auth`. The
 //! client settings are loaded when a request goes to an https worker, so a worker that
 //! never forwards over https is not stopped by them.
+//!
+//! The PEM parsing, the version list, the host name check and the client's rustls config
+//! are those of `sluice_kafka::tls`, shared with the worker group connection; this module
+//! keeps the REST key names and their `listeners.https.` prefix.
 
 use std::collections::BTreeMap;
 
@@ -160,24 +164,17 @@ pub use enabled::{client_config, server_config, TlsListener};
 mod enabled {
     use std::io;
     use std::net::SocketAddr;
-    use std::path::Path;
     use std::sync::Arc;
     use std::time::Duration;
 
+    use sluice_kafka::tls::{self as shared, ChainAndKey, ClientConfigError, TlsValueError};
     use tokio::net::{TcpListener, TcpStream};
     use tokio::sync::mpsc;
     use tokio::task::JoinHandle;
-    use tokio_rustls::rustls::client::danger::{
-        HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier,
-    };
-    use tokio_rustls::rustls::client::WebPkiServerVerifier;
     use tokio_rustls::rustls::crypto::ring;
-    use tokio_rustls::rustls::pki_types::pem::PemObject;
-    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
     use tokio_rustls::rustls::server::WebPkiClientVerifier;
     use tokio_rustls::rustls::{
-        self, version, CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore,
-        ServerConfig, SignatureScheme, SupportedProtocolVersion,
+        ClientConfig, RootCertStore, ServerConfig, SupportedProtocolVersion,
     };
     use tokio_rustls::server::TlsStream;
     use tokio_rustls::TlsAcceptor;
@@ -188,16 +185,9 @@ mod enabled {
     const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
     /// Handshaken connections waiting for the server to take them.
     const ACCEPT_QUEUE: usize = 64;
-    /// Where a system CA bundle usually is, tried in order when no truststore is given.
-    const SYSTEM_CA_BUNDLES: &[&str] = &[
-        "/etc/ssl/certs/ca-certificates.crt",
-        "/etc/pki/tls/certs/ca-bundle.crt",
-        "/etc/ssl/ca-bundle.pem",
-        "/etc/ssl/cert.pem",
-    ];
 
-    /// A certificate chain, its private key and the key they were read from.
-    type Identity = (String, Vec<CertificateDer<'static>>, PrivateKeyDer<'static>);
+    /// A certificate chain and its private key, with the key they were read from.
+    type Identity = (String, ChainAndKey);
 
     fn invalid(
         settings: &TlsSettings,
@@ -209,6 +199,15 @@ mod enabled {
             key: settings.key_name(key),
             role,
             message: message.into(),
+        }
+    }
+
+    /// What is wrong with the value of `key` (the key as written).
+    fn bad_value(role: TlsRole, key: &str, e: TlsValueError) -> TlsError {
+        TlsError::Invalid {
+            key: key.to_string(),
+            role,
+            message: e.to_string(),
         }
     }
 
@@ -254,92 +253,29 @@ mod enabled {
             .map(|(k, v)| (k.to_string(), v.to_string())))
     }
 
-    fn certificates(
-        role: TlsRole,
-        key: &str,
-        pem: &str,
-    ) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-        let invalid = |message: String| TlsError::Invalid {
-            key: key.to_string(),
-            role,
-            message,
-        };
-        let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| invalid(format!("bad PEM certificate: {e}")))?;
-        if certs.is_empty() {
-            return Err(invalid(
-                "no PEM certificate (-----BEGIN CERTIFICATE-----) found".into(),
-            ));
-        }
-        Ok(certs)
-    }
-
-    fn private_key(
-        role: TlsRole,
-        key: &str,
-        pem: &str,
-    ) -> Result<PrivateKeyDer<'static>, TlsError> {
-        if pem.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
-            return Err(TlsError::Invalid {
-                key: key.to_string(),
-                role,
-                message: "encrypted private keys are not supported; decrypt it with \
-                          'openssl pkcs8 -topk8 -nocrypt' and protect the file instead"
-                    .into(),
-            });
-        }
-        PrivateKeyDer::from_pem_slice(pem.as_bytes()).map_err(|e| TlsError::Invalid {
-            key: key.to_string(),
-            role,
-            message: format!("no usable PEM private key (PKCS#8, PKCS#1 or SEC1): {e}"),
-        })
-    }
-
     /// The certificates of `pem` as trust anchors.
     fn root_store(role: TlsRole, key: &str, pem: &str) -> Result<RootCertStore, TlsError> {
-        let mut roots = RootCertStore::empty();
-        for cert in certificates(role, key, pem)? {
-            roots.add(cert).map_err(|e| TlsError::Invalid {
-                key: key.to_string(),
-                role,
-                message: format!("unusable trusted certificate: {e}"),
-            })?;
-        }
-        Ok(roots)
+        shared::root_store(pem).map_err(|e| bad_value(role, key, e))
+    }
+
+    /// A certificate chain and its key, read from `cert_key` and `key_key`.
+    fn chain_and_key(
+        role: TlsRole,
+        (cert_key, cert): (&str, &str),
+        (key_key, key): (&str, &str),
+    ) -> Result<ChainAndKey, TlsError> {
+        Ok((
+            shared::certificates(cert).map_err(|e| bad_value(role, cert_key, e))?,
+            shared::private_key(key).map_err(|e| bad_value(role, key_key, e))?,
+        ))
     }
 
     fn protocol_versions(
         settings: &TlsSettings,
         role: TlsRole,
     ) -> Result<Vec<&'static SupportedProtocolVersion>, TlsError> {
-        let Some((_, list)) = settings.get(ENABLED_PROTOCOLS) else {
-            return Ok(vec![&version::TLS13, &version::TLS12]);
-        };
-        let mut versions = Vec::new();
-        for p in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            match p {
-                "TLSv1.3" => versions.push(&version::TLS13),
-                "TLSv1.2" => versions.push(&version::TLS12),
-                other => {
-                    return Err(invalid(
-                        settings,
-                        role,
-                        ENABLED_PROTOCOLS,
-                        format!("'{other}' is not supported; use TLSv1.2 and/or TLSv1.3"),
-                    ))
-                }
-            }
-        }
-        if versions.is_empty() {
-            return Err(invalid(
-                settings,
-                role,
-                ENABLED_PROTOCOLS,
-                "no protocol given",
-            ));
-        }
-        Ok(versions)
+        shared::protocol_versions(settings.get(ENABLED_PROTOCOLS).map(|(_, v)| v))
+            .map_err(|e| invalid(settings, role, ENABLED_PROTOCOLS, e.to_string()))
     }
 
     /// The keystore: a PEM file with the chain and the key, or both inline; `None` when
@@ -349,19 +285,16 @@ mod enabled {
             let text = read_pem(role, name, path)?;
             return Ok(Some((
                 name.to_string(),
-                certificates(role, name, &text)?,
-                private_key(role, name, &text)?,
+                chain_and_key(role, (name, &text), (name, &text))?,
             )));
         }
         match (
             settings.get(KEYSTORE_CERTIFICATE_CHAIN),
             settings.get(KEYSTORE_KEY),
         ) {
-            (Some((ck, c)), Some((kk, k))) => Ok(Some((
-                kk.to_string(),
-                certificates(role, ck, c)?,
-                private_key(role, kk, k)?,
-            ))),
+            (Some(chain), Some(key)) => {
+                Ok(Some((key.0.to_string(), chain_and_key(role, chain, key)?)))
+            }
             (None, None) => Ok(None),
             (Some(_), None) => Err(invalid(
                 settings,
@@ -391,7 +324,7 @@ mod enabled {
         check_pem_type(settings, role, KEYSTORE_TYPE)?;
         check_pem_type(settings, role, TRUSTSTORE_TYPE)?;
         let versions = protocol_versions(settings, role)?;
-        let Some((key_name, chain, key)) = identity(settings, role)? else {
+        let Some((key_name, (chain, key))) = identity(settings, role)? else {
             return Err(invalid(
                 settings,
                 role,
@@ -462,39 +395,6 @@ mod enabled {
         Ok(Arc::new(config))
     }
 
-    /// The system's CA bundle: `$SSL_CERT_FILE`, else the first of the usual paths.
-    fn system_roots(settings: &TlsSettings, role: TlsRole) -> Result<RootCertStore, TlsError> {
-        let from_env = std::env::var("SSL_CERT_FILE")
-            .ok()
-            .filter(|f| !f.is_empty());
-        let found = from_env.or_else(|| {
-            SYSTEM_CA_BUNDLES
-                .iter()
-                .find(|p| Path::new(p).is_file())
-                .map(|p| p.to_string())
-        });
-        let Some(path) = found else {
-            return Err(invalid(
-                settings,
-                role,
-                TRUSTSTORE_LOCATION,
-                format!(
-                    "missing, and no system CA bundle was found (SSL_CERT_FILE, {}): set \
-                     {HTTPS_PREFIX}{TRUSTSTORE_LOCATION} to the PEM certificates the other \
-                     workers' certificates chain to",
-                    SYSTEM_CA_BUNDLES.join(", ")
-                ),
-            ));
-        };
-        let source = if std::env::var_os("SSL_CERT_FILE").is_some_and(|f| !f.is_empty()) {
-            "SSL_CERT_FILE"
-        } else {
-            "the system CA bundle"
-        };
-        let text = read_pem(role, source, &path)?;
-        root_store(role, &format!("{source} ({path})"), &text)
-    }
-
     /// Loads the TLS client settings for forwarding requests to https workers: the trusted
     /// certificates (the truststore, else the system's), the client certificate (the
     /// keystore, when set), the protocols and the host name check.
@@ -503,106 +403,42 @@ mod enabled {
         check_pem_type(settings, role, KEYSTORE_TYPE)?;
         check_pem_type(settings, role, TRUSTSTORE_TYPE)?;
         let versions = protocol_versions(settings, role)?;
-        let check_names = match settings.get(ENDPOINT_IDENTIFICATION) {
-            None => true,
-            Some((_, "")) => false,
-            Some((_, v)) if v.eq_ignore_ascii_case("https") => true,
-            Some((_, other)) => {
-                return Err(invalid(
-                    settings,
-                    role,
-                    ENDPOINT_IDENTIFICATION,
-                    format!(
-                        "'{other}' is not supported; use https, or empty for no host name check"
-                    ),
-                ))
-            }
-        };
+        let check_names =
+            shared::verify_host_name(settings.get(ENDPOINT_IDENTIFICATION).map(|(_, v)| v))
+                .map_err(|e| invalid(settings, role, ENDPOINT_IDENTIFICATION, e.to_string()))?;
         let roots = match pem_text(settings, role, TRUSTSTORE_LOCATION, TRUSTSTORE_CERTIFICATES)? {
             Some((name, text)) => root_store(role, &name, &text)?,
-            None => system_roots(settings, role)?,
+            None => shared::system_roots().map_err(|e| {
+                invalid(
+                    settings,
+                    role,
+                    TRUSTSTORE_LOCATION,
+                    format!(
+                        "missing, and {e}: set {HTTPS_PREFIX}{TRUSTSTORE_LOCATION} to the PEM \
+                         certificates the other workers' certificates chain to"
+                    ),
+                )
+            })?,
         };
-        let provider = Arc::new(ring::default_provider());
-        let verifier =
-            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-                .build()
-                .map_err(|e| invalid(settings, role, TRUSTSTORE_LOCATION, e.to_string()))?;
-        let builder = ClientConfig::builder_with_provider(provider)
-            .with_protocol_versions(&versions)
-            .map_err(|e| invalid(settings, role, ENABLED_PROTOCOLS, e.to_string()))?;
-        let builder = if check_names {
-            builder.with_webpki_verifier(verifier)
-        } else {
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(AnyName(verifier)))
+        let (identity_key, identity) = match identity(settings, role)? {
+            Some((key_name, identity)) => (key_name, Some(identity)),
+            None => (settings.key_name(KEYSTORE_LOCATION), None),
         };
-        let mut config = match identity(settings, role)? {
-            Some((key_name, chain, key)) => {
-                builder
-                    .with_client_auth_cert(chain, key)
-                    .map_err(|e| TlsError::Invalid {
-                        key: key_name,
-                        role,
-                        message: format!("the certificate chain and private key are unusable: {e}"),
-                    })?
-            }
-            None => builder.with_no_client_auth(),
-        };
+        let mut config =
+            shared::client_config(roots, &versions, check_names, identity).map_err(|e| {
+                let key = match e {
+                    ClientConfigError::Roots(_) => settings.key_name(TRUSTSTORE_LOCATION),
+                    ClientConfigError::Versions(_) => settings.key_name(ENABLED_PROTOCOLS),
+                    ClientConfigError::Identity(_) => identity_key,
+                };
+                TlsError::Invalid {
+                    key,
+                    role,
+                    message: e.to_string(),
+                }
+            })?;
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(Arc::new(config))
-    }
-
-    /// Checks a peer's certificate chain but not the host name in it
-    /// (`ssl.endpoint.identification.algorithm` empty).
-    #[derive(Debug)]
-    struct AnyName(Arc<WebPkiServerVerifier>);
-
-    impl ServerCertVerifier for AnyName {
-        fn verify_server_cert(
-            &self,
-            end_entity: &CertificateDer<'_>,
-            intermediates: &[CertificateDer<'_>],
-            server_name: &ServerName<'_>,
-            ocsp_response: &[u8],
-            now: UnixTime,
-        ) -> Result<ServerCertVerified, rustls::Error> {
-            match self.0.verify_server_cert(
-                end_entity,
-                intermediates,
-                server_name,
-                ocsp_response,
-                now,
-            ) {
-                Err(rustls::Error::InvalidCertificate(
-                    CertificateError::NotValidForName
-                    | CertificateError::NotValidForNameContext { .. },
-                )) => Ok(ServerCertVerified::assertion()),
-                other => other,
-            }
-        }
-
-        fn verify_tls12_signature(
-            &self,
-            message: &[u8],
-            cert: &CertificateDer<'_>,
-            dss: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            self.0.verify_tls12_signature(message, cert, dss)
-        }
-
-        fn verify_tls13_signature(
-            &self,
-            message: &[u8],
-            cert: &CertificateDer<'_>,
-            dss: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            self.0.verify_tls13_signature(message, cert, dss)
-        }
-
-        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-            self.0.supported_verify_schemes()
-        }
     }
 
     /// A listener that hands axum TLS connections whose handshake is done.
