@@ -9,23 +9,16 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
+use sluice_kafka::tls;
 use tokio_rustls::rustls::client::danger::{
     HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier,
 };
 use tokio_rustls::rustls::crypto::{
     ring, verify_tls12_signature, verify_tls13_signature, CryptoProvider,
 };
-use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use tokio_rustls::rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
-
-/// Where Linux distributions keep the system CA bundle.
-const SYSTEM_BUNDLES: &[&str] = &[
-    "/etc/ssl/certs/ca-certificates.crt",
-    "/etc/pki/tls/certs/ca-bundle.crt",
-    "/etc/ssl/cert.pem",
-];
 
 /// How the worker's certificate is checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,34 +31,11 @@ pub enum Trust {
     Insecure,
 }
 
-fn system_bundle() -> Result<PathBuf> {
-    if let Some(file) = std::env::var_os("SSL_CERT_FILE").filter(|f| !f.is_empty()) {
-        return Ok(PathBuf::from(file));
-    }
-    match SYSTEM_BUNDLES.iter().map(Path::new).find(|p| p.exists()) {
-        Some(p) => Ok(p.to_path_buf()),
-        None => bail!(
-            "no system CA bundle found (looked at SSL_CERT_FILE and {}); give the worker's \
-             certificate with --cacert FILE",
-            SYSTEM_BUNDLES.join(", ")
-        ),
-    }
-}
-
+/// The certificates of a PEM file, as trust anchors.
 fn roots(file: &Path) -> Result<RootCertStore> {
-    let pem = std::fs::read(file)
+    let pem = std::fs::read_to_string(file)
         .with_context(|| format!("cannot read the CA certificates in {}", file.display()))?;
-    let mut roots = RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(&pem) {
-        let cert = cert.with_context(|| format!("bad PEM certificate in {}", file.display()))?;
-        roots
-            .add(cert)
-            .with_context(|| format!("unusable certificate in {}", file.display()))?;
-    }
-    if roots.is_empty() {
-        bail!("no PEM certificate found in {}", file.display());
-    }
-    Ok(roots)
+    tls::root_store(&pem).with_context(|| format!("the CA certificates in {}", file.display()))
 }
 
 /// The TLS configuration of the client.
@@ -83,7 +53,11 @@ pub fn client_config(trust: &Trust) -> Result<Arc<ClientConfig>> {
             .with_root_certificates(roots(file)?)
             .with_no_client_auth(),
         Trust::System => builder
-            .with_root_certificates(roots(&system_bundle()?)?)
+            .with_root_certificates(
+                tls::system_roots().context(
+                    "cannot load the system's CA certificates (or give the worker's certificate with --cacert FILE)",
+                )?,
+            )
             .with_no_client_auth(),
     };
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
