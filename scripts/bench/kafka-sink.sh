@@ -44,7 +44,8 @@ if [ -z "${SLUICE_BENCH_NO_BUILD:-}" ]; then
   cargo build --release --quiet -p sluice-kafka --example raw_produce --example raw_consume \
     --example progress
 fi
-BIN=$TARGET/release/sluice
+# SLUICE_BIN runs another build of sluice (e.g. a copy of the previous one, to compare).
+BIN=${SLUICE_BIN:-$TARGET/release/sluice}
 PROGRESS=$TARGET/release/examples/progress
 
 echo "Generating $LINES lines of 100 bytes in $WORK ..."

@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# Source produce path on Kafka: N lines of 100 bytes into a topic of the test broker
-# (scripts/services/kafka.sh, or $SLUICE_KAFKA_BOOTSTRAP), in the same run:
-#   1. raw_produce: a plain librdkafka producer (crates/kafka/examples/raw_produce.rs) sending
-#      every line of the file as one record value, with sluice-kafka's producer settings;
+# Source produce path on Kafka: N records into topics of the test broker
+# (scripts/services/kafka.sh, or $SLUICE_KAFKA_BOOTSTRAP), each Sluice run beside a plain
+# librdkafka producer (crates/kafka/examples/raw_produce.rs, sluice-kafka's producer settings)
+# sending the same bytes in the same round:
+#   1. raw_produce: every line of a file of N 100-byte lines as one record value (no key);
 #   2. sluice standalone, FileStreamSource reading the same file (StringConverter);
-#   3. sluice standalone, DatagenConnector (quickstart orders, StringConverter) writing N
-#      records (its values are ~150-byte Struct texts, not the file's lines), on Kafka;
-#   4. the same Datagen run on the embedded log, so Datagen's own cost is known.
-# Every topic has 3 partitions; records have no key (so the same partitioner places them);
-# the clients have the same settings (sluice-kafka's defaults: idempotent, acks=all,
-# librdkafka's batching: linger.ms=5, batch.size 1 MB, no compression).
+#   3. raw_produce --keyed: Datagen's own records (keys and values, byte for byte; taken once,
+#      before the rounds, from a Datagen run on the embedded log with the same seed);
+#   4. sluice standalone, DatagenConnector (quickstart orders, random.seed=1, string keys,
+#      values through $DATAGEN_VALUE_CONVERTER: `json` (default) is JsonConverter with
+#      schemas.enable=false, ~145-byte JSON objects; `string` is StringConverter, the
+#      Struct's ~150-byte Java text), on Kafka;
+#   5. the same Datagen run on the embedded log, so Datagen's own cost is known.
+# Every topic has 3 partitions; file records have no key, Datagen's have their order id (the
+# same partitioner places both sides' records alike); the clients have the same settings
+# (sluice-kafka's defaults: idempotent, acks=all, librdkafka's batching: linger.ms=5,
+# batch.size 1 MB, no compression).
 #
 # Two figures per run:
 #   steady:    from the first acknowledged record to the last (Sluice: /metrics
@@ -22,13 +28,13 @@
 #
 #   scripts/bench/kafka-source.sh [LINES] [ROUNDS]      (default 2000000 lines, 1 round)
 #
-# With ROUNDS > 1 the runs repeat (raw, file, datagen, raw, file, datagen, ...) on fresh
-# topics. Prints records/s and MB/s of each, and the ratios to the raw producer of the same
-# round (target >= 0.90).
+# With ROUNDS > 1 the runs repeat (1-5, 1-5, ...) on fresh topics. Prints records/s and MB/s
+# of each, and each Sluice run's ratio to its raw producer of the same round (target >= 0.90).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 LINES=${1:-2000000}
 ROUNDS=${2:-1}
+DATAGEN_VALUE_CONVERTER=${DATAGEN_VALUE_CONVERTER:-json}
 WORK=${BENCH_DIR:-$(mktemp -d /tmp/sluice-kbench.XXXXXX)}
 TARGET=${CARGO_TARGET_DIR:-target}
 trap 'kill "${PID:-}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
@@ -80,6 +86,7 @@ listeners=http://127.0.0.1:$PORT
 PROPS
 }
 worker "$WORK/kafka.properties" "bootstrap.servers=$B"
+worker "$WORK/embedded.properties" "embedded.log.dir=$WORK/data"
 
 # Runs sluice with one connector until N records are acknowledged; prints the figures.
 run_sluice() { # worker-file connector-file
@@ -99,6 +106,57 @@ run_sluice() { # worker-file connector-file
   echo "$(figures "$line" "$t0") $cpu"
 }
 
+datagen_props() { # topic
+  cat > "$WORK/datagen.properties" <<PROPS
+name=bench-datagen
+connector.class=DatagenConnector
+kafka.topic=$1
+quickstart=orders
+iterations=$LINES
+max.interval=0
+random.seed=1
+PROPS
+  case "$DATAGEN_VALUE_CONVERTER" in
+    json) printf '%s\n' "value.converter=org.apache.kafka.connect.json.JsonConverter" \
+            "value.converter.schemas.enable=false" >> "$WORK/datagen.properties" ;;
+    string) ;;
+    *) echo "DATAGEN_VALUE_CONVERTER must be json or string" >&2; exit 1 ;;
+  esac
+}
+
+# Runs Datagen on a fresh embedded log (topic bench-datagen); leaves the log in $WORK/data.
+run_datagen_embedded() {
+  datagen_props bench-datagen
+  rm -rf "$WORK/data"
+  "$BIN" topics --data-dir "$WORK/data" create bench-datagen --partitions 3 >/dev/null
+  run_sluice "$WORK/embedded.properties" "$WORK/datagen.properties"
+}
+
+# Datagen's records as KEY<TAB>VALUE lines for `raw_produce --keyed`: the keys and values
+# Datagen wrote to the embedded log. Seeded runs make the same records every time.
+echo "Recording Datagen's $LINES records ($DATAGEN_VALUE_CONVERTER values) for the raw producer ..."
+run_datagen_embedded >/dev/null
+"$BIN" topics --data-dir "$WORK/data" consume bench-datagen --from-beginning --format json |
+  python3 -c '
+import json, sys
+out = sys.stdout
+for line in sys.stdin:
+    r = json.loads(line)
+    k, v = r["key"], r["value"]
+    # consume escapes backslashes and control characters; Datagen writes neither.
+    if any(c in s for s in (k, v) for c in "\\\t\n"):
+        sys.exit("a Datagen record holds an escaped character: " + line)
+    out.write(k + "\t" + v + "\n")
+' > "$WORK/datagen.txt"
+rm -rf "$WORK/data"
+DG_RECORDS=$(wc -l < "$WORK/datagen.txt")
+if [ "$DG_RECORDS" -ne "$LINES" ]; then
+  echo "expected $LINES Datagen records, the embedded log held $DG_RECORDS" >&2
+  exit 1
+fi
+# Key and value bytes (each line less its TAB and newline).
+DG_BYTES=$(($(stat -c %s "$WORK/datagen.txt") - 2 * LINES))
+
 declare -a RESULTS
 for round in $(seq 1 "$ROUNDS"); do
   RUN=$(date +%s%N)
@@ -117,51 +175,51 @@ batch.size=20000
 PROPS
   FILE_F=$(run_sluice "$WORK/kafka.properties" "$WORK/file.properties")
 
+  create "bench-rawdg-$RUN"
+  t0=$(now)
+  out=$(/usr/bin/time -f "cpu=%U+%S" -o "$WORK/time.txt" "$RAW" --keyed "$B" "bench-rawdg-$RUN" "$WORK/datagen.txt")
+  RAWDG_F="$(figures "$(echo "$out" | grep '^first=')" "$t0") $(awk -F'[=+]' '{ print $2 + $3 }' "$WORK/time.txt")"
+
   create "bench-datagen-$RUN"
-  cat > "$WORK/datagen.properties" <<PROPS
-name=bench-datagen
-connector.class=DatagenConnector
-kafka.topic=bench-datagen-$RUN
-quickstart=orders
-iterations=$LINES
-max.interval=0
-random.seed=1
-PROPS
+  datagen_props "bench-datagen-$RUN"
   DATAGEN_F=$(run_sluice "$WORK/kafka.properties" "$WORK/datagen.properties")
 
-  worker "$WORK/embedded.properties" "embedded.log.dir=$WORK/data"
-  sed -i "s/^kafka.topic=.*/kafka.topic=bench-datagen/" "$WORK/datagen.properties"
-  rm -rf "$WORK/data"
-  "$BIN" topics --data-dir "$WORK/data" create bench-datagen --partitions 3 >/dev/null
-  EMBEDDED_F=$(run_sluice "$WORK/embedded.properties" "$WORK/datagen.properties")
+  EMBEDDED_F=$(run_datagen_embedded)
   rm -rf "$WORK/data"
 
-  RESULTS+=("$RAW_F|$FILE_F|$DATAGEN_F|$EMBEDDED_F")
+  RESULTS+=("$RAW_F|$FILE_F|$RAWDG_F|$DATAGEN_F|$EMBEDDED_F")
 done
 
 echo
-echo "source -> Kafka ($B), $LINES records ($(nproc) cores), $ROUNDS round(s)"
+echo "source -> Kafka ($B), $LINES records ($(nproc) cores), $ROUNDS round(s);" \
+  "Datagen values: $DATAGEN_VALUE_CONVERTER, $((DG_BYTES / LINES)) key+value bytes per record"
 for r in "${RESULTS[@]}"; do
-  IFS='|' read -r RAW_F FILE_F DATAGEN_F EMBEDDED_F <<<"$r"
+  IFS='|' read -r RAW_F FILE_F RAWDG_F DATAGEN_F EMBEDDED_F <<<"$r"
   read -r raw_s raw_n raw_w raw_c <<<"$RAW_F"
   read -r file_s file_n file_w file_c <<<"$FILE_F"
+  read -r rdg_s rdg_n rdg_w rdg_c <<<"$RAWDG_F"
   read -r dg_s dg_n dg_w dg_c <<<"$DATAGEN_F"
   read -r em_s em_n em_w em_c <<<"$EMBEDDED_F"
   per=$((VALUE_BYTES / LINES))
+  dper=$((DG_BYTES / LINES))
   echo "steady state (first acknowledged record to last):"
-  rate "raw librdkafka producer" "$raw_s" "$raw_n" "$per"
+  rate "raw producer, file lines" "$raw_s" "$raw_n" "$per"
   rate "sluice FileStreamSource" "$file_s" "$file_n" "$per"
-  rate "sluice Datagen -> Kafka" "$dg_s" "$dg_n" 0
-  rate "sluice Datagen -> embedded" "$em_s" "$em_n" 0
+  rate "raw producer, Datagen's" "$rdg_s" "$rdg_n" "$dper"
+  rate "sluice Datagen -> Kafka" "$dg_s" "$dg_n" "$dper"
+  rate "sluice Datagen -> embedded" "$em_s" "$em_n" "$dper"
   echo "whole run (process start to last acknowledged record):"
-  rate "raw librdkafka producer" "$raw_w" "$LINES" "$per"
+  rate "raw producer, file lines" "$raw_w" "$LINES" "$per"
   rate "sluice FileStreamSource" "$file_w" "$LINES" "$per"
-  rate "sluice Datagen -> Kafka" "$dg_w" "$LINES" 0
-  rate "sluice Datagen -> embedded" "$em_w" "$LINES" 0
-  echo "client CPU (whole run): raw $raw_c s, File $file_c s, Datagen -> Kafka $dg_c s, Datagen -> embedded $em_c s"
-  awk -v rs="$raw_s" -v rn="$raw_n" -v fs="$file_s" -v fn="$file_n" -v ds="$dg_s" -v dn="$dg_n" \
-      -v rw="$raw_w" -v fw="$file_w" -v dw="$dg_w" \
-    'BEGIN { r = rn / rs;
+  rate "raw producer, Datagen's" "$rdg_w" "$LINES" "$dper"
+  rate "sluice Datagen -> Kafka" "$dg_w" "$LINES" "$dper"
+  rate "sluice Datagen -> embedded" "$em_w" "$LINES" "$dper"
+  echo "client CPU (whole run): raw $raw_c s, File $file_c s, raw Datagen's $rdg_c s," \
+    "Datagen -> Kafka $dg_c s, Datagen -> embedded $em_c s"
+  awk -v rs="$raw_s" -v rn="$raw_n" -v fs="$file_s" -v fn="$file_n" \
+      -v gs="$rdg_s" -v gn="$rdg_n" -v ds="$dg_s" -v dn="$dg_n" \
+      -v rw="$raw_w" -v fw="$file_w" -v gw="$rdg_w" -v dw="$dg_w" \
+    'BEGIN {
       printf "File / raw: steady %.3f, whole run %.3f   Datagen / raw: steady %.3f, whole run %.3f\n",
-        fn / fs / r, rw / fw, dn / ds / r, rw / dw }'
+        (fn / fs) / (rn / rs), rw / fw, (dn / ds) / (gn / gs), gw / dw }'
 done

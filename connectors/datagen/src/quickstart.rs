@@ -112,15 +112,11 @@ pub(crate) struct Generated {
     pub(crate) value: Value,
 }
 
-/// The fields of one record, in schema order, before they are packed as a Struct or a map.
-enum Field {
-    Timestamp(i64),
-    Int64(i64),
-    Float64(f64),
-    Text(String),
-    List(Vec<String>),
-    Nested(Vec<(&'static str, Field)>),
-}
+/// Field names of each record shape, in schema order.
+const ORDER_FIELDS: [&str; 5] = ["ordertime", "orderid", "itemid", "orderunits", "address"];
+const ADDRESS_FIELDS: [&str; 3] = ["city", "state", "zipcode"];
+const USER_FIELDS: [&str; 5] = ["registertime", "userid", "regionid", "gender", "interests"];
+const PAGEVIEW_FIELDS: [&str; 3] = ["viewtime", "userid", "pageid"];
 
 /// Pre-rendered names `<prefix><n>` for `n` in a range, so that a record copies a name
 /// instead of formatting one.
@@ -166,13 +162,26 @@ impl NameTables {
     }
 }
 
+/// The schemas a record is built with, resolved once per task.
+#[derive(Debug)]
+struct Schemas {
+    /// The value schema.
+    value: SchemaRef,
+    /// The schema of `orders`' nested `address` (`None` for the other quickstarts).
+    address: Option<SchemaRef>,
+}
+
 /// Makes records of one quickstart for one task.
+///
+/// A record's values are drawn in a fixed order from a generator seeded by the record's
+/// iteration, and packed straight into a `Struct` of the precomputed schema (its values are
+/// of the field types by construction, so they are not checked again) or a map.
 #[derive(Debug)]
 pub(crate) struct Generator {
     quickstart: Quickstart,
     names: NameTables,
     /// `Some` when values carry schemas.
-    schema: Option<SchemaRef>,
+    schemas: Option<Schemas>,
     seed: u64,
     task: u64,
     task_count: u64,
@@ -187,9 +196,17 @@ impl Generator {
         task: u64,
         task_count: u64,
     ) -> Result<Self> {
+        let schemas = match with_schema {
+            false => None,
+            true => {
+                let value = quickstart.value_schema()?;
+                let address = value.field("address").map(|f| f.schema.clone());
+                Some(Schemas { value, address })
+            }
+        };
         Ok(Generator {
             quickstart,
-            schema: with_schema.then(|| quickstart.value_schema()).transpose()?,
+            schemas,
             names: NameTables::new(),
             seed,
             task,
@@ -199,33 +216,50 @@ impl Generator {
 
     /// The value schema, `None` when schemaless.
     pub(crate) fn schema(&self) -> Option<&SchemaRef> {
-        self.schema.as_ref()
+        self.schemas.as_ref().map(|s| &s.value)
     }
 
     /// Record number `iteration` of this task; `event_time` fills `ordertime`/`viewtime`.
     pub(crate) fn generate(&self, iteration: u64, event_time: i64) -> Result<Generated> {
         let mut rng = SplitMix64::for_record(self.seed, self.task, iteration);
-        let (key, fields) = match self.quickstart {
+        let schema = self.schemas.as_ref();
+        match self.quickstart {
             Quickstart::Orders => {
                 let orderid = iteration
                     .wrapping_mul(self.task_count)
                     .wrapping_add(self.task) as i64;
                 let units = rng.between(10, 1000) as f64 / 100.0;
-                let fields = vec![
-                    ("ordertime", Field::Timestamp(event_time)),
-                    ("orderid", Field::Int64(orderid)),
-                    ("itemid", Field::Text(self.names.items.pick(&mut rng))),
-                    ("orderunits", Field::Float64(units)),
-                    (
-                        "address",
-                        Field::Nested(vec![
-                            ("city", Field::Text(self.names.cities.pick(&mut rng))),
-                            ("state", Field::Text(self.names.states.pick(&mut rng))),
-                            ("zipcode", Field::Int64(rng.between(10_000, 99_999))),
-                        ]),
-                    ),
-                ];
-                (orderid.to_string(), fields)
+                let item = self.names.items.pick(&mut rng);
+                let address_schema = match schema {
+                    None => None,
+                    Some(s) => Some(s.address.as_ref().ok_or_else(|| {
+                        sluice_api::ConnectError::data("the orders schema has no address field")
+                    })?),
+                };
+                let address = pack(
+                    address_schema,
+                    &ADDRESS_FIELDS,
+                    vec![
+                        Value::String(self.names.cities.pick(&mut rng)),
+                        Value::String(self.names.states.pick(&mut rng)),
+                        Value::Int64(rng.between(10_000, 99_999)),
+                    ],
+                )?;
+                let value = pack(
+                    schema.map(|s| &s.value),
+                    &ORDER_FIELDS,
+                    vec![
+                        timestamp(schema.is_some(), event_time),
+                        Value::Int64(orderid),
+                        Value::String(item),
+                        Value::Float64(units),
+                        address,
+                    ],
+                )?;
+                Ok(Generated {
+                    key: orderid.to_string(),
+                    value,
+                })
             }
             Quickstart::Users => {
                 let userid = self.names.users.pick(&mut rng);
@@ -234,79 +268,67 @@ impl Generator {
                 // One or two distinct interests.
                 let count = INTERESTS.len() as u64;
                 let first = rng.below(count);
-                let mut interests = vec![INTERESTS[first as usize].to_owned()];
+                let mut interests = Vec::with_capacity(2);
+                interests.push(Value::String(INTERESTS[first as usize].to_owned()));
                 if rng.below(2) == 1 {
                     let second = (first + 1 + rng.below(count - 1)) % count;
-                    interests.push(INTERESTS[second as usize].to_owned());
+                    interests.push(Value::String(INTERESTS[second as usize].to_owned()));
                 }
-                let fields = vec![
-                    ("registertime", Field::Timestamp(registered)),
-                    ("userid", Field::Text(userid.clone())),
-                    ("regionid", Field::Text(self.names.regions.pick(&mut rng))),
-                    ("gender", Field::Text((*rng.pick(&GENDERS)).to_owned())),
-                    ("interests", Field::List(interests)),
-                ];
-                (userid, fields)
+                let value = pack(
+                    schema.map(|s| &s.value),
+                    &USER_FIELDS,
+                    vec![
+                        timestamp(schema.is_some(), registered),
+                        Value::String(userid.clone()),
+                        Value::String(self.names.regions.pick(&mut rng)),
+                        Value::String((*rng.pick(&GENDERS)).to_owned()),
+                        Value::Array(interests),
+                    ],
+                )?;
+                Ok(Generated { key: userid, value })
             }
             Quickstart::Pageviews => {
                 let pageid = self.names.pages.pick(&mut rng);
-                let fields = vec![
-                    ("viewtime", Field::Int64(event_time)),
-                    ("userid", Field::Text(self.names.users.pick(&mut rng))),
-                    ("pageid", Field::Text(pageid.clone())),
-                ];
-                (pageid, fields)
+                let value = pack(
+                    schema.map(|s| &s.value),
+                    &PAGEVIEW_FIELDS,
+                    vec![
+                        Value::Int64(event_time),
+                        Value::String(self.names.users.pick(&mut rng)),
+                        Value::String(pageid.clone()),
+                    ],
+                )?;
+                Ok(Generated { key: pageid, value })
             }
-        };
-        let value = match &self.schema {
-            Some(schema) => Value::Struct(to_struct(schema, fields)?),
-            None => to_map(fields),
-        };
-        Ok(Generated { key, value })
+        }
     }
 }
 
-fn to_struct(schema: &SchemaRef, fields: Vec<(&'static str, Field)>) -> Result<Struct> {
-    let mut s = Struct::new(schema.clone())?;
-    for (name, field) in fields {
-        let value = match field {
-            Field::Nested(inner) => {
-                let inner_schema =
-                    schema
-                        .field(name)
-                        .map(|f| f.schema.clone())
-                        .ok_or_else(|| {
-                            sluice_api::ConnectError::data(format!(
-                                "{name} is not a valid field name"
-                            ))
-                        })?;
-                Value::Struct(to_struct(&inner_schema, inner)?)
-            }
-            Field::Timestamp(ms) => Value::Timestamp(ms),
-            other => plain(other),
-        };
-        s.put(name, value)?;
+/// A Timestamp field: the logical value with schemas, plain int64 milliseconds without
+/// (schemaless data has no logical types).
+fn timestamp(with_schema: bool, ms: i64) -> Value {
+    if with_schema {
+        Value::Timestamp(ms)
+    } else {
+        Value::Int64(ms)
     }
-    Ok(s)
 }
 
-fn to_map(fields: Vec<(&'static str, Field)>) -> Value {
-    Value::Map(
-        fields
-            .into_iter()
-            .map(|(name, field)| (Value::String(name.to_owned()), plain(field)))
-            .collect(),
-    )
-}
-
-/// The schemaless value of a field (timestamps as int64, nested records as maps).
-fn plain(field: Field) -> Value {
-    match field {
-        Field::Timestamp(ms) | Field::Int64(ms) => Value::Int64(ms),
-        Field::Float64(v) => Value::Float64(v),
-        Field::Text(s) => Value::String(s),
-        Field::List(items) => Value::Array(items.into_iter().map(Value::String).collect()),
-        Field::Nested(inner) => to_map(inner),
+/// Packs one value per field (in schema order) as a Struct of `schema`, or as a map keyed
+/// by `names` when schemaless.
+fn pack(schema: Option<&SchemaRef>, names: &[&str], values: Vec<Value>) -> Result<Value> {
+    match schema {
+        Some(schema) => Ok(Value::Struct(Struct::from_values_unchecked(
+            schema.clone(),
+            values,
+        )?)),
+        None => Ok(Value::Map(
+            names
+                .iter()
+                .zip(values)
+                .map(|(name, value)| (Value::String((*name).to_owned()), value))
+                .collect(),
+        )),
     }
 }
 

@@ -41,6 +41,19 @@ pub trait Converter: Send + Sync {
         value: &Value,
     ) -> Result<Option<Bytes>>;
 
+    /// Like [`Converter::from_connect_data`], but takes the value, so a converter may reuse
+    /// its memory (StringConverter turns a UTF-8 string into bytes without copying it). The
+    /// runtime calls this when nothing needs the record after conversion. By default it
+    /// converts the borrowed value.
+    fn from_connect_data_owned(
+        &self,
+        topic: &str,
+        schema: Option<&SchemaRef>,
+        value: Value,
+    ) -> Result<Option<Bytes>> {
+        self.from_connect_data(topic, schema, &value)
+    }
+
     /// Bytes (or null) to Connect data.
     fn to_connect_data(&self, topic: &str, data: Option<Bytes>) -> Result<SchemaAndValue>;
 }

@@ -87,13 +87,29 @@ impl ConnectRecord {
 ///
 /// Order is kept because Kafka serializes these maps in their insertion order, and stored
 /// offsets are looked up by their serialized bytes.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct OffsetMap(Vec<(Cow<'static, str>, Value)>);
+///
+/// A map of one entry (the usual source offset, such as `{"position": 1024}`) is held
+/// inline, so a source task that makes one offset per record allocates nothing for it.
+#[derive(Clone, Default)]
+pub struct OffsetMap(Entries);
+
+/// The entries of an [`OffsetMap`]: one inline, or any number on the heap.
+#[derive(Clone)]
+enum Entries {
+    One([(Cow<'static, str>, Value); 1]),
+    Many(Vec<(Cow<'static, str>, Value)>),
+}
+
+impl Default for Entries {
+    fn default() -> Self {
+        Entries::Many(Vec::new())
+    }
+}
 
 impl OffsetMap {
     /// An empty map.
     pub const fn new() -> Self {
-        OffsetMap(Vec::new())
+        OffsetMap(Entries::Many(Vec::new()))
     }
 
     /// Builder-style insert.
@@ -105,36 +121,79 @@ impl OffsetMap {
     /// Inserts or replaces an entry, keeping the position of a replaced key.
     pub fn insert(&mut self, key: impl Into<Cow<'static, str>>, value: Value) {
         let key = key.into();
-        match self.0.iter_mut().find(|(k, _)| *k == key) {
+        match self.slice_mut().iter_mut().find(|(k, _)| *k == key) {
             Some(slot) => slot.1 = value,
-            None => self.0.push((key, value)),
+            None => self.push(key, value),
+        }
+    }
+
+    /// Appends an entry without looking for its key.
+    fn push(&mut self, key: Cow<'static, str>, value: Value) {
+        match &mut self.0 {
+            Entries::Many(entries) if !entries.is_empty() => entries.push((key, value)),
+            Entries::Many(_) => self.0 = Entries::One([(key, value)]),
+            Entries::One(_) => {
+                if let Entries::One([first]) = std::mem::take(&mut self.0) {
+                    self.0 = Entries::Many(vec![first, (key, value)]);
+                }
+            }
         }
     }
 
     /// Looks up an entry.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.slice().iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
     /// Entries in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.0.iter().map(|(k, v)| (k.as_ref(), v))
+        self.slice().iter().map(|(k, v)| (k.as_ref(), v))
     }
 
     /// Number of entries.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.slice().len()
     }
 
     /// True when empty.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.slice().is_empty()
+    }
+
+    fn slice(&self) -> &[(Cow<'static, str>, Value)] {
+        match &self.0 {
+            Entries::One(one) => one,
+            Entries::Many(many) => many,
+        }
+    }
+
+    fn slice_mut(&mut self) -> &mut [(Cow<'static, str>, Value)] {
+        match &mut self.0 {
+            Entries::One(one) => one,
+            Entries::Many(many) => many,
+        }
+    }
+}
+
+impl PartialEq for OffsetMap {
+    fn eq(&self, other: &Self) -> bool {
+        self.slice() == other.slice()
+    }
+}
+
+impl fmt::Debug for OffsetMap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
     }
 }
 
 impl FromIterator<(String, Value)> for OffsetMap {
     fn from_iter<T: IntoIterator<Item = (String, Value)>>(iter: T) -> Self {
-        OffsetMap(iter.into_iter().map(|(k, v)| (Cow::Owned(k), v)).collect())
+        let mut map = OffsetMap::new();
+        for (k, v) in iter {
+            map.push(Cow::Owned(k), v);
+        }
+        map
     }
 }
 
@@ -190,5 +249,28 @@ mod tests {
         let keys: Vec<_> = m.iter().map(|(k, _)| k).collect();
         assert_eq!(keys, ["b", "a"]);
         assert_eq!(m.get("b"), Some(&Value::Int64(2)));
+    }
+
+    #[test]
+    fn offset_map_of_one_entry_grows_and_compares_by_entries() {
+        let mut one = OffsetMap::new().with("position", 7i64);
+        assert_eq!(one.len(), 1);
+        one.insert("position", Value::Int64(8));
+        assert_eq!(one.len(), 1);
+        assert_eq!(one.get("position"), Some(&Value::Int64(8)));
+        let collected: OffsetMap = [("position".to_string(), Value::Int64(8))]
+            .into_iter()
+            .collect();
+        assert_eq!(one, collected);
+        one.insert("file", Value::from("a"));
+        let entries: Vec<_> = one.iter().collect();
+        assert_eq!(
+            entries,
+            [("position", &Value::Int64(8)), ("file", &Value::from("a"))]
+        );
+        assert_ne!(one, collected);
+        assert!(OffsetMap::new().is_empty());
+        assert_eq!(OffsetMap::new(), OffsetMap::default());
+        assert_eq!(format!("{collected:?}"), r#"{"position": Int64(8)}"#);
     }
 }

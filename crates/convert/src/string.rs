@@ -220,6 +220,21 @@ impl Converter for StringConverter {
         Ok(self.serialize(value))
     }
 
+    /// A UTF-8 string becomes the bytes of its own buffer, without a copy.
+    fn from_connect_data_owned(
+        &self,
+        _topic: &str,
+        _schema: Option<&SchemaRef>,
+        value: Value,
+    ) -> Result<Option<Bytes>> {
+        Ok(match value {
+            Value::String(s) if self.write_encoding == Encoding::Utf8 => {
+                Some(Bytes::from(s.into_bytes()))
+            }
+            other => self.serialize(&other),
+        })
+    }
+
     fn to_connect_data(&self, _topic: &str, data: Option<Bytes>) -> Result<SchemaAndValue> {
         Ok(self.deserialize(data.as_deref()))
     }
@@ -298,6 +313,32 @@ mod tests {
         assert_eq!(Encoding::from_name("utf8"), Some(Encoding::Utf8));
         assert_eq!(Encoding::from_name("ISO_8859_1"), Some(Encoding::Latin1));
         assert_eq!(Encoding::from_name("EBCDIC-XYZ"), None);
+    }
+
+    #[test]
+    fn owned_and_borrowed_conversion_agree() {
+        let utf8 = StringConverter::default();
+        let latin1 = StringConverter::new(Encoding::Latin1, Encoding::Utf8);
+        for c in [&utf8, &latin1] {
+            for v in [
+                Value::from("héllo"),
+                Value::Null,
+                Value::Int32(7),
+                Value::String(String::with_capacity(64) + "spare capacity"),
+            ] {
+                assert_eq!(
+                    c.from_connect_data_owned("t", None, v.clone()).unwrap(),
+                    c.from_connect_data("t", None, &v).unwrap()
+                );
+            }
+        }
+        let text = String::from("no copy");
+        let at = text.as_ptr();
+        let bytes = utf8
+            .from_connect_data_owned("t", None, Value::String(text))
+            .unwrap()
+            .unwrap();
+        assert_eq!(bytes.as_ptr(), at, "the string's buffer is reused");
     }
 
     #[test]

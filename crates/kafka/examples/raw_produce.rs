@@ -4,8 +4,11 @@
 //! as one record value to a topic.
 //!
 //! ```text
-//! cargo run --release -p sluice-kafka --example raw_produce -- BOOTSTRAP TOPIC FILE [KEY=VALUE...]
+//! cargo run --release -p sluice-kafka --example raw_produce -- [--keyed] BOOTSTRAP TOPIC FILE [KEY=VALUE...]
 //! ```
+//!
+//! With `--keyed` each line is `KEY<TAB>VALUE` and the record gets that key (for replaying
+//! records another producer wrote with keys, such as Datagen's).
 //!
 //! Extra `KEY=VALUE` arguments are librdkafka producer settings (e.g. `linger.ms=20`). The
 //! file is read into memory before the clock starts. Prints the whole-run rate (from the
@@ -61,8 +64,12 @@ fn unix_now() -> f64 {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [bootstrap, topic, file, extra @ ..] = args.as_slice() else {
-        return Err("usage: raw_produce BOOTSTRAP TOPIC FILE [KEY=VALUE...]".into());
+    let (keyed, args) = match args.split_first() {
+        Some((flag, rest)) if flag == "--keyed" => (true, rest),
+        _ => (false, args.as_slice()),
+    };
+    let [bootstrap, topic, file, extra @ ..] = args else {
+        return Err("usage: raw_produce [--keyed] BOOTSTRAP TOPIC FILE [KEY=VALUE...]".into());
     };
     let mut config = ClientConfig::new();
     config
@@ -84,8 +91,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if line.is_empty() {
             continue;
         }
-        bytes += line.len() as u64;
-        let mut record = BaseRecord::<(), [u8]>::to(topic).payload(line);
+        let (key, value) = match keyed {
+            true => {
+                let tab = line
+                    .iter()
+                    .position(|b| *b == b'\t')
+                    .ok_or("a line of a --keyed file has no TAB between key and value")?;
+                (Some(&line[..tab]), &line[tab + 1..])
+            }
+            false => (None, line),
+        };
+        bytes += (key.map_or(0, <[u8]>::len) + value.len()) as u64;
+        let mut record = BaseRecord::<[u8], [u8]>::to(topic).payload(value);
+        if let Some(key) = key {
+            record = record.key(key);
+        }
         loop {
             match producer.send(record) {
                 Ok(()) => break,

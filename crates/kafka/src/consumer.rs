@@ -11,11 +11,14 @@
 //! `enable.auto.offset.store=false`); `max_poll_records` bounds each batch.
 //!
 //! A poll copies each record's bytes once, out of librdkafka's buffers into chunks shared
-//! by the records of the batch (see [`Copier`]). librdkafka prefetches in the background;
+//! by the records of the batch (see [`Copier`]); a consumer that can only receive one topic
+//! gives every record that topic's shared name instead of reading (and UTF-8 checking)
+//! librdkafka's name for each message. librdkafka prefetches in the background;
 //! `fetch.queue.backoff.ms` defaults to 10 ms here (librdkafka: 1 s) so a full prefetch
 //! queue does not leave a busy task waiting up to a second for the next fetch.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -184,6 +187,17 @@ pub struct KafkaConsumer {
     /// Targets of seeks, for `position` until librdkafka has fetched from there.
     positions: HashMap<TopicPartition, i64>,
     subscribed: bool,
+    /// The only topic this consumer can receive records of (subscribed to one topic by
+    /// name, or assigned partitions of one topic): records take it without asking
+    /// librdkafka for each record's topic name. `None` when records may come from several.
+    only_topic: Option<Arc<str>>,
+    /// Whether `only_topic`, as poll jobs already running saw it, still holds: cleared
+    /// before the assignment or subscription changes (a new flag serves the jobs after),
+    /// so a job left running by a dropped `poll` asks librdkafka for the topic of records
+    /// that may come from the new assignment.
+    only_topic_holds: Arc<AtomicBool>,
+    /// Length of the last batch, the first guess at the next one's.
+    last_batch: usize,
     closed: bool,
 }
 
@@ -244,8 +258,18 @@ impl KafkaConsumer {
             max_poll_records: consumer.max_poll_records.max(1),
             positions: HashMap::new(),
             subscribed: false,
+            only_topic: None,
+            only_topic_holds: Arc::new(AtomicBool::new(true)),
+            last_batch: 0,
             closed: false,
         })
+    }
+
+    /// Ends the one-topic shortcut of poll jobs already running; called before the
+    /// assignment or subscription changes.
+    fn topics_change(&mut self) {
+        self.only_topic_holds.store(false, Ordering::Release);
+        self.only_topic_holds = Arc::new(AtomicBool::new(true));
     }
 
     fn check_open(&self) -> LogResult<()> {
@@ -313,15 +337,35 @@ impl KafkaConsumer {
     }
 }
 
-/// Reads up to `max` records, waiting up to `timeout` for the first.
-fn poll_batch(
-    consumer: &BaseConsumer<RebalanceContext>,
+/// What a poll job knows before it starts.
+struct PollJob {
+    /// Most records to return.
     max: usize,
+    /// How long to wait for the first record.
     timeout: Duration,
-) -> PollResult {
+    /// The topic of every record, while `only_topic_holds` is set.
+    only_topic: Option<Arc<str>>,
+    only_topic_holds: Arc<AtomicBool>,
+    /// The likely number of records.
+    expect: usize,
+}
+
+/// Reads up to `job.max` records, waiting up to `job.timeout` for the first.
+fn poll_batch(consumer: &BaseConsumer<RebalanceContext>, job: PollJob) -> PollResult {
+    let PollJob {
+        max,
+        timeout,
+        only_topic,
+        only_topic_holds,
+        expect,
+    } = job;
     let deadline = Instant::now() + timeout;
-    let mut out: Vec<ConsumedRecord> = Vec::with_capacity(max.min(1024));
-    let mut copier = Copier::default();
+    let mut out: Vec<ConsumedRecord> = Vec::with_capacity(max.min(expect.max(1024)));
+    let mut copier = Copier {
+        buffer: BytesMut::new(),
+        only_topic: only_topic.is_some().then_some(only_topic_holds),
+        topic: only_topic,
+    };
     while out.len() < max {
         let wait = if out.is_empty() {
             deadline.saturating_duration_since(Instant::now())
@@ -366,6 +410,10 @@ struct Copier {
     buffer: BytesMut,
     /// The topic of the last record.
     topic: Option<Arc<str>>,
+    /// While this flag is set, `topic` is the topic of every record: the name librdkafka
+    /// keeps for each record is not read (turning it into a `&str` checks its UTF-8 every
+    /// time).
+    only_topic: Option<Arc<AtomicBool>>,
 }
 
 impl Copier {
@@ -383,6 +431,11 @@ impl Copier {
 
     /// The record's topic name, shared with the records before it of the same topic.
     fn topic(&mut self, message: &BorrowedMessage<'_>) -> Arc<str> {
+        if let (Some(holds), Some(t)) = (&self.only_topic, &self.topic) {
+            if holds.load(Ordering::Acquire) {
+                return Arc::clone(t);
+            }
+        }
         let name = message.topic();
         match &self.topic {
             Some(t) if &**t == name => Arc::clone(t),
@@ -439,15 +492,23 @@ impl LogConsumer for KafkaConsumer {
     async fn subscribe(&mut self, subscription: Subscription) -> LogResult<()> {
         self.check_open()?;
         self.group()?;
-        let topics: Vec<String> = match subscription {
-            Subscription::Topics(topics) => topics,
-            Subscription::Pattern(pattern) => vec![format!("^({pattern})$")],
+        let (topics, only_topic) = match subscription {
+            Subscription::Topics(topics) => {
+                let only = match topics.as_slice() {
+                    [one] => Some(Arc::from(one.as_str())),
+                    _ => None,
+                };
+                (topics, only)
+            }
+            Subscription::Pattern(pattern) => (vec![format!("^({pattern})$")], None),
         };
         let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+        self.topics_change();
         self.consumer
             .subscribe(&names)
             .map_err(|e| map_error(e, "subscribing", None))?;
         self.subscribed = true;
+        self.only_topic = only_topic;
         Ok(())
     }
 
@@ -470,6 +531,7 @@ impl LogConsumer for KafkaConsumer {
         );
         let reset = self.reset;
         let has_group = self.group_id.is_some();
+        self.topics_change();
         let list = self
             .blocking(move |consumer| {
                 // Check the partitions exist, as assigning a missing one would only log.
@@ -531,6 +593,15 @@ impl LogConsumer for KafkaConsumer {
             .await?;
         let assigned = partitions_of(&list);
         self.positions.retain(|tp, _| assigned.contains(tp));
+        // Records of partitions no longer assigned are not delivered any more (librdkafka
+        // drops what it had fetched of them), so one topic in the assignment is the topic
+        // of every record from now on.
+        self.only_topic = match assigned.first() {
+            Some(first) if assigned.iter().all(|tp| tp.topic == first.topic) => {
+                Some(Arc::clone(&first.topic))
+            }
+            _ => None,
+        };
         Ok(())
     }
 
@@ -542,14 +613,24 @@ impl LogConsumer for KafkaConsumer {
         self.check_open()?;
         let consumer = &self.consumer;
         let max = self.max_poll_records;
+        let job = PollJob {
+            max,
+            timeout,
+            only_topic: self.only_topic.clone(),
+            only_topic_holds: Arc::clone(&self.only_topic_holds),
+            expect: self.last_batch,
+        };
         // The job stays in `pending` until it ends, so that a dropped `poll` future does
         // not lose its batch: the next call picks it up.
         let handle = self.pending.get_or_insert_with(|| {
             let consumer = Arc::clone(consumer);
-            tokio::task::spawn_blocking(move || poll_batch(&consumer, max, timeout))
+            tokio::task::spawn_blocking(move || poll_batch(&consumer, job))
         });
         let outcome = Self::drive(&mut self.events, handle, listener).await;
         self.pending = None;
+        if let Ok(Ok(batch)) = &outcome {
+            self.last_batch = batch.len();
+        }
         // librdkafka knows the position of every partition that returned records; the
         // `positions` map only covers partitions sought but not yet read.
         outcome?

@@ -1,24 +1,27 @@
-//! Running one pipeline stage on a thread of its own.
+//! Running a task on a thread of its own.
 //!
-//! A task's stages hand batches to each other over channels. As tasks of one Tokio runtime,
-//! the stage woken by a send would run on the sender's worker thread (Tokio's LIFO slot), so
-//! the two stages would mostly take turns on one core. Giving the downstream stage its own
-//! thread (with a single-threaded runtime for its timers and futures) lets the operating
-//! system run both stages at the same time.
+//! Each connector task runs on its own thread, with a single-threaded Tokio runtime for its
+//! timers and futures. A task's two stages (source: poll, then convert and send; sink: fetch
+//! and convert, then put) are futures on that one thread: they overlap whenever one of them
+//! waits (for the network, a timer or the other stage), and a CPU-bound task keeps its
+//! records on one core, allocated and freed by one thread. With stages on separate threads,
+//! every record would be allocated on one thread and freed on another, which costs the
+//! allocator far more than a local free, and a pipeline of a source and a sink task would
+//! run four busy threads on two cores. Tasks do not hold up each other, nor the worker's
+//! own work on the shared runtime (REST, herder, stall watches).
 
 use std::future::Future;
 
 use sluice_api::ConnectError;
 use tokio::sync::oneshot;
 
-/// A stage running on its own thread.
+/// A task running on its own thread.
 pub(crate) struct Dedicated<T> {
     result: oneshot::Receiver<T>,
-    thread: std::thread::JoinHandle<()>,
 }
 
-/// Starts `stage` on a new thread named `name`.
-pub(crate) fn spawn<F>(name: String, stage: F) -> Result<Dedicated<F::Output>, ConnectError>
+/// Starts `task` on a new thread named `name`.
+pub(crate) fn spawn<F>(name: String, task: F) -> Result<Dedicated<F::Output>, ConnectError>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
@@ -26,26 +29,21 @@ where
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| ConnectError::io("starting a task's pipeline runtime", e))?;
+        .map_err(|e| ConnectError::io("starting a task's runtime", e))?;
     let (tx, result) = oneshot::channel();
-    let thread = std::thread::Builder::new()
+    std::thread::Builder::new()
         .name(name)
         .spawn(move || {
-            let out = runtime.block_on(stage);
+            let out = runtime.block_on(task);
             // The owner may have been abandoned at shutdown; then nobody wants the result.
             let _ = tx.send(out);
         })
-        .map_err(|e| ConnectError::io("starting a task's pipeline thread", e))?;
-    Ok(Dedicated { result, thread })
+        .map_err(|e| ConnectError::io("starting a task's thread", e))?;
+    Ok(Dedicated { result })
 }
 
 impl<T> Dedicated<T> {
-    /// True once the stage has returned (or panicked).
-    pub(crate) fn is_finished(&self) -> bool {
-        self.thread.is_finished()
-    }
-
-    /// The stage's result; `None` if it panicked.
+    /// The task's result; `None` if it panicked.
     pub(crate) async fn join(self) -> Option<T> {
         self.result.await.ok()
     }

@@ -1,7 +1,9 @@
 //! The sink task loop.
 //!
-//! Each sink task runs as two stages, so fetching and converting overlaps with `put` (the
-//! putter, which owns the task, has a thread of its own, see [`crate::dedicated`]):
+//! Each sink task runs as two stages, so fetching and converting overlaps with `put`
+//! whenever one of them waits. Both run on the task's own thread (see
+//! [`crate::dedicated`]); the fetcher yields after handing over a batch, so a CPU-bound task
+//! puts each batch right after converting it:
 //!
 //! ```text
 //!  fetcher (owns the consumer, converters, transformation chain)   putter (owns the SinkTask)
@@ -236,8 +238,23 @@ impl SinkTaskControl for Control {
 }
 
 impl SinkTaskRun {
-    /// Runs the task until stopped (`Ok`) or failed (`Err`).
+    /// Runs the task until stopped (`Ok`) or failed (`Err`), on a thread of its own.
     pub(crate) async fn run(self) -> Result<(), ConnectError> {
+        let name = format!("sluice-sink-{}", self.id.task);
+        let main = tokio::runtime::Handle::current();
+        crate::dedicated::spawn(name, self.run_stages(main))?
+            .join()
+            .await
+            .unwrap_or_else(|| {
+                Err(ConnectError::connect(
+                    "the sink task's thread stopped unexpectedly (it panicked)",
+                ))
+            })
+    }
+
+    /// The fetcher and the putter, on the current (single-threaded) runtime; `main` runs
+    /// the stall watch, which must not wait for a busy task.
+    async fn run_stages(self, main: tokio::runtime::Handle) -> Result<(), ConnectError> {
         let SinkTaskRun {
             id,
             mut task,
@@ -293,6 +310,7 @@ impl SinkTaskRun {
         status.set_task(&id, State::Running, None);
         // Started before the fetcher: records it fetches count as waiting.
         let stall_watch = stall_timeout.map(|timeout| {
+            let _main = main.enter();
             crate::restart::spawn_stall_watch(
                 id.clone(),
                 timeout,
@@ -319,8 +337,9 @@ impl SinkTaskRun {
             errors: errors.clone(),
             isolating: Vec::new(),
         };
-        let putter =
-            crate::dedicated::spawn(format!("sluice-sink-{}", id.task), putter.run(data_rx))?;
+        // On this thread: the putter runs whenever the fetcher waits, and right after each
+        // batch the fetcher hands over.
+        let putter = tokio::spawn(putter.run(data_rx));
         let fetcher = Fetcher {
             id,
             consumer,
@@ -340,10 +359,11 @@ impl SinkTaskRun {
             skipped: HashMap::new(),
         };
         let fetched = fetcher.run().await;
-        let put = putter.join().await.unwrap_or_else(|| {
-            Err(ConnectError::connect(
-                "the sink task's put loop stopped unexpectedly (it panicked)",
-            ))
+        let put = putter.await.unwrap_or_else(|e| {
+            Err(ConnectError::Connect {
+                message: "the sink task's put loop stopped unexpectedly".into(),
+                source: Some(Box::new(e)),
+            })
         });
         // Stops watching and clears the stall flag.
         drop(stall_watch);
@@ -524,6 +544,8 @@ impl Fetcher {
             {
                 return Ok(()); // the putter failed; its error is reported by the caller
             }
+            // Let the putter take the batch while it is still in the cache.
+            tokio::task::yield_now().await;
         }
         Ok(())
     }

@@ -1,8 +1,10 @@
 //! The source task loop.
 //!
 //! Each source task runs as two stages joined by a small bounded channel, so the connector's
-//! `poll` overlaps with conversion and sending (the sender has a thread of its own, see
-//! [`crate::dedicated`]):
+//! `poll` overlaps with conversion and sending whenever one of them waits. Both stages run
+//! on the task's own thread (see [`crate::dedicated`]); the driver yields after handing
+//! over a batch, so a CPU-bound task converts and writes each batch right after polling
+//! it, with the records still in the cache and freed by the thread that allocated them:
 //!
 //! ```text
 //!  driver:  start → poll → poll → poll → ...              (owns the SourceTask)
@@ -108,8 +110,23 @@ struct Polled {
 type AckedRecords = (Vec<SourceRecord>, Vec<usize>, Vec<RecordMetadata>);
 
 impl SourceTaskRun {
-    /// Runs the task until stopped (`Ok`) or failed (`Err`).
+    /// Runs the task until stopped (`Ok`) or failed (`Err`), on a thread of its own.
     pub(crate) async fn run(self) -> Result<(), ConnectError> {
+        let name = format!("sluice-src-{}", self.id.task);
+        let main = tokio::runtime::Handle::current();
+        crate::dedicated::spawn(name, self.run_stages(main))?
+            .join()
+            .await
+            .unwrap_or_else(|| {
+                Err(ConnectError::connect(
+                    "the source task's thread stopped unexpectedly (it panicked)",
+                ))
+            })
+    }
+
+    /// The driver and the sender, on the current (single-threaded) runtime; `main` runs
+    /// the stall watch, which must not wait for a busy task.
+    async fn run_stages(self, main: tokio::runtime::Handle) -> Result<(), ConnectError> {
         let SourceTaskRun {
             id,
             mut task,
@@ -146,6 +163,7 @@ impl SourceTaskRun {
             .filter(|_| transactions.is_none())
             .map(|timeout| {
                 let baseline = Baseline::of(&counters);
+                let _main = main.enter();
                 crate::restart::spawn_stall_watch(
                     id.clone(),
                     timeout,
@@ -186,14 +204,9 @@ impl SourceTaskRun {
                 last_commit: Instant::now(),
             }),
         };
-        let sender = match crate::dedicated::spawn(format!("sluice-src-{}", id.task), sender.run())
-        {
-            Ok(s) => s,
-            Err(e) => {
-                let _ = task.stop().await;
-                return Err(e);
-            }
-        };
+        // On this thread: the sender runs whenever the driver waits, and right after each
+        // batch the driver hands over.
+        let sender = tokio::spawn(sender.run());
 
         let mut result = Ok(());
         // A finished sender means it failed (it runs until the channel closes).
@@ -248,6 +261,8 @@ impl SourceTaskRun {
                     if batch_tx.send(polled).await.is_err() {
                         break; // the sender failed; its error is collected below
                     }
+                    // Let the sender take the batch while it is still in the cache.
+                    tokio::task::yield_now().await;
                 }
                 Err(e) if e.is_retriable() => {
                     tracing::warn!(task = %id, error = %e, "Retriable error from poll; polling again.");
@@ -259,10 +274,11 @@ impl SourceTaskRun {
             }
         }
         drop(batch_tx);
-        let sent = sender.join().await.unwrap_or_else(|| {
-            Err(ConnectError::connect(
-                "the task's sender stopped unexpectedly (it panicked)",
-            ))
+        let sent = sender.await.unwrap_or_else(|e| {
+            Err(ConnectError::Connect {
+                message: "the task's sender stopped unexpectedly".into(),
+                source: Some(Box::new(e)),
+            })
         });
         deliver_acks(task.as_mut(), &mut ack_rx);
         if committed.swap(false, Ordering::AcqRel) {
@@ -538,13 +554,19 @@ impl Sender {
         // A transformation consumes its input: keep a copy only when a retry may need it.
         let copy_input =
             keep || (handled && self.errors.policy().retry_timeout != Some(Duration::ZERO));
+        // Nothing reads a record after its conversion: the converters may take its data.
+        let consume = !keep && !handled;
         let mut out = Vec::with_capacity(batch.len());
         let mut bytes = 0;
         let mut dropped = Vec::new();
         let mut dropped_count = 0;
         for (i, record) in batch.iter_mut().enumerate() {
             let outcome = if self.transforms.is_empty() {
-                convert(&self.converters, record, &record.record).map(Some)
+                if consume {
+                    convert_owned(&self.converters, record).map(Some)
+                } else {
+                    convert(&self.converters, record, &record.record).map(Some)
+                }
             } else {
                 // The task acknowledges records as it polled them, so keep those it wants.
                 let input = if copy_input {
@@ -954,6 +976,51 @@ fn convert(
     let value = converters
         .value
         .from_connect_data(&r.topic, r.value_schema.as_ref(), &r.value)
+        .map_err(fail(Stage::ValueConverter, value_class))?;
+    let mut headers = Vec::with_capacity(r.headers.len());
+    for h in &r.headers {
+        let value = converters
+            .header
+            .from_connect_header(&r.topic, &h.key, h.schema.as_ref(), &h.value)
+            .map_err(fail(Stage::HeaderConverter, header_class))?;
+        headers.push(LogHeader {
+            key: h.key.clone(),
+            value,
+        });
+    }
+    Ok(ProduceRecord {
+        topic: r.topic.clone(),
+        partition: r.kafka_partition,
+        key,
+        value,
+        headers,
+        timestamp: r.timestamp,
+    })
+}
+
+/// Converts the record of `source`, letting the converters take its key and value (see
+/// [`sluice_api::converter::Converter::from_connect_data_owned`]); they are left null.
+fn convert_owned(
+    converters: &Converters,
+    source: &mut SourceRecord,
+) -> Result<ProduceRecord, SourceFailure> {
+    let [key_class, value_class, header_class] = converters.class_names;
+    let key = std::mem::take(&mut source.record.key);
+    let value = std::mem::take(&mut source.record.value);
+    let (source, r) = (&*source, &source.record);
+    let fail = |stage: Stage, class_name: &'static str| {
+        move |e: ConnectError| SourceFailure {
+            error: failure(source, &r.topic, r.kafka_partition, stage, e),
+            class_name,
+        }
+    };
+    let key = converters
+        .key
+        .from_connect_data_owned(&r.topic, r.key_schema.as_ref(), key)
+        .map_err(fail(Stage::KeyConverter, key_class))?;
+    let value = converters
+        .value
+        .from_connect_data_owned(&r.topic, r.value_schema.as_ref(), value)
         .map_err(fail(Stage::ValueConverter, value_class))?;
     let mut headers = Vec::with_capacity(r.headers.len());
     for h in &r.headers {

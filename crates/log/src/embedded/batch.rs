@@ -180,6 +180,18 @@ struct Reader<'a> {
 impl Reader<'_> {
     #[inline]
     fn uvarint(&mut self) -> Result<u64, String> {
+        // Most varints of a record (deltas, short lengths) are one or two bytes.
+        match self.buf.get(self.pos..self.pos + 2) {
+            Some(&[b0, _]) if b0 < 0x80 => {
+                self.pos += 1;
+                return Ok(u64::from(b0));
+            }
+            Some(&[b0, b1]) if b1 < 0x80 => {
+                self.pos += 2;
+                return Ok(u64::from(b0 & 0x7f) | u64::from(b1) << 7);
+            }
+            _ => {}
+        }
         let mut v: u64 = 0;
         let mut shift = 0;
         loop {
@@ -510,12 +522,31 @@ mod tests {
 
     #[test]
     fn varints_round_trip() {
-        for v in [0i64, 1, -1, 63, -64, 64, 300, -300, i64::MAX, i64::MIN] {
+        for v in [
+            0i64,
+            1,
+            -1,
+            63,
+            -64,
+            64,
+            300,
+            -300,
+            8191,
+            -8193,
+            i64::MAX,
+            i64::MIN,
+        ] {
             let mut buf = Vec::new();
             put_varint(&mut buf, v);
             let mut r = Reader { buf: &buf, pos: 0 };
             assert_eq!(r.varint().unwrap(), v);
             assert_eq!(r.pos, buf.len());
+            // Followed by more bytes, and at the very end of the buffer.
+            buf.push(0x7f);
+            let mut r = Reader { buf: &buf, pos: 0 };
+            assert_eq!(r.varint().unwrap(), v);
+            assert_eq!(r.uvarint().unwrap(), 0x7f);
+            assert!(r.uvarint().is_err());
         }
     }
 }

@@ -230,13 +230,23 @@ impl EmbeddedConsumer {
             {
                 continue;
             }
+            let before = out.len();
             if s.buffered.is_empty() {
-                fill(s, fetch_bytes, want, reset, &mut self.read_buffers)?;
+                let limit = self.max_records;
+                fill(
+                    s,
+                    fetch_bytes,
+                    reset,
+                    &mut self.read_buffers,
+                    &mut out,
+                    limit,
+                )?;
+            } else {
+                let take = want.min(s.buffered.len());
+                out.extend(s.buffered.drain(..take));
             }
-            let take = want.min(s.buffered.len());
-            out.extend(s.buffered.drain(..take));
             if let Some(last) = out.last() {
-                if take > 0 {
+                if out.len() > before {
                     s.position = last.offset + 1;
                 }
             }
@@ -266,14 +276,16 @@ impl EmbeddedConsumer {
     }
 }
 
-/// Reads the next batches of a partition into its buffer (at least one record if any are
-/// there, about `fetch_bytes` of them).
+/// Reads the next batches of a partition (at least one record if any are there, about
+/// `fetch_bytes` of them) into `out` up to `limit` records, and the rest into the
+/// partition's buffer.
 fn fill(
     s: &mut PartState,
     fetch_bytes: usize,
-    want: usize,
     reset: OffsetReset,
     buffers: &mut ReadBuffers,
+    out: &mut Vec<ConsumedRecord>,
+    limit: usize,
 ) -> LogResult<()> {
     let mut resets = 0;
     loop {
@@ -302,10 +314,10 @@ fn fill(
                 }
             }
             Fetch::Batches(data) => {
-                let before = s.fetch_at;
-                decode_chunk(s, &data, want)?;
+                let (before, decoded) = (s.fetch_at, out.len());
+                decode_chunk(s, &data, out, limit)?;
                 // Only markers or compacted-away offsets: keep going while it advances.
-                if !s.buffered.is_empty() || s.fetch_at == before {
+                if out.len() > decoded || !s.buffered.is_empty() || s.fetch_at == before {
                     return Ok(());
                 }
             }
@@ -313,17 +325,23 @@ fn fill(
     }
 }
 
-/// Decodes whole batches of `data` into the buffer, stopping after the batch that brings
-/// the buffer to `want` records.
+/// Decodes whole batches of `data` into `out` while it holds fewer than `limit` records,
+/// the records after that into the partition's buffer, and stops after the batch that
+/// fills `out`. Decoding straight into `out` moves each record once.
 ///
 /// The records of one fetch share a copy of the topic name of their own: the records of
 /// the previous fetch are usually being dropped on another thread meanwhile, and one name
 /// shared by every record would have both threads update the same reference count per
 /// record.
-fn decode_chunk(s: &mut PartState, data: &Bytes, want: usize) -> LogResult<()> {
+fn decode_chunk(
+    s: &mut PartState,
+    data: &Bytes,
+    out: &mut Vec<ConsumedRecord>,
+    limit: usize,
+) -> LogResult<()> {
     let topic: Arc<str> = Arc::from(&*s.tp.topic);
     let mut at = 0;
-    while at < data.len() && s.buffered.len() < want {
+    while at < data.len() && out.len() < limit {
         let h = match check_batch(&data[at..]) {
             Check::Complete(h) => h,
             Check::Incomplete { .. } => break,
@@ -353,7 +371,7 @@ fn decode_chunk(s: &mut PartState, data: &Bytes, want: usize) -> LogResult<()> {
             let partition = s.tp.partition;
             let buffered = &mut s.buffered;
             decode_records(&batch, &h, s.fetch_at, |r| {
-                buffered.push_back(ConsumedRecord {
+                let record = ConsumedRecord {
                     topic: topic.clone(),
                     partition,
                     offset: r.offset,
@@ -362,7 +380,12 @@ fn decode_chunk(s: &mut PartState, data: &Bytes, want: usize) -> LogResult<()> {
                     key: r.key,
                     value: r.value,
                     headers: r.headers,
-                })
+                };
+                if out.len() < limit {
+                    out.push(record);
+                } else {
+                    buffered.push_back(record);
+                }
             })
             .map_err(|m| LogError::Corrupt {
                 path: s.partition.dir.clone(),

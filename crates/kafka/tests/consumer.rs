@@ -1,0 +1,116 @@
+//! Consumer behaviour specific to the Kafka backend: each record carries the topic it was
+//! read from, whether the consumer follows one topic (records then share the known topic
+//! name without asking librdkafka for each one) or several, and after the assignment moves
+//! from one topic to another.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use sluice_kafka::testing;
+use sluice_log::{
+    ConsumedRecord, ConsumerConfig, Log, LogConsumer, NewTopic, NoopRebalanceListener,
+    ProduceRecord, ProducerConfig, Subscription, TopicPartition,
+};
+
+/// Writes `n` records whose values name their topic, to partition 0.
+async fn fill(log: &dyn Log, topic: &str, n: usize) {
+    log.admin()
+        .create_topic(NewTopic::new(topic, 1))
+        .await
+        .unwrap();
+    let producer = log.producer(ProducerConfig::default()).unwrap();
+    let records = (0..n)
+        .map(|i| ProduceRecord {
+            topic: topic.into(),
+            partition: Some(0),
+            key: None,
+            value: Some(Bytes::from(format!("{topic}/{i}"))),
+            headers: Vec::new(),
+            timestamp: None,
+        })
+        .collect();
+    producer.send(records).await.unwrap();
+}
+
+/// Polls until `n` records arrived (or 60 s passed).
+async fn read(consumer: &mut dyn LogConsumer, n: usize) -> Vec<ConsumedRecord> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut out = Vec::new();
+    while out.len() < n && Instant::now() < deadline {
+        let batch = consumer
+            .poll(Duration::from_millis(200), &mut NoopRebalanceListener)
+            .await
+            .unwrap();
+        out.extend(batch);
+    }
+    out
+}
+
+/// Every record's topic is the one its value names.
+fn assert_topics_match_values(records: &[ConsumedRecord]) {
+    for r in records {
+        let value = std::str::from_utf8(r.value.as_deref().unwrap()).unwrap();
+        let (topic, _) = value.split_once('/').unwrap();
+        assert_eq!(&*r.topic, topic, "record at offset {}", r.offset);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_carry_their_topic_with_one_topic_or_several() {
+    let log = testing::connect().await;
+    let a = testing::unique_topic("consumer-topic-a");
+    let b = testing::unique_topic("consumer-topic-b");
+    fill(log.as_ref(), &a, 5).await;
+    fill(log.as_ref(), &b, 7).await;
+    let config = ConsumerConfig {
+        max_poll_records: 100,
+        ..Default::default()
+    };
+
+    // Partitions of two topics: each record names its own.
+    let mut both = log.consumer(config.clone()).unwrap();
+    both.assign(&[
+        TopicPartition::new(a.as_str(), 0),
+        TopicPartition::new(b.as_str(), 0),
+    ])
+    .await
+    .unwrap();
+    let records = read(both.as_mut(), 12).await;
+    assert_eq!(records.len(), 12);
+    assert_topics_match_values(&records);
+    assert_eq!(records.iter().filter(|r| *r.topic == *a).count(), 5);
+
+    // One topic, then the other: records follow the assignment.
+    let mut one = log.consumer(config.clone()).unwrap();
+    one.assign(&[TopicPartition::new(a.as_str(), 0)])
+        .await
+        .unwrap();
+    let records = read(one.as_mut(), 5).await;
+    assert_eq!(records.len(), 5);
+    assert_topics_match_values(&records);
+    one.assign(&[TopicPartition::new(b.as_str(), 0)])
+        .await
+        .unwrap();
+    let records = read(one.as_mut(), 7).await;
+    assert_eq!(records.len(), 7);
+    assert!(records.iter().all(|r| *r.topic == *b));
+    assert_topics_match_values(&records);
+
+    // Subscribed to one topic by name.
+    let mut subscribed = log
+        .consumer(ConsumerConfig {
+            group_id: Some(testing::unique_topic("consumer-topic-group")),
+            properties: [("session.timeout.ms".to_string(), "6000".to_string())].into(),
+            ..config
+        })
+        .unwrap();
+    subscribed
+        .subscribe(Subscription::Topics(vec![b.clone()]))
+        .await
+        .unwrap();
+    let records = read(subscribed.as_mut(), 7).await;
+    assert_eq!(records.len(), 7);
+    assert!(records.iter().all(|r| *r.topic == *b));
+    assert_topics_match_values(&records);
+    subscribed.close(&mut NoopRebalanceListener).await.unwrap();
+}
