@@ -9,7 +9,7 @@
 //! | null | `null` |
 //! | string | as is |
 //! | integers, booleans | decimal, `true`/`false` |
-//! | float32/float64 | `Float`/`Double.toString` (JDK 19 and later): plain with at least one fraction digit in `[1e-3, 1e7)` (`1.0`, `0.001`), scientific otherwise (`1.0E7`, `4.9E-324`); `NaN`, `Infinity` |
+//! | float32/float64 | `Float`/`Double.toString` (JDK 19 and later): the shortest decimal that reads back, the even last digit on a tie, plain with at least one fraction digit in `[1e-3, 1e7)` (`1.0`, `0.001`), scientific otherwise (`1.0E7`, `4.9E-324`); `NaN`, `Infinity` |
 //! | decimal | `BigDecimal.toString`: `1.50`, `1E+3`, `1.5E-7` |
 //! | date, time, timestamp | `java.util.Date.toString` in UTC: `Thu Jan 01 00:00:00 UTC 1970` |
 //! | array | `[a, b]` |
@@ -143,71 +143,155 @@ pub fn temporal_millis(value: &Value) -> Option<i64> {
 
 /// Writes `v` as Java's `Double.toString` does.
 pub fn write_f64<W: Write + ?Sized>(out: &mut W, v: f64) -> fmt::Result {
-    if v.is_nan() {
-        return out.write_str("NaN");
+    if !v.is_finite() || v == 0.0 {
+        return write_special(out, v.is_nan(), v == 0.0, v.is_sign_negative());
     }
-    if v.is_infinite() {
-        return out.write_str(if v > 0.0 { "Infinity" } else { "-Infinity" });
-    }
-    if v == 0.0 {
-        return out.write_str(if v.is_sign_negative() { "-0.0" } else { "0.0" });
-    }
-    let abs = v.abs();
-    let scientific = !(1e-3..1e7).contains(&abs);
-    let mut buf = StackText::new();
-    if !scientific {
-        // In this range Rust's shortest plain rendering is Java's, less a missing `.0`.
-        write!(buf, "{v}")?;
-        out.write_str(buf.as_str())?;
-        if !buf.as_str().contains('.') {
-            out.write_str(".0")?;
-        }
-        return Ok(());
-    }
-    write!(buf, "{abs:e}")?;
-    if single_digit(buf.as_str()) {
-        // Java prints at least two significant digits and picks the closest two-digit
-        // decimal (Double.MIN_VALUE is `4.9E-324`, not `5.0E-324`).
-        buf.clear();
-        write!(buf, "{abs:.1e}")?;
-    }
-    if v < 0.0 {
-        out.write_char('-')?;
-    }
-    layout(out, buf.as_str())
+    write_finite(out, v, v < 0.0, (1e-3..1e7).contains(&v.abs()))
 }
 
 /// Writes `v` as Java's `Float.toString` does.
 pub fn write_f32<W: Write + ?Sized>(out: &mut W, v: f32) -> fmt::Result {
-    if v.is_nan() {
-        return out.write_str("NaN");
+    if !v.is_finite() || v == 0.0 {
+        return write_special(out, v.is_nan(), v == 0.0, v.is_sign_negative());
     }
-    if v.is_infinite() {
-        return out.write_str(if v > 0.0 { "Infinity" } else { "-Infinity" });
+    write_finite(out, v, v < 0.0, (1e-3..1e7).contains(&v.abs()))
+}
+
+/// Java's text of NaN, a zero or an infinity.
+fn write_special<W: Write + ?Sized>(
+    out: &mut W,
+    nan: bool,
+    zero: bool,
+    negative: bool,
+) -> fmt::Result {
+    out.write_str(match (nan, zero, negative) {
+        (true, _, _) => "NaN",
+        (false, true, false) => "0.0",
+        (false, true, true) => "-0.0",
+        (false, false, false) => "Infinity",
+        (false, false, true) => "-Infinity",
+    })
+}
+
+/// Java's `toString` of a finite non-zero float or double (JDK 19 and later): the shortest
+/// decimal that reads back as `v`, the one with the even last digit when two are equally
+/// close (Ryu's choice too), with at least two significant digits; plain when `plain` (the
+/// magnitude is in `[1e-3, 1e7)`), `d.dddE±n` otherwise.
+fn write_finite<W, F>(out: &mut W, v: F, negative: bool, plain: bool) -> fmt::Result
+where
+    W: Write + ?Sized,
+    F: ryu::Float + fmt::LowerExp,
+{
+    let mut buffer = ryu::Buffer::new();
+    let text = buffer.format_finite(v);
+    if plain {
+        // In Java's plain range Ryu lays the digits out as Java does (`7.16`, `1.0`, `0.001`).
+        return out.write_str(text);
     }
-    if v == 0.0 {
-        return out.write_str(if v.is_sign_negative() { "-0.0" } else { "0.0" });
+    let mut digits = Digits::parse(text)?;
+    if digits.len == 1 {
+        // Java prints at least two significant digits and picks the two-digit decimal closest
+        // to the value (Double.MIN_VALUE is `4.9E-324`, not `5.0E-324`); Rust's exact
+        // rendering to two digits is that decimal.
+        let mut exact = StackText::new();
+        write!(exact, "{v:.1e}")?;
+        digits = Digits::parse(exact.as_str())?;
     }
-    let abs = v.abs();
-    let scientific = !(1e-3..1e7).contains(&abs);
-    let mut buf = StackText::new();
-    if !scientific {
-        write!(buf, "{v}")?;
-        out.write_str(buf.as_str())?;
-        if !buf.as_str().contains('.') {
-            out.write_str(".0")?;
-        }
-        return Ok(());
-    }
-    write!(buf, "{abs:e}")?;
-    if single_digit(buf.as_str()) {
-        buf.clear();
-        write!(buf, "{abs:.1e}")?;
-    }
-    if v < 0.0 {
+    if negative {
         out.write_char('-')?;
     }
-    layout(out, buf.as_str())
+    digits.write_scientific(out)
+}
+
+/// The significant digits of a decimal rendering and the power of ten of the first one.
+struct Digits {
+    digits: [u8; 32],
+    len: usize,
+    exponent: i32,
+}
+
+impl Digits {
+    /// Reads a rendering of a finite non-zero number, plain (`-0.0012`, `100.0`) or with an
+    /// exponent (`1.5e-7`, `4e300`), as Ryu and Rust's `{:e}` write them.
+    fn parse(text: &str) -> Result<Self, fmt::Error> {
+        let (mantissa, exponent) = match text.split_once(['e', 'E']) {
+            Some((m, e)) => (m, parse_exponent(e)?),
+            None => (text, 0),
+        };
+        let mut parsed = Digits {
+            digits: [0; 32],
+            len: 0,
+            exponent,
+        };
+        // Digits seen before the decimal point, and whether it has been passed.
+        let mut before_point = 0i32;
+        let mut after_point = false;
+        let mut leading_zeros = 0i32;
+        for b in mantissa.bytes() {
+            match b {
+                b'.' => after_point = true,
+                b'0'..=b'9' => {
+                    if !after_point {
+                        before_point += 1;
+                    }
+                    if parsed.len == 0 && b == b'0' {
+                        leading_zeros += 1;
+                        continue;
+                    }
+                    let slot = parsed.digits.get_mut(parsed.len).ok_or(fmt::Error)?;
+                    *slot = b;
+                    parsed.len += 1;
+                }
+                b'-' | b'+' => {}
+                _ => return Err(fmt::Error),
+            }
+        }
+        while parsed.len > 1 && parsed.digits[parsed.len - 1] == b'0' {
+            parsed.len -= 1;
+        }
+        if parsed.len == 0 {
+            return Err(fmt::Error);
+        }
+        parsed.exponent += before_point - leading_zeros - 1;
+        Ok(parsed)
+    }
+
+    /// Java's computerized scientific notation: `d.dddE±n` with at least one fraction digit.
+    fn write_scientific<W: Write + ?Sized>(&self, out: &mut W) -> fmt::Result {
+        let (first, rest) = self.digits[..self.len].split_first().ok_or(fmt::Error)?;
+        out.write_char(char::from(*first))?;
+        out.write_char('.')?;
+        if rest.is_empty() {
+            out.write_char('0')?;
+        }
+        for digit in rest {
+            out.write_char(char::from(*digit))?;
+        }
+        write!(out, "E{}", self.exponent)
+    }
+}
+
+/// The exponent after the `e` of a rendering: optional sign, then decimal digits.
+fn parse_exponent(text: &str) -> Result<i32, fmt::Error> {
+    let (negative, digits) = match text.as_bytes() {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        all => (false, all),
+    };
+    if digits.is_empty() {
+        return Err(fmt::Error);
+    }
+    let mut value = 0i32;
+    for &b in digits {
+        if !b.is_ascii_digit() {
+            return Err(fmt::Error);
+        }
+        value = value
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(i32::from(b - b'0')))
+            .ok_or(fmt::Error)?;
+    }
+    Ok(if negative { -value } else { value })
 }
 
 /// Java's `Double.toString(v)`.
@@ -223,27 +307,6 @@ pub fn f32_to_string(v: f32) -> String {
     let mut s = String::new();
     let _ = write_f32(&mut s, v);
     s
-}
-
-/// True when Rust's shortest `{:e}` form has a single significant digit (`1e10`).
-fn single_digit(exp_form: &str) -> bool {
-    exp_form.find('e').is_some_and(|i| i == 1)
-}
-
-/// Lays out the digits of Rust's `{:e}` rendering (`d.ddde±x`) in Java's computerized
-/// scientific notation (`d.dddE±x`, at least one fraction digit).
-fn layout<W: Write + ?Sized>(out: &mut W, exp_form: &str) -> fmt::Result {
-    let (mantissa, exponent) = exp_form.split_once('e').unwrap_or((exp_form, "0"));
-    let exponent: i32 = exponent.parse().unwrap_or(0);
-    let mut digits = StackText::new();
-    for c in mantissa.chars().filter(char::is_ascii_digit) {
-        digits.write_char(c)?;
-    }
-    let digits = digits.as_str();
-    out.write_str(&digits[..1])?;
-    out.write_char('.')?;
-    out.write_str(if digits.len() > 1 { &digits[1..] } else { "0" })?;
-    write!(out, "E{exponent}")
 }
 
 /// Writes `d` as Java's `BigDecimal.toString()` does: plain for non-negative scales unless the
@@ -355,10 +418,6 @@ impl StackText {
         }
     }
 
-    fn clear(&mut self) {
-        self.len = 0;
-    }
-
     fn as_str(&self) -> &str {
         // Only ASCII is ever written (see `write_str`).
         std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
@@ -436,6 +495,117 @@ mod tests {
         assert_eq!(f32_to_string(3.0), "3.0");
         assert_eq!(text(Value::Float32(0.1)), "0.1");
         assert_eq!(text(Value::Float32(1.0e8)), "1.0E8");
+    }
+
+    /// Where a value lies exactly between two shortest decimals, Java takes the one with the
+    /// even last digit, up or down (Rust's `{}` rounds these ties up).
+    #[test]
+    fn ties_take_the_even_digit() {
+        let tie32 = -(1_093_526.0_f32 + 0.25);
+        assert_eq!(f32_to_string(tie32), "-1093526.2");
+        assert_eq!(f32_to_string(1_093_526.0 + 0.75), "1093526.8");
+        // 2^23 + 2^-10: doubles there are 2^-29 apart, and the exact value has one digit more
+        // than the shortest.
+        let plain = 8_388_608.0 + 1.0 / 1024.0;
+        assert_eq!(plain - 8_388_608.0, 1.0 / 1024.0);
+        assert_eq!(f64_to_string(plain), "8388608.000976562");
+        assert_eq!(f64_to_string(-plain), "-8388608.000976562");
+        // 2^49 + 0.25, in the scientific range: doubles there are 0.125 apart.
+        let scientific = 2f64.powi(49) + 0.25;
+        assert_eq!(f64_to_string(scientific), "5.629499534213122E14");
+        assert_eq!(f64_to_string(scientific + 0.5), "5.629499534213128E14");
+    }
+
+    /// Every rendering reads back as the value, has the length of the shortest one (two
+    /// digits at least), is Rust's shortest unless that one is an odd-ended tie, and follows
+    /// Java's layout.
+    #[test]
+    fn renderings_are_shortest_and_laid_out_like_java() {
+        fn check<F>(text: &str, v: F, rust_shortest: &str, plain: bool)
+        where
+            F: std::str::FromStr + PartialEq + fmt::Debug,
+        {
+            assert_eq!(text.parse::<F>().ok(), Some(v), "{text} reads back");
+            let unsigned = text.trim_start_matches('-');
+            if plain {
+                assert!(!unsigned.contains('E'), "{text} is plain");
+                let (int, frac) = unsigned.split_once('.').unwrap();
+                assert!(!int.is_empty() && !frac.is_empty(), "{text}");
+                assert!(int == "0" || !int.starts_with('0'), "{text}");
+            } else {
+                let (mantissa, exponent) = unsigned.split_once('E').unwrap();
+                let (int, frac) = mantissa.split_once('.').unwrap();
+                assert!(int.len() == 1 && int != "0" && !frac.is_empty(), "{text}");
+                assert!(frac == "0" || !frac.ends_with('0'), "{text}");
+                exponent.parse::<i32>().unwrap();
+            }
+            let ours = Digits::parse(text).unwrap();
+            let rust = Digits::parse(rust_shortest).unwrap();
+            if rust.len == 1 {
+                assert!(ours.len <= 2, "{text} vs {rust_shortest}");
+                return;
+            }
+            let same = ours.len == rust.len
+                && ours.exponent == rust.exponent
+                && ours.digits[..ours.len] == rust.digits[..rust.len];
+            if !same {
+                // A tie: same length, the last digit one apart and even.
+                assert_eq!(ours.len, rust.len, "{text} vs {rust_shortest}");
+                assert_eq!(ours.exponent, rust.exponent, "{text} vs {rust_shortest}");
+                let n = ours.len - 1;
+                assert_eq!(
+                    ours.digits[..n],
+                    rust.digits[..n],
+                    "{text} vs {rust_shortest}"
+                );
+                let (last, other) = (ours.digits[n], rust.digits[n]);
+                assert!(last.is_multiple_of(2), "{text} vs {rust_shortest}");
+                assert_eq!(last.abs_diff(other), 1, "{text} vs {rust_shortest}");
+            }
+        }
+        // A fixed pseudo-random spread over the whole exponent range, and over the plain one.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..50_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let mut doubles = vec![f64::from_bits(state)];
+            doubles.push((state % 100_000_000_000) as f64 / 8192.0);
+            doubles.push((state % 1_000_000_000) as f64 * 1e-12);
+            for d in doubles.into_iter().filter(|d| d.is_finite() && *d != 0.0) {
+                let plain = (1e-3..1e7).contains(&d.abs());
+                check(&f64_to_string(d), d, &format!("{d:e}"), plain);
+            }
+            let floats = [
+                f32::from_bits((state >> 32) as u32),
+                (state % 10_000_000) as f32 / 977.0,
+                (state % 100_000_000) as f32 / 64.0,
+            ];
+            for f in floats.into_iter().filter(|f| f.is_finite() && *f != 0.0) {
+                let plain = (1e-3..1e7).contains(&f.abs());
+                check(&f32_to_string(f), f, &format!("{f:e}"), plain);
+            }
+        }
+    }
+
+    #[test]
+    fn digits_read_every_rendering() {
+        let read = |text: &str| {
+            let d = Digits::parse(text).unwrap();
+            (
+                String::from_utf8(d.digits[..d.len].to_vec()).unwrap(),
+                d.exponent,
+            )
+        };
+        assert_eq!(read("-0.0012"), ("12".to_string(), -3));
+        assert_eq!(read("100.0"), ("1".to_string(), 2));
+        assert_eq!(read("1.5e-7"), ("15".to_string(), -7));
+        assert_eq!(read("4e300"), ("4".to_string(), 300));
+        assert_eq!(read("1.0e10"), ("1".to_string(), 10));
+        assert_eq!(read("102.5"), ("1025".to_string(), 2));
+        assert!(Digits::parse("0.0").is_err());
+        assert!(Digits::parse("1e").is_err());
+        assert!(Digits::parse("1x").is_err());
     }
 
     #[test]
