@@ -8,13 +8,18 @@
 # Baseline in the same run: launching `cat` on the same file into the output (process start
 # plus one copy), so the figure shows what the worker adds over a bare process start.
 # Idle RSS: VmRSS of the worker 2 s after that first record, with nothing flowing.
+# SLUICE_BIN=path runs that binary instead of building one.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUNS=${1:-10}
 WORK=$(mktemp -d /tmp/sluice-startup.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
-cargo build --release -p sluice --quiet
-BIN=$(realpath "${CARGO_TARGET_DIR:-target}")/release/sluice
+if [ -n "${SLUICE_BIN:-}" ]; then
+  BIN=$(realpath "$SLUICE_BIN")
+else
+  cargo build --release -p sluice --quiet
+  BIN=$(realpath "${CARGO_TARGET_DIR:-target}")/release/sluice
+fi
 
 now_ns() { date +%s%N; }
 first_ms=(); cat_ms=(); rss_kb=()

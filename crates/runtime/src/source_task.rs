@@ -62,8 +62,11 @@ use crate::offsets::{codec, ConnectorOffsetReader, OffsetStore};
 use crate::pause::PauseSignal;
 use crate::status::{ConnectorTaskId, State, StatusBoard};
 
-/// Most sends awaiting acknowledgement per task.
-const MAX_IN_FLIGHT_SENDS: usize = 8;
+/// Most sends awaiting acknowledgement per task. Deep enough that a source of small
+/// batches (Datagen polls 1,000 records) keeps a remote log's pipeline full across its
+/// round trips (8 held Datagen into Kafka to a third of the rate); memory is bounded by
+/// the bytes below, as a Kafka producer's `buffer.memory` bounds Kafka Connect's.
+const MAX_IN_FLIGHT_SENDS: usize = 64;
 /// Most payload bytes awaiting acknowledgement per task.
 const MAX_IN_FLIGHT_BYTES: usize = 32 << 20;
 /// Polled batches waiting for the sender.
