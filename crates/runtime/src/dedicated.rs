@@ -15,16 +15,11 @@ use std::future::Future;
 use sluice_api::ConnectError;
 use tokio::sync::oneshot;
 
-/// A task running on its own thread.
-pub(crate) struct Dedicated<T> {
-    result: oneshot::Receiver<T>,
-}
-
-/// Starts `task` on a new thread named `name`.
-pub(crate) fn spawn<F>(name: String, task: F) -> Result<Dedicated<F::Output>, ConnectError>
+/// Runs `task` (a connector task's stages) on a new thread named `name` until it returns;
+/// a panic on that thread becomes an error naming the `kind` of task ("source", "sink").
+pub(crate) async fn run<F>(name: String, kind: &str, task: F) -> Result<(), ConnectError>
 where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
+    F: Future<Output = Result<(), ConnectError>> + Send + 'static,
 {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -39,12 +34,9 @@ where
             let _ = tx.send(out);
         })
         .map_err(|e| ConnectError::io("starting a task's thread", e))?;
-    Ok(Dedicated { result })
-}
-
-impl<T> Dedicated<T> {
-    /// The task's result; `None` if it panicked.
-    pub(crate) async fn join(self) -> Option<T> {
-        self.result.await.ok()
-    }
+    result.await.unwrap_or_else(|_| {
+        Err(ConnectError::connect(format!(
+            "the {kind} task's thread stopped unexpectedly (it panicked)"
+        )))
+    })
 }

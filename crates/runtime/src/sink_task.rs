@@ -242,14 +242,7 @@ impl SinkTaskRun {
     pub(crate) async fn run(self) -> Result<(), ConnectError> {
         let name = format!("sluice-sink-{}", self.id.task);
         let main = tokio::runtime::Handle::current();
-        crate::dedicated::spawn(name, self.run_stages(main))?
-            .join()
-            .await
-            .unwrap_or_else(|| {
-                Err(ConnectError::connect(
-                    "the sink task's thread stopped unexpectedly (it panicked)",
-                ))
-            })
+        crate::dedicated::run(name, "sink", self.run_stages(main)).await
     }
 
     /// The fetcher and the putter, on the current (single-threaded) runtime; `main` runs

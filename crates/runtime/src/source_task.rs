@@ -43,6 +43,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use sluice_api::config::ConfigMap;
 use sluice_api::connector::{SourceTask, SourceTaskContext};
 use sluice_api::error::{RecordLocation, Stage};
@@ -117,14 +118,7 @@ impl SourceTaskRun {
     pub(crate) async fn run(self) -> Result<(), ConnectError> {
         let name = format!("sluice-src-{}", self.id.task);
         let main = tokio::runtime::Handle::current();
-        crate::dedicated::spawn(name, self.run_stages(main))?
-            .join()
-            .await
-            .unwrap_or_else(|| {
-                Err(ConnectError::connect(
-                    "the source task's thread stopped unexpectedly (it panicked)",
-                ))
-            })
+        crate::dedicated::run(name, "source", self.run_stages(main)).await
     }
 
     /// The driver and the sender, on the current (single-threaded) runtime; `main` runs
@@ -965,7 +959,7 @@ fn convert(
     source: &SourceRecord,
     r: &ConnectRecord,
 ) -> Result<ProduceRecord, SourceFailure> {
-    let [key_class, value_class, header_class] = converters.class_names;
+    let [key_class, value_class, _] = converters.class_names;
     let fail = |stage: Stage, class_name: &'static str| {
         move |e: ConnectError| SourceFailure {
             error: failure(source, &r.topic, r.kafka_partition, stage, e),
@@ -980,25 +974,7 @@ fn convert(
         .value
         .from_connect_data(&r.topic, r.value_schema.as_ref(), &r.value)
         .map_err(fail(Stage::ValueConverter, value_class))?;
-    let mut headers = Vec::with_capacity(r.headers.len());
-    for h in &r.headers {
-        let value = converters
-            .header
-            .from_connect_header(&r.topic, &h.key, h.schema.as_ref(), &h.value)
-            .map_err(fail(Stage::HeaderConverter, header_class))?;
-        headers.push(LogHeader {
-            key: h.key.clone(),
-            value,
-        });
-    }
-    Ok(ProduceRecord {
-        topic: r.topic.clone(),
-        partition: r.kafka_partition,
-        key,
-        value,
-        headers,
-        timestamp: r.timestamp,
-    })
+    with_headers(converters, source, r, key, value)
 }
 
 /// Converts the record of `source`, letting the converters take its key and value (see
@@ -1007,7 +983,7 @@ fn convert_owned(
     converters: &Converters,
     source: &mut SourceRecord,
 ) -> Result<ProduceRecord, SourceFailure> {
-    let [key_class, value_class, header_class] = converters.class_names;
+    let [key_class, value_class, _] = converters.class_names;
     let key = std::mem::take(&mut source.record.key);
     let value = std::mem::take(&mut source.record.value);
     let (source, r) = (&*source, &source.record);
@@ -1025,12 +1001,33 @@ fn convert_owned(
         .value
         .from_connect_data_owned(&r.topic, r.value_schema.as_ref(), value)
         .map_err(fail(Stage::ValueConverter, value_class))?;
+    with_headers(converters, source, r, key, value)
+}
+
+/// Converts the headers of `r` (the record of `source`) and assembles the record to
+/// produce with its converted `key` and `value`.
+fn with_headers(
+    converters: &Converters,
+    source: &SourceRecord,
+    r: &ConnectRecord,
+    key: Option<Bytes>,
+    value: Option<Bytes>,
+) -> Result<ProduceRecord, SourceFailure> {
     let mut headers = Vec::with_capacity(r.headers.len());
     for h in &r.headers {
         let value = converters
             .header
             .from_connect_header(&r.topic, &h.key, h.schema.as_ref(), &h.value)
-            .map_err(fail(Stage::HeaderConverter, header_class))?;
+            .map_err(|e| SourceFailure {
+                error: failure(
+                    source,
+                    &r.topic,
+                    r.kafka_partition,
+                    Stage::HeaderConverter,
+                    e,
+                ),
+                class_name: converters.class_names[2],
+            })?;
         headers.push(LogHeader {
             key: h.key.clone(),
             value,
