@@ -35,7 +35,7 @@ pub enum Trust {
 fn roots(file: &Path) -> Result<RootCertStore> {
     let pem = std::fs::read_to_string(file)
         .with_context(|| format!("cannot read the CA certificates in {}", file.display()))?;
-    tls::root_store(&pem).with_context(|| format!("the CA certificates in {}", file.display()))
+    tls::root_store(&pem).map_err(|e| anyhow::anyhow!("the CA file {}: {e}", file.display()))
 }
 
 /// The TLS configuration of the client.
@@ -141,9 +141,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let empty = dir.path().join("empty.pem");
         std::fs::write(&empty, "nothing here\n").unwrap();
-        let e = client_config(&Trust::CaFile(empty)).unwrap_err();
+        let e = client_config(&Trust::CaFile(empty.clone())).unwrap_err();
         assert!(
-            e.to_string().starts_with("no PEM certificate found in"),
+            e.to_string().starts_with(&format!(
+                "the CA file {}: no PEM certificate",
+                empty.display()
+            )),
             "{e}"
         );
         let e = client_config(&Trust::CaFile(dir.path().join("missing.pem"))).unwrap_err();
