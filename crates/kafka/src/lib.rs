@@ -138,7 +138,9 @@ impl KafkaLog {
         match result {
             Ok(()) => {}
             Err((reason, true)) => {
-                return Err(LogError::Remote(format!("authentication failed: {reason}")))
+                return Err(LogError::Remote(format!(
+                    "TLS or SASL authentication failed: {reason}"
+                )))
             }
             Err((reason, false)) => {
                 return Err(LogError::Unavailable(format!(

@@ -74,6 +74,9 @@ async fn an_authentication_failure_is_reported_readably() {
     );
     let message = err.to_string();
     println!("{message}");
-    assert!(message.starts_with("authentication failed: "), "{message}");
+    assert!(
+        message.starts_with("TLS or SASL authentication failed: "),
+        "{message}"
+    );
     assert!(message.to_ascii_lowercase().contains("sasl"), "{message}");
 }
