@@ -10,6 +10,8 @@
 //! rate: the process's CPU time per record over the round (all threads, librdkafka's
 //! included), which the other work on a shared machine disturbs less than the rate.
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -17,8 +19,7 @@ use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedPr
 use rdkafka::{Message, Offset, TopicPartitionList};
 use sluice_kafka::testing;
 use sluice_log::{
-    ConsumerConfig, IsolationLevel, Log, NewTopic, NoopRebalanceListener, OffsetReset,
-    TopicPartition,
+    ConsumerConfig, IsolationLevel, Log, NoopRebalanceListener, OffsetReset, TopicPartition,
 };
 
 const PARTITIONS: i32 = 3;
@@ -33,18 +34,10 @@ fn fill(bootstrap: &str, topic: &str, records: usize) {
     let value = [b'x'; 100];
     for i in 0..records {
         let partition = (i % PARTITIONS as usize) as i32;
-        let mut record = BaseRecord::<(), [u8]>::to(topic)
+        let record = BaseRecord::<(), [u8]>::to(topic)
             .partition(partition)
             .payload(&value[..]);
-        loop {
-            match producer.send(record) {
-                Ok(()) => break,
-                Err((_, back)) => {
-                    record = back;
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-            }
-        }
+        support::send(&producer, record);
     }
     producer.flush(Duration::from_secs(600)).expect("flush");
 }
@@ -147,29 +140,13 @@ async fn sluice(topic: &str, records: usize) -> f64 {
 }
 
 fn main() {
-    let records: usize = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(1_000_000);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let records = support::records();
+    let runtime = support::runtime();
     let bootstrap = testing::bootstrap();
     let topic = testing::unique_topic("bench-consume");
-    runtime.block_on(async {
-        let log = testing::connect().await;
-        log.admin()
-            .create_topic(NewTopic::new(topic.as_str(), PARTITIONS))
-            .await
-            .expect("topic");
-    });
+    support::create_topic(&runtime, &topic, PARTITIONS);
     fill(&bootstrap, &topic, records);
-    // Alternating rounds so that a broker slowing down favours neither side.
-    let mut raw_rates = Vec::new();
-    let mut sluice_rates = Vec::new();
-    for round in ["raw", "sluice", "sluice", "raw"] {
+    let (raw_rate, sluice_rate) = support::alternate(|round| {
         let cpu = cpu_seconds();
         let rate = if round == "raw" {
             raw(&bootstrap, &topic, records)
@@ -178,14 +155,8 @@ fn main() {
         };
         let cpu = (cpu_seconds() - cpu) * 1e9 / records as f64;
         println!("{round}: {rate:.0} records/s, {cpu:.0} ns CPU per record");
-        if round == "raw" {
-            raw_rates.push(rate);
-        } else {
-            sluice_rates.push(rate);
-        }
-    }
-    let raw_rate = raw_rates.iter().sum::<f64>() / raw_rates.len() as f64;
-    let sluice_rate = sluice_rates.iter().sum::<f64>() / sluice_rates.len() as f64;
+        rate
+    });
     println!(
         "{records} records of 100 bytes, {PARTITIONS} partitions, polls of up to {MAX_POLL_RECORDS}: raw rdkafka {raw_rate:.0} records/s, KafkaConsumer {sluice_rate:.0} records/s ({:.0}% of raw)",
         100.0 * sluice_rate / raw_rate

@@ -4,6 +4,8 @@
 //! `cargo bench -p sluice-kafka --bench produce [-- RECORDS]` (default 1,000,000 records of
 //! 100 bytes, batches of 1,000); uses `$SLUICE_KAFKA_BOOTSTRAP` or the test broker.
 
+mod support;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,7 +14,7 @@ use bytes::Bytes;
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::ClientContext;
 use sluice_kafka::testing;
-use sluice_log::{Log, NewTopic, ProduceRecord, ProducerConfig};
+use sluice_log::{Log, ProduceRecord, ProducerConfig};
 
 const BATCH: usize = 1_000;
 
@@ -41,16 +43,10 @@ fn raw(bootstrap: &str, topic: &str, records: usize, value: &[u8]) -> f64 {
     let start = Instant::now();
     for i in 0..records {
         let key = (i % 1000).to_string();
-        let mut record = BaseRecord::to(topic).key(key.as_bytes()).payload(value);
-        loop {
-            match producer.send(record) {
-                Ok(()) => break,
-                Err((_, back)) => {
-                    record = back;
-                    std::thread::sleep(Duration::from_millis(1));
-                }
-            }
-        }
+        support::send(
+            &producer,
+            BaseRecord::to(topic).key(key.as_bytes()).payload(value),
+        );
     }
     producer.flush(Duration::from_secs(600)).expect("flush");
     let secs = start.elapsed().as_secs_f64();
@@ -91,44 +87,23 @@ async fn sluice(topic: &str, records: usize, value: &Bytes) -> f64 {
 }
 
 fn main() {
-    let records: usize = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(1_000_000);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let records = support::records();
+    let runtime = support::runtime();
     let bootstrap = testing::bootstrap();
     let value = Bytes::from(vec![b'x'; 100]);
-    // Alternating rounds (raw, sluice, sluice, raw) so that a broker slowing down as it
-    // fills up favours neither side.
-    let mut raw_rates = Vec::new();
-    let mut sluice_rates = Vec::new();
-    for round in ["raw", "sluice", "sluice", "raw"] {
+    // Each round on a topic of its own, so that a broker slowing down as it fills up
+    // favours neither side.
+    let (raw_rate, sluice_rate) = support::alternate(|round| {
         let topic = testing::unique_topic(&format!("bench-{round}"));
-        runtime.block_on(async {
-            let log = testing::connect().await;
-            log.admin()
-                .create_topic(NewTopic::new(topic.as_str(), 4))
-                .await
-                .expect("topic");
-        });
+        support::create_topic(&runtime, &topic, 4);
         let rate = if round == "raw" {
             raw(&bootstrap, &topic, records, &value)
         } else {
             runtime.block_on(sluice(&topic, records, &value))
         };
         println!("{round}: {rate:.0} records/s");
-        if round == "raw" {
-            raw_rates.push(rate);
-        } else {
-            sluice_rates.push(rate);
-        }
-    }
-    let raw_rate = raw_rates.iter().sum::<f64>() / raw_rates.len() as f64;
-    let sluice_rate = sluice_rates.iter().sum::<f64>() / sluice_rates.len() as f64;
+        rate
+    });
     println!(
         "{records} records of 100 bytes, 4 partitions, batches of {BATCH}: raw rdkafka {raw_rate:.0} records/s, KafkaProducer {sluice_rate:.0} records/s ({:.0}% of raw)",
         100.0 * sluice_rate / raw_rate

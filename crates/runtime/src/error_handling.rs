@@ -544,6 +544,16 @@ mod tests {
         }
     }
 
+    /// The text of the header `key` of `record`, if it has one with a value.
+    fn header_text(record: &ProduceRecord, key: &str) -> Option<String> {
+        record
+            .headers
+            .iter()
+            .find(|h| h.key == key)
+            .and_then(|h| h.value.as_ref())
+            .map(|v| String::from_utf8(v.to_vec()).unwrap())
+    }
+
     fn policy(pairs: &[(&str, &str)]) -> ErrorPolicy {
         ErrorPolicy::from_connector_config(
             &pairs
@@ -724,33 +734,29 @@ mod tests {
         assert_eq!(out.key, record.key);
         assert_eq!(out.value, record.value);
         assert_eq!(out.timestamp, Some(record.timestamp));
-        let text = |k: &str| {
-            out.headers
-                .iter()
-                .find(|h| h.key == k)
-                .and_then(|h| h.value.clone())
-                .map(|v| String::from_utf8(v.to_vec()).unwrap())
-        };
         assert_eq!(out.headers[0].key, "trace");
-        assert_eq!(text(headers::TOPIC).as_deref(), Some("orders"));
-        assert_eq!(text(headers::PARTITION).as_deref(), Some("2"));
-        assert_eq!(text(headers::OFFSET).as_deref(), Some("41"));
+        assert_eq!(header_text(&out, headers::TOPIC).as_deref(), Some("orders"));
+        assert_eq!(header_text(&out, headers::PARTITION).as_deref(), Some("2"));
+        assert_eq!(header_text(&out, headers::OFFSET).as_deref(), Some("41"));
         assert_eq!(
-            text(headers::CONNECTOR_NAME).as_deref(),
+            header_text(&out, headers::CONNECTOR_NAME).as_deref(),
             Some("orders-sink")
         );
-        assert_eq!(text(headers::TASK_ID).as_deref(), Some("3"));
-        assert_eq!(text(headers::STAGE).as_deref(), Some("VALUE_CONVERTER"));
+        assert_eq!(header_text(&out, headers::TASK_ID).as_deref(), Some("3"));
         assert_eq!(
-            text(headers::EXCEPTION_CLASS_NAME).as_deref(),
+            header_text(&out, headers::STAGE).as_deref(),
+            Some("VALUE_CONVERTER")
+        );
+        assert_eq!(
+            header_text(&out, headers::EXCEPTION_CLASS_NAME).as_deref(),
             Some("org.apache.kafka.connect.errors.DataException")
         );
         assert_eq!(
-            text(headers::EXCEPTION_MESSAGE).as_deref(),
+            header_text(&out, headers::EXCEPTION_MESSAGE).as_deref(),
             Some("bad json")
         );
         assert_eq!(
-            text(headers::EXCEPTION_STACKTRACE).as_deref(),
+            header_text(&out, headers::EXCEPTION_STACKTRACE).as_deref(),
             Some("org.apache.kafka.connect.errors.DataException: bad json")
         );
     }
@@ -788,27 +794,23 @@ mod tests {
         };
         let dlq = handler.policy().dead_letter_queue.clone().unwrap();
         let out = handler.dead_letter_record(&record, &dlq, &failure);
-        let text = |k: &str| {
-            out.headers
-                .iter()
-                .find(|h| h.key == k)
-                .and_then(|h| h.value.clone())
-                .map(|v| String::from_utf8(v.to_vec()).unwrap())
-        };
-        assert_eq!(text(headers::STAGE).as_deref(), Some("TRANSFORMATION"));
         assert_eq!(
-            text(headers::CLASS_NAME).as_deref(),
+            header_text(&out, headers::STAGE).as_deref(),
+            Some("TRANSFORMATION")
+        );
+        assert_eq!(
+            header_text(&out, headers::CLASS_NAME).as_deref(),
             Some("org.apache.kafka.connect.transforms.Cast$Value")
         );
         assert_eq!(
-            text(headers::EXCEPTION_CLASS_NAME).as_deref(),
+            header_text(&out, headers::EXCEPTION_CLASS_NAME).as_deref(),
             Some("org.apache.kafka.connect.errors.DataException")
         );
         assert_eq!(
-            text(headers::EXCEPTION_MESSAGE).as_deref(),
+            header_text(&out, headers::EXCEPTION_MESSAGE).as_deref(),
             Some("Value (n/a-3) was out of range for requested data type")
         );
-        let stacktrace = text(headers::EXCEPTION_STACKTRACE).unwrap();
+        let stacktrace = header_text(&out, headers::EXCEPTION_STACKTRACE).unwrap();
         assert_eq!(
             stacktrace,
             "org.apache.kafka.connect.errors.DataException: \

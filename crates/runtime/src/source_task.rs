@@ -960,20 +960,14 @@ fn convert(
     r: &ConnectRecord,
 ) -> Result<ProduceRecord, SourceFailure> {
     let [key_class, value_class, _] = converters.class_names;
-    let fail = |stage: Stage, class_name: &'static str| {
-        move |e: ConnectError| SourceFailure {
-            error: failure(source, &r.topic, r.kafka_partition, stage, e),
-            class_name,
-        }
-    };
     let key = converters
         .key
         .from_connect_data(&r.topic, r.key_schema.as_ref(), &r.key)
-        .map_err(fail(Stage::KeyConverter, key_class))?;
+        .map_err(failed_at(source, r, Stage::KeyConverter, key_class))?;
     let value = converters
         .value
         .from_connect_data(&r.topic, r.value_schema.as_ref(), &r.value)
-        .map_err(fail(Stage::ValueConverter, value_class))?;
+        .map_err(failed_at(source, r, Stage::ValueConverter, value_class))?;
     with_headers(converters, source, r, key, value)
 }
 
@@ -987,21 +981,29 @@ fn convert_owned(
     let key = std::mem::take(&mut source.record.key);
     let value = std::mem::take(&mut source.record.value);
     let (source, r) = (&*source, &source.record);
-    let fail = |stage: Stage, class_name: &'static str| {
-        move |e: ConnectError| SourceFailure {
-            error: failure(source, &r.topic, r.kafka_partition, stage, e),
-            class_name,
-        }
-    };
     let key = converters
         .key
         .from_connect_data_owned(&r.topic, r.key_schema.as_ref(), key)
-        .map_err(fail(Stage::KeyConverter, key_class))?;
+        .map_err(failed_at(source, r, Stage::KeyConverter, key_class))?;
     let value = converters
         .value
         .from_connect_data_owned(&r.topic, r.value_schema.as_ref(), value)
-        .map_err(fail(Stage::ValueConverter, value_class))?;
+        .map_err(failed_at(source, r, Stage::ValueConverter, value_class))?;
     with_headers(converters, source, r, key, value)
+}
+
+/// Turns an error of the converter `class_name` at `stage` on `r` (the record of `source`)
+/// into the task's failure.
+fn failed_at<'a>(
+    source: &'a SourceRecord,
+    r: &'a ConnectRecord,
+    stage: Stage,
+    class_name: &'static str,
+) -> impl FnOnce(ConnectError) -> SourceFailure + 'a {
+    move |e| SourceFailure {
+        error: failure(source, &r.topic, r.kafka_partition, stage, e),
+        class_name,
+    }
 }
 
 /// Converts the headers of `r` (the record of `source`) and assembles the record to

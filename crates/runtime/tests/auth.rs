@@ -3,11 +3,9 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 
-use base64::Engine as _;
+use common::http_client::call;
 use common::*;
 use sluice_log::embedded::{EmbeddedLog, EmbeddedLogOptions};
 use sluice_runtime::herder::StandaloneHerder;
@@ -15,48 +13,6 @@ use sluice_runtime::offsets::FileOffsetStore;
 use sluice_runtime::rest::config::{rest_config_def, BasicAuthSettings};
 use sluice_runtime::rest::{Loggers, RestServer, RestSettings, RestState};
 use sluice_runtime::worker::Worker;
-
-struct Reply {
-    status: u16,
-    head: String,
-    body: String,
-}
-
-/// One HTTP/1.1 request on its own connection (blocking; run off the runtime's threads).
-fn request(addr: SocketAddr, method: &str, path: &str, auth: Option<&str>, body: &str) -> Reply {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    let mut text = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    if let Some(user_pass) = auth {
-        let encoded = base64::engine::general_purpose::STANDARD.encode(user_pass);
-        text.push_str(&format!("Authorization: Basic {encoded}\r\n"));
-    }
-    text.push_str("\r\n");
-    text.push_str(body);
-    stream.write_all(text.as_bytes()).unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
-    Reply {
-        status: head[9..12].parse().unwrap(),
-        head: head.to_ascii_lowercase(),
-        body: body.to_string(),
-    }
-}
-
-async fn call(addr: SocketAddr, method: &str, path: &str, auth: Option<&str>, body: &str) -> Reply {
-    let (method, path, auth, body) = (
-        method.to_string(),
-        path.to_string(),
-        auth.map(str::to_string),
-        body.to_string(),
-    );
-    tokio::task::spawn_blocking(move || request(addr, &method, &path, auth.as_deref(), &body))
-        .await
-        .unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_need_the_credentials_of_a_listed_user() {

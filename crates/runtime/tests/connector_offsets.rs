@@ -10,65 +10,35 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::distributed::DistributedWorker;
 use common::*;
 use sluice_api::config::ConfigMap;
 use sluice_api::OffsetMap;
-use sluice_log::embedded::{EmbeddedLog, EmbeddedLogOptions};
 use sluice_log::Log;
 use sluice_runtime::exactly_once::ExactlyOnceWorker;
-use sluice_runtime::herder::{ConnectorOffsets, DistributedHerder, Herder, InternalStores};
+use sluice_runtime::herder::{ConnectorOffsets, Herder};
 use sluice_runtime::offsets::{codec, OffsetStore};
 use sluice_runtime::status::TargetState;
-use sluice_runtime::storage::{InternalTopic, InternalTopics, StoreOptions, TopicOffsetStore};
-use sluice_runtime::worker::Worker;
-use sluice_runtime::worker_config::WorkerConfig;
+use sluice_runtime::storage::{InternalTopic, StoreOptions, TopicOffsetStore};
 
-struct Running {
-    herder: Arc<DistributedHerder>,
-    stores: InternalStores,
-    log: Arc<EmbeddedLog>,
-}
-
-async fn start(dir: &Path, exactly_once: bool) -> Running {
+async fn start(dir: &Path, exactly_once: bool) -> DistributedWorker {
     let mut props = distributed_worker_props(dir);
     props.insert("offset.storage.segment.bytes".into(), "1048576".into());
     if exactly_once {
         props.insert("exactly.once.source.support".into(), "enabled".into());
     }
-    let config = WorkerConfig::parse_distributed(&props, &registry()).unwrap();
-    let topics = InternalTopics::from_worker_config(&props).unwrap();
-    let log = EmbeddedLog::open(&dir.join("data"), EmbeddedLogOptions::default()).unwrap();
-    let stores = InternalStores::open(log.as_ref(), &topics, &StoreOptions::default())
-        .await
-        .unwrap();
-    let worker = Arc::new(Worker::new(
-        config,
-        registry(),
-        log.clone(),
-        Arc::new(stores.offsets.clone()),
-    ));
-    if exactly_once {
-        worker.enable_exactly_once(ExactlyOnceWorker {
-            group_id: "test-cluster".into(),
-            offsets: stores.offsets.clone(),
-        });
-    }
-    let herder =
-        DistributedHerder::start(worker, registry(), &stores, "127.0.0.1:8083", "test").await;
-    Running {
-        herder,
-        stores,
-        log,
-    }
+    DistributedWorker::start(dir, &props, |worker, stores| {
+        if exactly_once {
+            worker.enable_exactly_once(ExactlyOnceWorker {
+                group_id: "test-cluster".into(),
+                offsets: stores.offsets.clone(),
+            });
+        }
+    })
+    .await
 }
 
-impl Running {
-    async fn stop(self) {
-        self.herder.stop().await;
-        drop(self.herder);
-        self.log.close().await.unwrap();
-    }
-
+impl DistributedWorker {
     /// The connector's offsets as the REST API shows them: (`source` partition, `seq`).
     async fn offsets(&self, name: &str) -> Vec<(String, i64)> {
         let shown = self.herder.connector_offsets(name).await.unwrap();

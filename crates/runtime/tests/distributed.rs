@@ -5,60 +5,27 @@
 mod common;
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
+use common::distributed::DistributedWorker;
 use common::*;
 use sluice_api::config::ConfigMap;
-use sluice_log::embedded::{EmbeddedLog, EmbeddedLogOptions};
+use sluice_log::embedded::EmbeddedLog;
 use sluice_log::Log;
-use sluice_runtime::herder::{DistributedHerder, Herder, HerderError, InternalStores};
+use sluice_runtime::herder::{Herder, HerderError};
 use sluice_runtime::offsets::OffsetStore;
 use sluice_runtime::status::{State, TargetState};
-use sluice_runtime::storage::{InternalTopics, StoreOptions};
-use sluice_runtime::worker::Worker;
 use sluice_runtime::worker_config::{distributed_worker_config_def, WorkerConfig};
 
 fn worker_props(dir: &Path) -> ConfigMap {
     distributed_worker_props(dir)
 }
 
-struct Running {
-    herder: Arc<DistributedHerder>,
-    stores: InternalStores,
-    log: Arc<EmbeddedLog>,
+async fn start(dir: &Path) -> DistributedWorker {
+    DistributedWorker::start(dir, &worker_props(dir), |_, _| {}).await
 }
 
-async fn start(dir: &Path) -> Running {
-    let props = worker_props(dir);
-    let config = WorkerConfig::parse_distributed(&props, &registry()).unwrap();
-    let topics = InternalTopics::from_worker_config(&props).unwrap();
-    let log = EmbeddedLog::open(&dir.join("data"), EmbeddedLogOptions::default()).unwrap();
-    let stores = InternalStores::open(log.as_ref(), &topics, &StoreOptions::default())
-        .await
-        .unwrap();
-    let worker = Arc::new(Worker::new(
-        config,
-        registry(),
-        log.clone(),
-        Arc::new(stores.offsets.clone()),
-    ));
-    let herder =
-        DistributedHerder::start(worker, registry(), &stores, "127.0.0.1:8083", "test").await;
-    Running {
-        herder,
-        stores,
-        log,
-    }
-}
-
-impl Running {
-    async fn stop(self) {
-        self.herder.stop().await;
-        drop(self.herder);
-        self.log.close().await.unwrap();
-    }
-
+impl DistributedWorker {
     async fn state(&self, name: &str) -> (String, Vec<String>) {
         let s = self.herder.connector_status(name).await.unwrap();
         (

@@ -9,17 +9,16 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
+use common::distributed::DistributedWorker;
 use common::*;
 use http_body_util::BodyExt;
 use serde_json::json;
 use sluice_log::embedded::{EmbeddedLog, EmbeddedLogOptions};
 use sluice_log::Log;
-use sluice_runtime::herder::{DistributedHerder, InternalStores, StandaloneHerder};
+use sluice_runtime::herder::{DistributedHerder, StandaloneHerder};
 use sluice_runtime::offsets::FileOffsetStore;
 use sluice_runtime::rest::{router, Loggers, RestState};
-use sluice_runtime::storage::{InternalTopics, StoreOptions};
 use sluice_runtime::worker::Worker;
-use sluice_runtime::worker_config::WorkerConfig;
 use tower::ServiceExt;
 
 /// One sample: name with suffix, labels, value.
@@ -364,21 +363,8 @@ async fn metrics_parse_and_move_while_a_pipeline_runs() {
 async fn distributed(
     dir: &std::path::Path,
 ) -> (Arc<DistributedHerder>, Arc<EmbeddedLog>, axum::Router) {
-    let props = distributed_worker_props(dir);
-    let config = WorkerConfig::parse_distributed(&props, &registry()).unwrap();
-    let topics = InternalTopics::from_worker_config(&props).unwrap();
-    let log = EmbeddedLog::open(&dir.join("data"), EmbeddedLogOptions::default()).unwrap();
-    let stores = InternalStores::open(log.as_ref(), &topics, &StoreOptions::default())
-        .await
-        .unwrap();
-    let worker = Arc::new(Worker::new(
-        config,
-        registry(),
-        log.clone(),
-        Arc::new(stores.offsets.clone()),
-    ));
-    let herder =
-        DistributedHerder::start(worker, registry(), &stores, "127.0.0.1:8083", "test").await;
+    let DistributedWorker { herder, log, .. } =
+        DistributedWorker::start(dir, &distributed_worker_props(dir), |_, _| {}).await;
     let app = router(RestState {
         herder: herder.clone(),
         loggers: Arc::new(Loggers::new("info", None)),

@@ -16,15 +16,14 @@ mod certs;
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use base64::Engine as _;
 use certs::Certs;
+use common::http_client::{call, Reply};
 use common::*;
-use serde_json::Value as Json;
 use sluice_api::config::ConfigMap;
 use sluice_log::embedded::{EmbeddedLog, EmbeddedLogOptions};
 use sluice_runtime::herder::*;
@@ -262,55 +261,6 @@ impl TestWorker {
         self.handle.stop().await;
         self.herder.inner.stop().await;
     }
-}
-
-struct Reply {
-    status: u16,
-    /// The head, lower-cased.
-    head: String,
-    body: String,
-}
-
-impl Reply {
-    fn json(&self) -> Json {
-        serde_json::from_str(&self.body).unwrap()
-    }
-}
-
-/// One HTTP/1.1 request on its own connection (blocking; run off the runtime's threads).
-fn request(addr: SocketAddr, method: &str, path: &str, auth: Option<&str>, body: &str) -> Reply {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    let mut text = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    if let Some(user_pass) = auth {
-        let encoded = base64::engine::general_purpose::STANDARD.encode(user_pass);
-        text.push_str(&format!("Authorization: Basic {encoded}\r\n"));
-    }
-    text.push_str("\r\n");
-    text.push_str(body);
-    stream.write_all(text.as_bytes()).unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
-    Reply {
-        status: head[9..12].parse().unwrap(),
-        head: head.to_ascii_lowercase(),
-        body: body.to_string(),
-    }
-}
-
-async fn call(addr: SocketAddr, method: &str, path: &str, auth: Option<&str>, body: &str) -> Reply {
-    let (method, path, auth, body) = (
-        method.to_string(),
-        path.to_string(),
-        auth.map(str::to_string),
-        body.to_string(),
-    );
-    tokio::task::spawn_blocking(move || request(addr, &method, &path, auth.as_deref(), &body))
-        .await
-        .unwrap()
 }
 
 /// A bare HTTP listener that records every request it gets (head and body, as sent) and

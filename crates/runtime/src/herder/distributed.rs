@@ -256,6 +256,8 @@ impl DistributedHerder {
     /// Starts every connector of the config topic in its target state on `worker` (whose
     /// offset store must be `stores.offsets`), then keeps the status topic up to date.
     /// `worker_id` is `host:port` of the REST listener; `kafka_cluster_id` identifies the log.
+    /// The worker is its group's only member (the embedded log): it runs every connector
+    /// instance and task, and leads (with exactly-once, it takes the config topic's writer).
     pub async fn start(
         worker: Arc<Worker>,
         plugins: Arc<PluginRegistry>,

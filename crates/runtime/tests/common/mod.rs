@@ -11,6 +11,9 @@
 
 #![allow(dead_code)]
 
+pub mod distributed;
+pub mod http_client;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
