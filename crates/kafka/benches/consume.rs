@@ -104,6 +104,8 @@ async fn sluice(topic: &str, records: usize) -> f64 {
             isolation_level: IsolationLevel::ReadUncommitted,
             max_poll_records: MAX_POLL_RECORDS,
             properties: Default::default(),
+            // As sink tasks read.
+            read_ahead: true,
         })
         .expect("consumer");
     let partitions: Vec<TopicPartition> = (0..PARTITIONS)

@@ -16,9 +16,21 @@
 //! librdkafka's name for each message. librdkafka prefetches in the background;
 //! `fetch.queue.backoff.ms` defaults to 10 ms here (librdkafka: 1 s) so a full prefetch
 //! queue does not leave a busy task waiting up to a second for the next fetch.
+//!
+//! Records a poll collected before a revocation are dropped from its batch when the
+//! revocation comes: the listener has already been told the partitions are gone, and the
+//! next owner reads them again from the offsets committed on revocation.
+//!
+//! With [`ConsumerConfig::read_ahead`], `poll` starts the next poll job as soon as it hands
+//! out a non-empty batch, so copying the next batch out of librdkafka overlaps with the
+//! caller's work on this one. The batch being read ahead is not the caller's yet: a seek,
+//! pause or resume asked for meanwhile is applied when that batch arrives (its records of
+//! those partitions are dropped, and the partitions move to the target of the seek or back
+//! to the first dropped record), `assign` waits for it and rewinds the partitions it keeps,
+//! and `position` answers from the records handed out.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -58,6 +70,10 @@ enum Event {
 pub(crate) struct RebalanceContext {
     inner: LogContext,
     events: Mutex<Option<mpsc::UnboundedSender<Event>>>,
+    /// Counts revocations, so a poll job sees that one happened during a librdkafka poll.
+    revocations: AtomicU64,
+    /// The partitions of the latest revocation.
+    last_revoked: Mutex<Vec<TopicPartition>>,
 }
 
 impl RebalanceContext {
@@ -75,6 +91,27 @@ impl RebalanceContext {
             *events = None;
         }
     }
+
+    /// Records that `partitions` are being taken away, before the listener hears of it.
+    fn note_revoked(&self, partitions: &[TopicPartition]) {
+        if let Ok(mut last) = self.last_revoked.lock() {
+            *last = partitions.to_vec();
+        }
+        self.revocations.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Drops the records of the latest revocation's partitions from `records`.
+    fn drop_revoked(&self, records: &mut Vec<ConsumedRecord>) {
+        let Ok(revoked) = self.last_revoked.lock() else {
+            return;
+        };
+        records.retain(|r| !revoked.iter().any(|tp| is_of(r, tp)));
+    }
+}
+
+/// Whether `record` belongs to the partition `tp`.
+fn is_of(record: &ConsumedRecord, tp: &TopicPartition) -> bool {
+    record.partition == tp.partition && *record.topic == *tp.topic
 }
 
 impl ClientContext for RebalanceContext {
@@ -124,6 +161,7 @@ impl ConsumerContext for RebalanceContext {
             }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
                 let partitions = partitions_of(tpl);
+                self.note_revoked(&partitions);
                 let offsets = self
                     .forward(|reply| Event::Revoked(partitions, reply))
                     .unwrap_or_default();
@@ -157,6 +195,9 @@ impl ConsumerContext for RebalanceContext {
             other => {
                 let code = RDKafkaErrorCode::from(other);
                 tracing::error!(error = %code, "group rebalance failed; releasing all partitions");
+                if let Ok(assigned) = consumer.assignment() {
+                    self.note_revoked(&partitions_of(&assigned));
+                }
                 if let Err(e) = consumer.unassign() {
                     tracing::error!(error = %e, "releasing partitions failed");
                 }
@@ -198,7 +239,32 @@ pub struct KafkaConsumer {
     only_topic_holds: Arc<AtomicBool>,
     /// Length of the last batch, the first guess at the next one's.
     last_batch: usize,
+    /// Whether `poll` starts reading the next batch before it returns
+    /// ([`ConsumerConfig::read_ahead`]); the job then sits in `pending`.
+    read_ahead: bool,
+    /// Seeks, pauses and resumes asked for while a batch was being read ahead, in order;
+    /// applied when that batch arrives.
+    deferred: Vec<Deferred>,
+    /// With read-ahead, the offset after the last record handed out, per partition:
+    /// librdkafka's position runs ahead by the batch being read.
+    delivered: Vec<(TopicPartition, i64)>,
     closed: bool,
+}
+
+/// A change of position or flow asked for while a batch was being read ahead.
+enum Deferred {
+    Seek(TopicPartition, i64),
+    Pause(Vec<TopicPartition>),
+    Resume(Vec<TopicPartition>),
+}
+
+impl Deferred {
+    fn partitions(&self) -> &[TopicPartition] {
+        match self {
+            Deferred::Seek(tp, _) => std::slice::from_ref(tp),
+            Deferred::Pause(p) | Deferred::Resume(p) => p,
+        }
+    }
 }
 
 impl KafkaConsumer {
@@ -245,6 +311,8 @@ impl KafkaConsumer {
         let context = RebalanceContext {
             inner: LogContext::default(),
             events: Mutex::new(Some(tx)),
+            revocations: AtomicU64::new(0),
+            last_revoked: Mutex::new(Vec::new()),
         };
         let created: BaseConsumer<RebalanceContext> = client
             .create_with_context(context)
@@ -261,8 +329,146 @@ impl KafkaConsumer {
             only_topic: None,
             only_topic_holds: Arc::new(AtomicBool::new(true)),
             last_batch: 0,
+            read_ahead: consumer.read_ahead,
+            deferred: Vec::new(),
+            delivered: Vec::new(),
             closed: false,
         })
+    }
+
+    /// Starts a poll job for up to `max_poll_records` records, waiting up to `timeout`.
+    fn start_poll(&self, timeout: Duration) -> JoinHandle<PollResult> {
+        let job = PollJob {
+            max: self.max_poll_records,
+            timeout,
+            only_topic: self.only_topic.clone(),
+            only_topic_holds: Arc::clone(&self.only_topic_holds),
+            expect: self.last_batch,
+        };
+        let consumer = Arc::clone(&self.consumer);
+        tokio::task::spawn_blocking(move || poll_batch(&consumer, job))
+    }
+
+    /// Applies what was deferred while `batch` was read ahead: drops the batch's records
+    /// of every partition concerned, moves each such partition to the target of its last
+    /// seek or else back to its first dropped record, then pauses and resumes in order.
+    fn apply_deferred(&mut self, batch: &mut Vec<ConsumedRecord>) {
+        let ops = std::mem::take(&mut self.deferred);
+        let mut touched: Vec<TopicPartition> = Vec::new();
+        for tp in ops.iter().flat_map(Deferred::partitions) {
+            if !touched.contains(tp) {
+                touched.push(tp.clone());
+            }
+        }
+        let mut first_dropped: Vec<(TopicPartition, i64)> = Vec::new();
+        batch.retain(|r| {
+            let Some(tp) = touched.iter().find(|tp| is_of(r, tp)) else {
+                return true;
+            };
+            if !first_dropped.iter().any(|(t, _)| t == tp) {
+                first_dropped.push((tp.clone(), r.offset));
+            }
+            false
+        });
+        for tp in &touched {
+            let sought = ops.iter().rev().find_map(|op| match op {
+                Deferred::Seek(t, offset) if t == tp => Some(*offset),
+                _ => None,
+            });
+            let rewind = first_dropped.iter().find(|(t, _)| t == tp).map(|(_, o)| *o);
+            if let Some(offset) = sought.or(rewind) {
+                if let Err(e) = self.seek_now(tp, offset) {
+                    tracing::warn!(partition = %tp, offset, error = %e, "moving the consumer position failed");
+                }
+            }
+        }
+        for op in ops {
+            match op {
+                Deferred::Pause(partitions) => self.pause_now(&partitions),
+                Deferred::Resume(partitions) => self.resume_now(&partitions),
+                Deferred::Seek(..) => {}
+            }
+        }
+    }
+
+    /// Notes the offset after the last record of each partition in `batch` (handed out).
+    fn note_delivered(&mut self, batch: &[ConsumedRecord]) {
+        let mut seen: Vec<(&Arc<str>, i32)> = Vec::new();
+        for r in batch.iter().rev() {
+            if seen
+                .iter()
+                .any(|&(t, p)| p == r.partition && (Arc::ptr_eq(t, &r.topic) || **t == *r.topic))
+            {
+                continue;
+            }
+            seen.push((&r.topic, r.partition));
+            let next = r.offset + 1;
+            match self.delivered.iter_mut().find(|(tp, _)| is_of(r, tp)) {
+                Some((_, o)) => *o = next,
+                None => self
+                    .delivered
+                    .push((TopicPartition::new(Arc::clone(&r.topic), r.partition), next)),
+            }
+            self.positions.retain(|tp, _| !is_of(r, tp));
+        }
+    }
+
+    /// Waits for a batch being read (only while not in a group: no rebalance can hold it
+    /// up), applies what was deferred meanwhile and drops the batch; returns where each
+    /// partition should start again: at its first dropped record, or where it was sought.
+    async fn settle(&mut self) -> LogResult<Vec<(TopicPartition, i64)>> {
+        let Some(handle) = self.pending.take() else {
+            return Ok(Vec::new());
+        };
+        let mut batch = handle
+            .await
+            .map_err(|e| LogError::Unavailable(format!("a consumer call stopped: {e}")))??;
+        self.apply_deferred(&mut batch);
+        let mut firsts: Vec<(TopicPartition, i64)> = Vec::new();
+        if self.read_ahead {
+            firsts.extend(self.positions.iter().map(|(tp, o)| (tp.clone(), *o)));
+        }
+        for r in &batch {
+            if !firsts.iter().any(|(tp, _)| is_of(r, tp)) {
+                firsts.push((
+                    TopicPartition::new(Arc::clone(&r.topic), r.partition),
+                    r.offset,
+                ));
+            }
+        }
+        Ok(firsts)
+    }
+
+    fn seek_now(&mut self, partition: &TopicPartition, offset: i64) -> LogResult<()> {
+        let mut tpl = TopicPartitionList::with_capacity(1);
+        tpl.add_partition_offset(
+            &partition.topic,
+            partition.partition,
+            Offset::Offset(offset),
+        )
+        .map_err(|e| map_error(e, "seeking", None))?;
+        let result = self
+            .consumer
+            .seek_partitions(tpl, REQUEST_TIMEOUT)
+            .map_err(|e| map_error(e, "seeking", Some(&partition.topic)))?;
+        for e in result.elements() {
+            e.error()
+                .map_err(|err| map_error(err, "seeking", Some(&partition.topic)))?;
+        }
+        self.positions.insert(partition.clone(), offset);
+        Ok(())
+    }
+
+    fn pause_now(&self, partitions: &[TopicPartition]) {
+        if let Err(e) = self.consumer.pause(&partition_list(partitions)) {
+            tracing::warn!(error = %e, "pausing partitions failed");
+        }
+    }
+
+    fn resume_now(&self, partitions: &[TopicPartition]) {
+        if let Err(e) = self.consumer.resume(&partition_list(partitions)) {
+            tracing::warn!(error = %e, "resuming partitions failed");
+        }
     }
 
     /// Ends the one-topic shortcut of poll jobs already running; called before the
@@ -360,6 +566,8 @@ fn poll_batch(consumer: &BaseConsumer<RebalanceContext>, job: PollJob) -> PollRe
         expect,
     } = job;
     let deadline = Instant::now() + timeout;
+    let context = consumer.context();
+    let mut revocations = context.revocations.load(Ordering::Acquire);
     let mut out: Vec<ConsumedRecord> = Vec::with_capacity(max.min(expect.max(1024)));
     let mut copier = Copier {
         buffer: BytesMut::new(),
@@ -391,6 +599,11 @@ fn poll_batch(consumer: &BaseConsumer<RebalanceContext>, job: PollJob) -> PollRe
                     break;
                 }
             }
+        }
+        let now = context.revocations.load(Ordering::Acquire);
+        if now != revocations {
+            revocations = now;
+            context.drop_revoked(&mut out);
         }
     }
     Ok(out)
@@ -531,6 +744,8 @@ impl LogConsumer for KafkaConsumer {
         );
         let reset = self.reset;
         let has_group = self.group_id.is_some();
+        // Kept partitions continue after the last record handed out.
+        let restart = self.settle().await?;
         self.topics_change();
         let list = self
             .blocking(move |consumer| {
@@ -569,11 +784,15 @@ impl LogConsumer for KafkaConsumer {
                     .map_err(|e| map_error(e, "reading positions", None))?;
                 let mut tpl = TopicPartitionList::with_capacity(wanted.len());
                 for tp in &wanted {
-                    let kept = current.contains(tp).then(|| {
-                        positions
-                            .find_partition(&tp.topic, tp.partition)
-                            .map(|e| e.offset())
-                    });
+                    let kept =
+                        current
+                            .contains(tp)
+                            .then(|| match restart.iter().find(|(t, _)| t == tp) {
+                                Some((_, o)) => Some(Offset::Offset(*o)),
+                                None => positions
+                                    .find_partition(&tp.topic, tp.partition)
+                                    .map(|e| e.offset()),
+                            });
                     let start = match kept.flatten() {
                         Some(o @ Offset::Offset(_)) => o,
                         _ if has_group => Offset::Invalid,
@@ -593,6 +812,7 @@ impl LogConsumer for KafkaConsumer {
             .await?;
         let assigned = partitions_of(&list);
         self.positions.retain(|tp, _| assigned.contains(tp));
+        self.delivered.retain(|(tp, _)| assigned.contains(tp));
         // Records of partitions no longer assigned are not delivered any more (librdkafka
         // drops what it had fetched of them), so one topic in the assignment is the topic
         // of every record from now on.
@@ -611,29 +831,31 @@ impl LogConsumer for KafkaConsumer {
         listener: &mut dyn RebalanceListener,
     ) -> LogResult<Vec<ConsumedRecord>> {
         self.check_open()?;
-        let consumer = &self.consumer;
-        let max = self.max_poll_records;
-        let job = PollJob {
-            max,
-            timeout,
-            only_topic: self.only_topic.clone(),
-            only_topic_holds: Arc::clone(&self.only_topic_holds),
-            expect: self.last_batch,
-        };
         // The job stays in `pending` until it ends, so that a dropped `poll` future does
-        // not lose its batch: the next call picks it up.
-        let handle = self.pending.get_or_insert_with(|| {
-            let consumer = Arc::clone(consumer);
-            tokio::task::spawn_blocking(move || poll_batch(&consumer, job))
-        });
+        // not lose its batch: the next call picks it up. A batch read ahead is there too.
+        if self.pending.is_none() {
+            self.pending = Some(self.start_poll(timeout));
+        }
+        let Some(handle) = self.pending.as_mut() else {
+            return Ok(Vec::new());
+        };
         let outcome = Self::drive(&mut self.events, handle, listener).await;
         self.pending = None;
-        if let Ok(Ok(batch)) = &outcome {
-            self.last_batch = batch.len();
+        let mut outcome = outcome.and_then(|batch| batch);
+        if !self.deferred.is_empty() {
+            // Also after a failed poll: what was asked for still applies, in order.
+            let mut nothing = Vec::new();
+            self.apply_deferred(outcome.as_mut().unwrap_or(&mut nothing));
+        }
+        let batch = outcome?;
+        self.last_batch = batch.len();
+        if self.read_ahead && !batch.is_empty() {
+            self.note_delivered(&batch);
+            self.pending = Some(self.start_poll(timeout));
         }
         // librdkafka knows the position of every partition that returned records; the
         // `positions` map only covers partitions sought but not yet read.
-        outcome?
+        Ok(batch)
     }
 
     fn seek(&mut self, partition: &TopicPartition, to: SeekTo) -> LogResult<()> {
@@ -658,40 +880,40 @@ impl LogConsumer for KafkaConsumer {
                 }
             }
         };
-        let mut tpl = TopicPartitionList::with_capacity(1);
-        tpl.add_partition_offset(
-            &partition.topic,
-            partition.partition,
-            Offset::Offset(offset),
-        )
-        .map_err(|e| map_error(e, "seeking", None))?;
-        let result = self
-            .consumer
-            .seek_partitions(tpl, REQUEST_TIMEOUT)
-            .map_err(|e| map_error(e, "seeking", Some(&partition.topic)))?;
-        for e in result.elements() {
-            e.error()
-                .map_err(|err| map_error(err, "seeking", Some(&partition.topic)))?;
+        if self.read_ahead && self.pending.is_some() {
+            self.positions.insert(partition.clone(), offset);
+            self.deferred
+                .push(Deferred::Seek(partition.clone(), offset));
+            return Ok(());
         }
-        self.positions.insert(partition.clone(), offset);
-        Ok(())
+        self.seek_now(partition, offset)
     }
 
     fn pause(&mut self, partitions: &[TopicPartition]) {
-        if let Err(e) = self.consumer.pause(&partition_list(partitions)) {
-            tracing::warn!(error = %e, "pausing partitions failed");
+        if self.read_ahead && self.pending.is_some() {
+            self.deferred.push(Deferred::Pause(partitions.to_vec()));
+        } else {
+            self.pause_now(partitions);
         }
     }
 
     fn resume(&mut self, partitions: &[TopicPartition]) {
-        if let Err(e) = self.consumer.resume(&partition_list(partitions)) {
-            tracing::warn!(error = %e, "resuming partitions failed");
+        if self.read_ahead && self.pending.is_some() {
+            self.deferred.push(Deferred::Resume(partitions.to_vec()));
+        } else {
+            self.resume_now(partitions);
         }
     }
 
     fn position(&self, partition: &TopicPartition) -> Option<i64> {
         let assigned = self.consumer.position().ok()?;
         let element = assigned.find_partition(&partition.topic, partition.partition)?;
+        if self.read_ahead {
+            let handed_out = self.delivered.iter().find(|(tp, _)| tp == partition);
+            if let Some(o) = self.positions.get(partition).or(handed_out.map(|(_, o)| o)) {
+                return Some(*o);
+            }
+        }
         match element.offset() {
             Offset::Offset(o) => Some(o),
             _ => self.positions.get(partition).copied(),

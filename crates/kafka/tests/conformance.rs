@@ -14,6 +14,8 @@ struct Kafka {
     log: Arc<KafkaLog>,
     /// Extra consumer settings (e.g. another assignment strategy).
     consumer: Vec<(&'static str, &'static str)>,
+    /// Whether consumers read the next batch ahead, as sink tasks do.
+    read_ahead: bool,
 }
 
 impl Target for Kafka {
@@ -45,6 +47,10 @@ impl Target for Kafka {
         [("max.block.ms".to_string(), "10000".to_string())].into()
     }
 
+    fn read_ahead(&self) -> bool {
+        self.read_ahead
+    }
+
     fn consumer_properties(&self) -> BTreeMap<String, String> {
         testing::GROUP_SETTINGS
             .iter()
@@ -61,7 +67,11 @@ macro_rules! scenarios {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
-                let target = Kafka { log: testing::connect().await, consumer: Vec::new() };
+                let target = Kafka {
+                    log: testing::connect().await,
+                    consumer: Vec::new(),
+                    read_ahead: false,
+                };
                 conformance::$name(&target).await;
             }
         )*
@@ -88,7 +98,30 @@ async fn groups_with_cooperative_sticky_assignment() {
     let target = Kafka {
         log: testing::connect().await,
         consumer: vec![("partition.assignment.strategy", "cooperative-sticky")],
+        read_ahead: false,
     };
     conformance::groups_split_and_hand_over_partitions(&target).await;
     conformance::pattern_subscription_picks_up_new_topics(&target).await;
+}
+
+/// The scenarios that move positions, pause and rebalance, with consumers that read the
+/// next batch ahead (as sink tasks do): seeks, pauses and revocations asked for while a
+/// batch is being read ahead apply as if it had not been.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reading_ahead_keeps_positions_pauses_and_rebalances() {
+    let eager = Kafka {
+        log: testing::connect().await,
+        consumer: Vec::new(),
+        read_ahead: true,
+    };
+    conformance::round_trip(&eager).await;
+    conformance::seek_pause_resume_and_batch_size(&eager).await;
+    conformance::groups_split_and_hand_over_partitions(&eager).await;
+    conformance::random_batches_read_back_identical(&eager).await;
+    let cooperative = Kafka {
+        log: testing::connect().await,
+        consumer: vec![("partition.assignment.strategy", "cooperative-sticky")],
+        read_ahead: true,
+    };
+    conformance::groups_split_and_hand_over_partitions(&cooperative).await;
 }

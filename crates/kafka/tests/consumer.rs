@@ -114,3 +114,82 @@ async fn records_carry_their_topic_with_one_topic_or_several() {
     assert_topics_match_values(&records);
     subscribed.close(&mut NoopRebalanceListener).await.unwrap();
 }
+
+/// The offsets of `records` on `partition` start at `start` and have no gap; returns the
+/// offset after the last.
+fn contiguous_from(records: &[ConsumedRecord], partition: &TopicPartition, start: i64) -> i64 {
+    let offsets: Vec<i64> = records
+        .iter()
+        .filter(|r| *r.topic == *partition.topic && r.partition == partition.partition)
+        .map(|r| r.offset)
+        .collect();
+    let expected: Vec<i64> = (start..start + offsets.len() as i64).collect();
+    assert_eq!(offsets, expected, "records of {partition}");
+    start + offsets.len() as i64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reading_ahead_hands_out_each_record_once_around_pauses_seeks_and_assigns() {
+    let log = testing::connect().await;
+    let t = testing::unique_topic("read-ahead");
+    let other = testing::unique_topic("read-ahead-other");
+    fill(log.as_ref(), &t, 1000).await;
+    fill(log.as_ref(), &other, 10).await;
+    let p = TopicPartition::new(t.as_str(), 0);
+    let o = TopicPartition::new(other.as_str(), 0);
+    let mut c = log
+        .consumer(ConsumerConfig {
+            max_poll_records: 100,
+            read_ahead: true,
+            ..Default::default()
+        })
+        .unwrap();
+    c.assign(std::slice::from_ref(&p)).await.unwrap();
+    let next = contiguous_from(&read(c.as_mut(), 100).await, &p, 0);
+    assert_eq!(
+        c.position(&p),
+        Some(next),
+        "the position follows what was handed out"
+    );
+    // Each step below waits first, so the batch read ahead holds records of `p`.
+    let ahead = || tokio::time::sleep(Duration::from_millis(500));
+
+    ahead().await;
+    c.pause(std::slice::from_ref(&p));
+    for _ in 0..3 {
+        let batch = c
+            .poll(Duration::from_millis(200), &mut NoopRebalanceListener)
+            .await
+            .unwrap();
+        assert!(
+            batch.is_empty(),
+            "a paused partition returned {} records",
+            batch.len()
+        );
+    }
+    assert_eq!(
+        c.position(&p),
+        Some(next),
+        "records read ahead while paused are read again"
+    );
+    c.resume(std::slice::from_ref(&p));
+    let next = contiguous_from(&read(c.as_mut(), 100).await, &p, next);
+
+    ahead().await;
+    c.seek(&p, sluice_log::SeekTo::Offset(10)).unwrap();
+    assert_eq!(c.position(&p), Some(10));
+    let next_after_seek = contiguous_from(&read(c.as_mut(), 50).await, &p, 10);
+    assert!(next_after_seek < next + 1000);
+
+    ahead().await;
+    c.assign(&[p.clone(), o.clone()]).await.unwrap();
+    let wanted = (1000 - next_after_seek) as usize + 10;
+    let rest = read(c.as_mut(), wanted).await;
+    assert_eq!(
+        rest.len(),
+        wanted,
+        "every record once after the new assignment"
+    );
+    assert_eq!(contiguous_from(&rest, &p, next_after_seek), 1000);
+    assert_eq!(contiguous_from(&rest, &o, 0), 10);
+}

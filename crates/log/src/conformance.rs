@@ -67,6 +67,10 @@ pub trait Target: Send + Sync {
     fn producer_properties(&self) -> BTreeMap<String, String> {
         BTreeMap::new()
     }
+    /// Whether the scenarios' consumers read ahead ([`ConsumerConfig::read_ahead`]).
+    fn read_ahead(&self) -> bool {
+        false
+    }
 }
 
 /// True (after printing the skip) when `target` has `gap`.
@@ -124,6 +128,7 @@ fn consumer_config(target: &dyn Target, group: Option<&str>) -> ConsumerConfig {
         group_id: group.map(str::to_string),
         max_poll_records: 500,
         properties: target.consumer_properties(),
+        read_ahead: target.read_ahead(),
         ..Default::default()
     }
 }

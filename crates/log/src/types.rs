@@ -188,4 +188,8 @@ pub struct ConsumerConfig {
     pub max_poll_records: usize,
     /// Extra client settings with Kafka's names.
     pub properties: BTreeMap<String, String>,
+    /// Start reading the next batch as soon as `poll` hands one out, so fetching overlaps
+    /// with the caller's work on it (a task that polls in a loop). Seeks, pauses, positions
+    /// and rebalances behave as without it. Backends whose `poll` is cheap ignore it.
+    pub read_ahead: bool,
 }

@@ -1209,6 +1209,7 @@ impl Worker {
                     isolation_level: IsolationLevel::ReadUncommitted,
                     max_poll_records,
                     properties,
+                    read_ahead: true,
                 })?;
                 let subscription = config
                     .subscription

@@ -99,6 +99,7 @@ impl TopicLog {
                 isolation_level: options.isolation_level,
                 max_poll_records: MAX_POLL_RECORDS,
                 properties: options.consumer.clone(),
+                read_ahead: false,
             })
             .map_err(log_err("creating the consumer of the"))?;
         let topic: Arc<str> = Arc::from(spec.name.as_str());
