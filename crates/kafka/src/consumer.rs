@@ -439,6 +439,7 @@ impl KafkaConsumer {
         Ok(firsts)
     }
 
+    /// Moves `partition` to `offset` in librdkafka now, and remembers it for `position`.
     fn seek_now(&mut self, partition: &TopicPartition, offset: i64) -> LogResult<()> {
         let mut tpl = TopicPartitionList::with_capacity(1);
         tpl.add_partition_offset(
@@ -459,12 +460,14 @@ impl KafkaConsumer {
         Ok(())
     }
 
+    /// Stops fetching `partitions` in librdkafka now.
     fn pause_now(&self, partitions: &[TopicPartition]) {
         if let Err(e) = self.consumer.pause(&partition_list(partitions)) {
             tracing::warn!(error = %e, "pausing partitions failed");
         }
     }
 
+    /// Fetches `partitions` again in librdkafka now.
     fn resume_now(&self, partitions: &[TopicPartition]) {
         if let Err(e) = self.consumer.resume(&partition_list(partitions)) {
             tracing::warn!(error = %e, "resuming partitions failed");

@@ -4,6 +4,8 @@
 //! a read-committed consumer, zombie tasks fenced (by a newer instance of the task and by
 //! the leader before a new generation of tasks), and the validation of the settings.
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -30,6 +32,8 @@ use sluice_runtime::status::{ConnectorTaskId, State};
 use sluice_runtime::storage::{InternalTopics, StoreOptions};
 use sluice_runtime::worker::Worker;
 use sluice_runtime::worker_config::WorkerConfig;
+
+use common::distributed::open_worker;
 
 const SEQ_CLASS: &str = "test.eos.SequenceSourceConnector";
 const PLAIN_CLASS: &str = "test.eos.PlainSourceConnector";
@@ -296,18 +300,7 @@ fn connector(name: &str, topic: &str, extra: &[(&str, &str)]) -> ConfigMap {
 
 /// A worker running source tasks exactly-once, on its own stores of `log`.
 async fn eos_worker(dir: &Path, log: &Arc<EmbeddedLog>) -> (Arc<Worker>, InternalStores) {
-    let props = worker_props(dir);
-    let config = WorkerConfig::parse_distributed(&props, &registry()).unwrap();
-    let topics = InternalTopics::from_worker_config(&props).unwrap();
-    let stores = InternalStores::open(log.as_ref(), &topics, &StoreOptions::default())
-        .await
-        .unwrap();
-    let worker = Arc::new(Worker::new(
-        config,
-        registry(),
-        log.clone(),
-        Arc::new(stores.offsets.clone()),
-    ));
+    let (worker, stores) = open_worker(log, &worker_props(dir), registry()).await;
     worker.enable_exactly_once(ExactlyOnceWorker {
         group_id: GROUP.into(),
         offsets: stores.offsets.clone(),

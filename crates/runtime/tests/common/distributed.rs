@@ -9,6 +9,7 @@ use std::sync::Arc;
 use sluice_api::config::ConfigMap;
 use sluice_log::embedded::{EmbeddedLog, EmbeddedLogOptions};
 use sluice_runtime::herder::{DistributedHerder, InternalStores};
+use sluice_runtime::plugins::PluginRegistry;
 use sluice_runtime::storage::{InternalTopics, StoreOptions};
 use sluice_runtime::worker::Worker;
 use sluice_runtime::worker_config::WorkerConfig;
@@ -34,18 +35,8 @@ impl DistributedWorker {
         props: &ConfigMap,
         prepare: impl FnOnce(&Worker, &InternalStores),
     ) -> DistributedWorker {
-        let config = WorkerConfig::parse_distributed(props, &registry()).unwrap();
-        let topics = InternalTopics::from_worker_config(props).unwrap();
         let log = EmbeddedLog::open(&dir.join("data"), EmbeddedLogOptions::default()).unwrap();
-        let stores = InternalStores::open(log.as_ref(), &topics, &StoreOptions::default())
-            .await
-            .unwrap();
-        let worker = Arc::new(Worker::new(
-            config,
-            registry(),
-            log.clone(),
-            Arc::new(stores.offsets.clone()),
-        ));
+        let (worker, stores) = open_worker(&log, props, registry()).await;
         prepare(&worker, &stores);
         let herder =
             DistributedHerder::start(worker, registry(), &stores, "127.0.0.1:8083", "test").await;
@@ -62,4 +53,25 @@ impl DistributedWorker {
         drop(self.herder);
         self.log.close().await.unwrap();
     }
+}
+
+/// A worker configured by `props` with `plugins` on `log`, and the stores on the internal
+/// topics `props` names (opened, not yet served by a herder).
+pub async fn open_worker(
+    log: &Arc<EmbeddedLog>,
+    props: &ConfigMap,
+    plugins: Arc<PluginRegistry>,
+) -> (Arc<Worker>, InternalStores) {
+    let config = WorkerConfig::parse_distributed(props, &plugins).unwrap();
+    let topics = InternalTopics::from_worker_config(props).unwrap();
+    let stores = InternalStores::open(log.as_ref(), &topics, &StoreOptions::default())
+        .await
+        .unwrap();
+    let worker = Arc::new(Worker::new(
+        config,
+        plugins,
+        log.clone(),
+        Arc::new(stores.offsets.clone()),
+    ));
+    (worker, stores)
 }
