@@ -246,8 +246,11 @@ pub struct KafkaConsumer {
     /// applied when that batch arrives.
     deferred: Vec<Deferred>,
     /// With read-ahead, the offset after the last record handed out, per partition:
-    /// librdkafka's position runs ahead by the batch being read.
+    /// librdkafka's position runs ahead by the batch being read. Forgotten at every
+    /// revocation (a partition assigned again starts from its committed offset).
     delivered: Vec<(TopicPartition, i64)>,
+    /// The context's revocation count when `delivered` was last brought up to date.
+    revocations_seen: u64,
     closed: bool,
 }
 
@@ -332,6 +335,7 @@ impl KafkaConsumer {
             read_ahead: consumer.read_ahead,
             deferred: Vec::new(),
             delivered: Vec::new(),
+            revocations_seen: 0,
             closed: false,
         })
     }
@@ -852,6 +856,11 @@ impl LogConsumer for KafkaConsumer {
         }
         let batch = outcome?;
         self.last_batch = batch.len();
+        let revocations = self.consumer.context().revocations.load(Ordering::Acquire);
+        if revocations != self.revocations_seen {
+            self.revocations_seen = revocations;
+            self.delivered.clear();
+        }
         if self.read_ahead && !batch.is_empty() {
             self.note_delivered(&batch);
             self.pending = Some(self.start_poll(timeout));
