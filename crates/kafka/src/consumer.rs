@@ -74,6 +74,8 @@ pub(crate) struct RebalanceContext {
     revocations: AtomicU64,
     /// The partitions of the latest revocation.
     last_revoked: Mutex<Vec<TopicPartition>>,
+    /// Counts assignments, so the consumer knows its set of partitions changed.
+    assignments: AtomicU64,
 }
 
 impl RebalanceContext {
@@ -156,6 +158,7 @@ impl ConsumerContext for RebalanceContext {
                 if let Err(e) = result {
                     tracing::error!(error = %e, "taking the assigned partitions failed");
                 }
+                self.assignments.fetch_add(1, Ordering::AcqRel);
                 let partitions = partitions_of(tpl);
                 self.forward(|reply| Event::Assigned(partitions, reply));
             }
@@ -245,12 +248,14 @@ pub struct KafkaConsumer {
     /// Seeks, pauses and resumes asked for while a batch was being read ahead, in order;
     /// applied when that batch arrives.
     deferred: Vec<Deferred>,
-    /// With read-ahead, the offset after the last record handed out, per partition:
-    /// librdkafka's position runs ahead by the batch being read. Forgotten at every
-    /// revocation (a partition assigned again starts from its committed offset).
-    delivered: Vec<(TopicPartition, i64)>,
-    /// The context's revocation count when `delivered` was last brought up to date.
-    revocations_seen: u64,
+    /// With read-ahead, the position of every assigned partition as handed out: the offset
+    /// after its last record handed out, or where it was assigned to start (`None` when
+    /// that is its committed offset, not known yet). librdkafka's position runs ahead by
+    /// the batch being read, so it is only read between batches.
+    delivered: Vec<(TopicPartition, Option<i64>)>,
+    /// The context's revocation and assignment counts when `delivered` was last taken
+    /// from librdkafka.
+    rebalances_seen: (u64, u64),
     closed: bool,
 }
 
@@ -316,6 +321,7 @@ impl KafkaConsumer {
             events: Mutex::new(Some(tx)),
             revocations: AtomicU64::new(0),
             last_revoked: Mutex::new(Vec::new()),
+            assignments: AtomicU64::new(0),
         };
         let created: BaseConsumer<RebalanceContext> = client
             .create_with_context(context)
@@ -335,7 +341,7 @@ impl KafkaConsumer {
             read_ahead: consumer.read_ahead,
             deferred: Vec::new(),
             delivered: Vec::new(),
-            revocations_seen: 0,
+            rebalances_seen: (0, 0),
             closed: false,
         })
     }
@@ -406,7 +412,7 @@ impl KafkaConsumer {
                 continue;
             }
             seen.push((&r.topic, r.partition));
-            let next = r.offset + 1;
+            let next = Some(r.offset + 1);
             match self.delivered.iter_mut().find(|(tp, _)| is_of(r, tp)) {
                 Some((_, o)) => *o = next,
                 None => self
@@ -698,6 +704,20 @@ impl Copier {
     }
 }
 
+/// Each partition of a librdkafka list with its offset, `None` where it has none.
+fn start_offsets(tpl: &TopicPartitionList) -> Vec<(TopicPartition, Option<i64>)> {
+    tpl.elements()
+        .iter()
+        .map(|e| {
+            let offset = match e.offset() {
+                Offset::Offset(o) => Some(o),
+                _ => None,
+            };
+            (TopicPartition::new(e.topic(), e.partition()), offset)
+        })
+        .collect()
+}
+
 /// A partition list without offsets.
 fn partition_list(partitions: &[TopicPartition]) -> TopicPartitionList {
     let mut tpl = TopicPartitionList::with_capacity(partitions.len());
@@ -819,7 +839,7 @@ impl LogConsumer for KafkaConsumer {
             .await?;
         let assigned = partitions_of(&list);
         self.positions.retain(|tp, _| assigned.contains(tp));
-        self.delivered.retain(|(tp, _)| assigned.contains(tp));
+        self.delivered = start_offsets(&list);
         // Records of partitions no longer assigned are not delivered any more (librdkafka
         // drops what it had fetched of them), so one topic in the assignment is the topic
         // of every record from now on.
@@ -856,14 +876,26 @@ impl LogConsumer for KafkaConsumer {
         }
         let batch = outcome?;
         self.last_batch = batch.len();
-        let revocations = self.consumer.context().revocations.load(Ordering::Acquire);
-        if revocations != self.revocations_seen {
-            self.revocations_seen = revocations;
-            self.delivered.clear();
-        }
-        if self.read_ahead && !batch.is_empty() {
-            self.note_delivered(&batch);
-            self.pending = Some(self.start_poll(timeout));
+        if self.read_ahead {
+            let context = self.consumer.context();
+            let rebalances = (
+                context.revocations.load(Ordering::Acquire),
+                context.assignments.load(Ordering::Acquire),
+            );
+            if rebalances != self.rebalances_seen {
+                // The partitions changed. No poll job runs now, so librdkafka's positions
+                // are those of the records handed out (or the start of a new partition).
+                self.rebalances_seen = rebalances;
+                self.delivered = match self.consumer.position() {
+                    Ok(list) => start_offsets(&list),
+                    Err(_) => Vec::new(),
+                };
+            } else {
+                self.note_delivered(&batch);
+            }
+            if !batch.is_empty() {
+                self.pending = Some(self.start_poll(timeout));
+            }
         }
         // librdkafka knows the position of every partition that returned records; the
         // `positions` map only covers partitions sought but not yet read.
@@ -921,9 +953,11 @@ impl LogConsumer for KafkaConsumer {
         let assigned = self.consumer.position().ok()?;
         let element = assigned.find_partition(&partition.topic, partition.partition)?;
         if self.read_ahead {
-            let handed_out = self.delivered.iter().find(|(tp, _)| tp == partition);
-            if let Some(o) = self.positions.get(partition).or(handed_out.map(|(_, o)| o)) {
+            if let Some(o) = self.positions.get(partition) {
                 return Some(*o);
+            }
+            if let Some((_, o)) = self.delivered.iter().find(|(tp, _)| tp == partition) {
+                return *o;
             }
         }
         match element.offset() {

@@ -193,3 +193,74 @@ async fn reading_ahead_hands_out_each_record_once_around_pauses_seeks_and_assign
     assert_eq!(contiguous_from(&rest, &p, next_after_seek), 1000);
     assert_eq!(contiguous_from(&rest, &o, 0), 10);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reading_ahead_never_reports_a_position_past_what_was_handed_out() {
+    // A sink task takes the position of a partition it was just assigned (and has no
+    // record of yet) as the offset to commit for it; a position counting records still in
+    // the batch read ahead would commit past records nobody put.
+    let log = testing::connect().await;
+    let t = testing::unique_topic("read-ahead-position");
+    log.admin()
+        .create_topic(NewTopic::new(&t, 2))
+        .await
+        .unwrap();
+    let producer = log.producer(ProducerConfig::default()).unwrap();
+    let records = (0..10)
+        .map(|i| ProduceRecord {
+            topic: t.as_str().into(),
+            partition: Some(i % 2),
+            key: None,
+            value: Some(Bytes::from(format!("{t}/{i}"))),
+            headers: Vec::new(),
+            timestamp: None,
+        })
+        .collect();
+    producer.send(records).await.unwrap();
+    let mut c = log
+        .consumer(ConsumerConfig {
+            group_id: Some(testing::unique_topic("read-ahead-position-group")),
+            max_poll_records: 1,
+            read_ahead: true,
+            properties: testing::GROUP_SETTINGS
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..Default::default()
+        })
+        .unwrap();
+    c.subscribe(Subscription::Topics(vec![t.clone()]))
+        .await
+        .unwrap();
+    let partitions = [
+        TopicPartition::new(t.as_str(), 0),
+        TopicPartition::new(t.as_str(), 1),
+    ];
+    let mut handed_out: [Option<i64>; 2] = [None, None];
+    let mut received = 0;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while received < 10 && Instant::now() < deadline {
+        let batch = c
+            .poll(Duration::from_millis(200), &mut NoopRebalanceListener)
+            .await
+            .unwrap();
+        for r in &batch {
+            handed_out[r.partition as usize] = Some(r.offset + 1);
+        }
+        received += batch.len();
+        // Give the next batch time to be read ahead: it holds the next record.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        for (tp, handed) in partitions.iter().zip(handed_out) {
+            let position = c.position(tp);
+            match handed {
+                Some(next) => assert_eq!(position, Some(next), "position of {tp}"),
+                None => assert!(
+                    matches!(position, None | Some(0)),
+                    "{tp} has handed out nothing, yet its position is {position:?}"
+                ),
+            }
+        }
+    }
+    assert_eq!(received, 10);
+    c.close(&mut NoopRebalanceListener).await.unwrap();
+}

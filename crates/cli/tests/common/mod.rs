@@ -19,10 +19,15 @@ pub struct Scratch {
 }
 
 impl Scratch {
+    /// A fresh scratch directory. With `SLUICE_KEEP_SCRATCH` set it is kept after the test
+    /// (its path is printed), so worker logs and data can be read after a failure.
     pub fn new() -> Self {
-        Scratch {
-            dir: tempfile::tempdir().expect("temp dir"),
+        let mut dir = tempfile::tempdir().expect("temp dir");
+        if std::env::var_os("SLUICE_KEEP_SCRATCH").is_some() {
+            dir.disable_cleanup(true);
+            println!("scratch directory kept: {}", dir.path().display());
         }
+        Scratch { dir }
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
