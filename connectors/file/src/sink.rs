@@ -215,6 +215,11 @@ impl SinkTask for FileStreamSinkTask {
         self.output = None;
         written
     }
+
+    /// Lines hold values only.
+    fn reads_headers(&self) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]

@@ -264,6 +264,14 @@ pub trait SinkTask: Send {
 
     /// Stops the task.
     async fn stop(&mut self) -> Result<()>;
+
+    /// Whether `put` looks at record headers; asked once, before `start`. A task that never
+    /// does answers `false`: when no transformation or dead-letter queue needs them either,
+    /// the runtime then skips decoding the headers of consumed records, and the task's
+    /// records carry none.
+    fn reads_headers(&self) -> bool {
+        true
+    }
 }
 
 /// Makes a new connector instance.

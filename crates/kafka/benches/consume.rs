@@ -106,6 +106,7 @@ async fn sluice(topic: &str, records: usize) -> f64 {
             properties: Default::default(),
             // As sink tasks read.
             read_ahead: true,
+            skip_headers: false,
         })
         .expect("consumer");
     let partitions: Vec<TopicPartition> = (0..PARTITIONS)

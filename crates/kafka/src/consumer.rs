@@ -242,6 +242,9 @@ pub struct KafkaConsumer {
     only_topic_holds: Arc<AtomicBool>,
     /// Length of the last batch, the first guess at the next one's.
     last_batch: usize,
+    /// Whether records are handed out without their headers
+    /// ([`ConsumerConfig::skip_headers`]): librdkafka then never decodes them.
+    skip_headers: bool,
     /// Whether `poll` starts reading the next batch before it returns
     /// ([`ConsumerConfig::read_ahead`]); the job then sits in `pending`.
     read_ahead: bool,
@@ -338,6 +341,7 @@ impl KafkaConsumer {
             only_topic: None,
             only_topic_holds: Arc::new(AtomicBool::new(true)),
             last_batch: 0,
+            skip_headers: consumer.skip_headers,
             read_ahead: consumer.read_ahead,
             deferred: Vec::new(),
             delivered: Vec::new(),
@@ -354,6 +358,7 @@ impl KafkaConsumer {
             only_topic: self.only_topic.clone(),
             only_topic_holds: Arc::clone(&self.only_topic_holds),
             expect: self.last_batch,
+            skip_headers: self.skip_headers,
         };
         let consumer = Arc::clone(&self.consumer);
         tokio::task::spawn_blocking(move || poll_batch(&consumer, job))
@@ -567,6 +572,8 @@ struct PollJob {
     only_topic_holds: Arc<AtomicBool>,
     /// The likely number of records.
     expect: usize,
+    /// Leave each record's headers undecoded.
+    skip_headers: bool,
 }
 
 /// Reads up to `job.max` records, waiting up to `job.timeout` for the first.
@@ -577,6 +584,7 @@ fn poll_batch(consumer: &BaseConsumer<RebalanceContext>, job: PollJob) -> PollRe
         only_topic,
         only_topic_holds,
         expect,
+        skip_headers,
     } = job;
     let deadline = Instant::now() + timeout;
     let context = consumer.context();
@@ -586,6 +594,7 @@ fn poll_batch(consumer: &BaseConsumer<RebalanceContext>, job: PollJob) -> PollRe
         buffer: BytesMut::new(),
         only_topic: only_topic.is_some().then_some(only_topic_holds),
         topic: only_topic,
+        skip_headers,
     };
     while out.len() < max {
         let wait = if out.is_empty() {
@@ -640,6 +649,9 @@ struct Copier {
     /// keeps for each record is not read (turning it into a `&str` checks its UTF-8 every
     /// time).
     only_topic: Option<Arc<AtomicBool>>,
+    /// Leave headers undecoded: librdkafka parses them on first access (allocating a
+    /// buffer even for a record without any).
+    skip_headers: bool,
 }
 
 impl Copier {
@@ -681,7 +693,7 @@ impl Copier {
             Timestamp::CreateTime(t) => (t, TimestampType::CreateTime),
             Timestamp::LogAppendTime(t) => (t, TimestampType::LogAppendTime),
         };
-        let headers = match message.headers() {
+        let headers = match (!self.skip_headers).then(|| message.headers()).flatten() {
             Some(h) => h
                 .iter()
                 .map(|h| LogHeader {

@@ -172,7 +172,8 @@ async fn settle(c: &mut dyn LogConsumer, polls: usize) -> Vec<ConsumedRecord> {
 }
 
 /// Keys, values, headers (null values too), tombstones, empty values and timestamps
-/// survive a round trip; offsets are dense and acknowledged in send order.
+/// survive a round trip; offsets are dense and acknowledged in send order. A consumer that
+/// skips headers gets the same records without them.
 pub async fn round_trip(target: &dyn Target) {
     let log = target.log();
     let t = target.unique("rt");
@@ -217,6 +218,21 @@ pub async fn round_trip(target: &dyn Target) {
     assert_eq!(got[2].value, None, "tombstone");
     assert_eq!(got[3].offset, 3);
     assert_eq!(consumer.position(&tp(&t, 0)), Some(4));
+
+    // A consumer that skips headers gets the same records without them.
+    let mut skipping = log
+        .consumer(ConsumerConfig {
+            skip_headers: true,
+            ..consumer_config(target, None)
+        })
+        .unwrap();
+    skipping.assign(&[tp(&t, 0)]).await.unwrap();
+    let bare = drain(skipping.as_mut(), 4).await;
+    assert_eq!(bare.len(), 4);
+    assert!(bare.iter().all(|r| r.headers.is_empty()), "{bare:?}");
+    for (b, g) in bare.iter().zip(&got) {
+        assert_eq!((b.offset, &b.key, &b.value), (g.offset, &g.key, &g.value));
+    }
 }
 
 /// Keyed records land on Kafka's murmur2 partition of their key.

@@ -192,4 +192,7 @@ pub struct ConsumerConfig {
     /// with the caller's work on it (a task that polls in a loop). Seeks, pauses, positions
     /// and rebalances behave as without it. Backends whose `poll` is cheap ignore it.
     pub read_ahead: bool,
+    /// Hand out records without their headers, for a caller that never looks at them:
+    /// decoding a Kafka record's headers costs about as much as copying a 100-byte value.
+    pub skip_headers: bool,
 }

@@ -1202,6 +1202,8 @@ impl Worker {
                     Some("latest") => OffsetReset::Latest,
                     _ => OffsetReset::Earliest,
                 };
+                let task = c.create_task();
+                let policy = ErrorPolicy::from_connector_config(&config.originals);
                 let consumer = self.log.consumer(ConsumerConfig {
                     client_id: format!("connector-consumer-{}-{}", id.connector, id.task),
                     group_id: Some(group),
@@ -1210,12 +1212,17 @@ impl Worker {
                     max_poll_records,
                     properties,
                     read_ahead: true,
+                    // Nothing would read them: not the task, no transformation (they may
+                    // read, add or route on headers), no dead-letter queue (it keeps the
+                    // original headers).
+                    skip_headers: !task.reads_headers()
+                        && transforms.is_empty()
+                        && policy.dead_letter_queue.is_none(),
                 })?;
                 let subscription = config
                     .subscription
                     .clone()
                     .unwrap_or(Subscription::Topics(Vec::new()));
-                let policy = ErrorPolicy::from_connector_config(&config.originals);
                 let dead_letter_producer = match &policy.dead_letter_queue {
                     Some(_) => {
                         let mut properties = w.producer.clone();
@@ -1255,7 +1262,7 @@ impl Worker {
                 };
                 TaskRun::Sink(SinkTaskRun {
                     id: id.clone(),
-                    task: c.create_task(),
+                    task,
                     config: task_config,
                     converters,
                     transforms,

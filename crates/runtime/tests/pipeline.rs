@@ -445,3 +445,90 @@ async fn more_task_configs_than_tasks_max_fail_the_connector_unless_allowed() {
     worker.stop().await;
     log.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headers_reach_sinks_unless_nothing_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open_log(dir.path(), 1);
+    let topic = unique("headers");
+    log.admin()
+        .create_topic(NewTopic::new(&topic, 1))
+        .await
+        .unwrap();
+    let producer = log.producer(ProducerConfig::default()).unwrap();
+    let records = (0..10)
+        .map(|i| ProduceRecord {
+            topic: topic.as_str().into(),
+            partition: None,
+            key: None,
+            value: Some(bytes::Bytes::from(format!("v{i}"))),
+            headers: vec![sluice_log::LogHeader {
+                key: "origin".into(),
+                value: Some(bytes::Bytes::from_static(b"test")),
+            }],
+            timestamp: None,
+        })
+        .collect();
+    producer.send(records).await.unwrap();
+
+    let config = worker_config(dir.path(), &[]);
+    let offsets = Arc::new(FileOffsetStore::open(&config.offset_file).unwrap());
+    let worker = Worker::new(config, registry(), log.clone(), offsets);
+    let dlq = unique("headers-dlq");
+    // (connector, class, extra settings, headers each record should carry)
+    type Case<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>, usize);
+    let cases: [Case; 4] = [
+        ("reads", SINK_CLASS, vec![], 1),
+        ("ignores", HEADERLESS_SINK_CLASS, vec![], 0),
+        (
+            "ignores-with-dlq",
+            HEADERLESS_SINK_CLASS,
+            vec![
+                ("errors.tolerance", "all"),
+                ("errors.deadletterqueue.topic.name", &dlq),
+                ("errors.deadletterqueue.topic.replication.factor", "1"),
+            ],
+            1,
+        ),
+        (
+            "ignores-with-transform",
+            HEADERLESS_SINK_CLASS,
+            vec![
+                ("transforms", "mark"),
+                (
+                    "transforms.mark.type",
+                    "org.apache.kafka.connect.transforms.InsertHeader",
+                ),
+                ("transforms.mark.header", "mark"),
+                ("transforms.mark.value.literal", "yes"),
+            ],
+            2,
+        ),
+    ];
+    let mut stores = Vec::new();
+    for (name, class, extra, _) in &cases {
+        let store = unique(name);
+        let mut pairs = vec![
+            ("name", *name),
+            ("connector.class", *class),
+            ("topics", topic.as_str()),
+            ("store", store.as_str()),
+        ];
+        pairs.extend(extra.iter().copied());
+        worker.start_connector(connector(&pairs)).await.unwrap();
+        stores.push(store);
+    }
+    for ((name, _, _, headers), store) in cases.iter().zip(&stores) {
+        wait_until(&format!("{name} received every record"), || {
+            sink_store(store).records.len() == 10
+        })
+        .await;
+        assert_eq!(
+            sink_store(store).header_counts,
+            vec![*headers; 10],
+            "headers per record of {name}"
+        );
+    }
+    worker.stop().await;
+    log.close().await.unwrap();
+}

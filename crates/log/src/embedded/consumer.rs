@@ -471,8 +471,11 @@ impl LogConsumer for EmbeddedConsumer {
             notified.as_mut().enable();
             self.rebalance(listener).await?;
             self.inner.refresh_topics()?;
-            let records = self.collect()?;
+            let mut records = self.collect()?;
             if !records.is_empty() {
+                if self.config.skip_headers {
+                    records.iter_mut().for_each(|r| r.headers.clear());
+                }
                 return Ok(records);
             }
             let now = Instant::now();

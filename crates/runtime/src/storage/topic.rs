@@ -100,6 +100,7 @@ impl TopicLog {
                 max_poll_records: MAX_POLL_RECORDS,
                 properties: options.consumer.clone(),
                 read_ahead: false,
+                skip_headers: false,
             })
             .map_err(log_err("creating the consumer of the"))?;
         let topic: Arc<str> = Arc::from(spec.name.as_str());

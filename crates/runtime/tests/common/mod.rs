@@ -7,7 +7,8 @@
 //! can hold offsets back (`pre_commit.limit`). With `reject.containing` set, a `put` whose
 //! batch holds a value containing that text fails with a data error (nothing of the batch is
 //! stored), or, with `reject.report=true`, reports those records through the errant-record
-//! reporter and stores the rest.
+//! reporter and stores the rest. `HEADERLESS_SINK_CLASS` is the same sink with tasks that
+//! say they never read headers. The registry holds the built-in transformations.
 
 #![allow(dead_code)]
 
@@ -32,6 +33,7 @@ use sluice_runtime::worker_config::WorkerConfig;
 
 pub const SOURCE_CLASS: &str = "test.connect.CountingSourceConnector";
 pub const SINK_CLASS: &str = "test.connect.RecordingSinkConnector";
+pub const HEADERLESS_SINK_CLASS: &str = "test.connect.HeaderlessRecordingSinkConnector";
 
 /// Offsets each TestSource task found at start, by connector name.
 pub fn source_starts() -> &'static Mutex<HashMap<String, Vec<Option<i64>>>> {
@@ -51,6 +53,8 @@ pub struct SinkLog {
     pub stopped: usize,
     /// `put` calls with no records (idle ticks).
     pub empty_puts: usize,
+    /// How many headers each record of `records` carried.
+    pub header_counts: Vec<usize>,
 }
 
 pub fn sink_store(name: &str) -> SinkLog {
@@ -234,6 +238,7 @@ impl SourceTask for TestSourceTask {
 
 pub struct TestSink {
     config: ConfigMap,
+    ignores_headers: bool,
 }
 
 #[async_trait]
@@ -262,7 +267,10 @@ impl Connector for TestSink {
 
 impl SinkConnector for TestSink {
     fn create_task(&self) -> Box<dyn SinkTask> {
-        Box::new(TestSinkTask::default())
+        Box::new(TestSinkTask {
+            ignores_headers: self.ignores_headers,
+            ..TestSinkTask::default()
+        })
     }
 }
 
@@ -273,6 +281,7 @@ pub struct TestSinkTask {
     limit: Option<i64>,
     reject: Option<String>,
     reporter: Option<Arc<dyn sluice_api::connector::ErrantRecordReporter>>,
+    ignores_headers: bool,
 }
 
 #[async_trait]
@@ -339,6 +348,7 @@ impl SinkTask for TestSinkTask {
                     Value::String(v) => v.clone(),
                     other => format!("{other:?}"),
                 };
+                s.header_counts.push(r.record.headers.len());
                 s.records.push((
                     self.task,
                     r.record.topic.to_string(),
@@ -374,6 +384,10 @@ impl SinkTask for TestSinkTask {
         with_store(&self.store, |s| s.stopped += 1);
         Ok(())
     }
+
+    fn reads_headers(&self) -> bool {
+        !self.ignores_headers
+    }
 }
 
 pub fn registry() -> Arc<PluginRegistry> {
@@ -392,11 +406,22 @@ pub fn registry() -> Arc<PluginRegistry> {
             factory: ConnectorFactory::Sink(|| {
                 Box::new(TestSink {
                     config: ConfigMap::new(),
+                    ignores_headers: false,
+                })
+            }),
+        },
+        ConnectorPlugin {
+            class_name: HEADERLESS_SINK_CLASS,
+            factory: ConnectorFactory::Sink(|| {
+                Box::new(TestSink {
+                    config: ConfigMap::new(),
+                    ignores_headers: true,
                 })
             }),
         },
     ]);
     r.add_converters(sluice_convert::plugins());
+    r.add_transformations(sluice_transforms::transformations());
     Arc::new(r)
 }
 
