@@ -32,6 +32,25 @@ fn connector(pairs: &[(&str, &str)]) -> ConnectorConfig {
     ConnectorConfig::parse(&map(pairs), &registry()).unwrap()
 }
 
+/// Records of `topic` without keys: each a (partition or `None` for the partitioner, value)
+/// pair, all with `headers`.
+fn value_records(
+    topic: &str,
+    values: impl Iterator<Item = (Option<i32>, String)>,
+    headers: &[sluice_log::LogHeader],
+) -> Vec<ProduceRecord> {
+    values
+        .map(|(partition, value)| ProduceRecord {
+            topic: topic.into(),
+            partition,
+            key: None,
+            value: Some(bytes::Bytes::from(value)),
+            headers: headers.to_vec(),
+            timestamp: None,
+        })
+        .collect()
+}
+
 fn source_offset(store: &dyn OffsetStore, name: &str) -> Option<i64> {
     let partition = sluice_api::OffsetMap::new().with("source", name.to_string());
     let value = store.get(&codec::offset_key(name, &partition))?;
@@ -235,17 +254,11 @@ async fn sink_commits_only_what_pre_commit_returns() {
         .await
         .unwrap();
     let producer = log.producer(ProducerConfig::default()).unwrap();
-    let records = (0..100)
-        .map(|i| ProduceRecord {
-            topic: topic.as_str().into(),
-            partition: None,
-            key: None,
-            value: Some(bytes::Bytes::from(format!("v{i}"))),
-            headers: Vec::new(),
-            timestamp: None,
-        })
-        .collect();
-    producer.send(records).await.unwrap();
+    let values = (0..100).map(|i| (None, format!("v{i}")));
+    producer
+        .send(value_records(&topic, values, &[]))
+        .await
+        .unwrap();
 
     let config = worker_config(dir.path(), &[("offset.flush.interval.ms", "20")]);
     let offsets = Arc::new(FileOffsetStore::open(&config.offset_file).unwrap());
@@ -319,17 +332,11 @@ async fn two_sink_tasks_split_the_partitions() {
     })
     .await;
     let producer = log.producer(ProducerConfig::default()).unwrap();
-    let records = (0..400)
-        .map(|i| ProduceRecord {
-            topic: topic.as_str().into(),
-            partition: Some(i % 4),
-            key: None,
-            value: Some(bytes::Bytes::from(format!("{i}"))),
-            headers: Vec::new(),
-            timestamp: None,
-        })
-        .collect();
-    producer.send(records).await.unwrap();
+    let values = (0..400).map(|i| (Some(i % 4), format!("{i}")));
+    producer
+        .send(value_records(&topic, values, &[]))
+        .await
+        .unwrap();
     wait_until("all records put", || {
         sink_store(&store).records.len() >= 400
     })
@@ -456,20 +463,15 @@ async fn headers_reach_sinks_unless_nothing_reads_them() {
         .await
         .unwrap();
     let producer = log.producer(ProducerConfig::default()).unwrap();
-    let records = (0..10)
-        .map(|i| ProduceRecord {
-            topic: topic.as_str().into(),
-            partition: None,
-            key: None,
-            value: Some(bytes::Bytes::from(format!("v{i}"))),
-            headers: vec![sluice_log::LogHeader {
-                key: "origin".into(),
-                value: Some(bytes::Bytes::from_static(b"test")),
-            }],
-            timestamp: None,
-        })
-        .collect();
-    producer.send(records).await.unwrap();
+    let origin = sluice_log::LogHeader {
+        key: "origin".into(),
+        value: Some(bytes::Bytes::from_static(b"test")),
+    };
+    let values = (0..10).map(|i| (None, format!("v{i}")));
+    producer
+        .send(value_records(&topic, values, &[origin]))
+        .await
+        .unwrap();
 
     let config = worker_config(dir.path(), &[]);
     let offsets = Arc::new(FileOffsetStore::open(&config.offset_file).unwrap());
