@@ -475,7 +475,8 @@ async fn headers_reach_sinks_unless_nothing_reads_them() {
 
     let config = worker_config(dir.path(), &[]);
     let offsets = Arc::new(FileOffsetStore::open(&config.offset_file).unwrap());
-    let worker = Worker::new(config, registry(), log.clone(), offsets);
+    let plugins = registry_with_headerless_sink();
+    let worker = Worker::new(config, plugins.clone(), log.clone(), offsets);
     let dlq = unique("headers-dlq");
     // (connector, class, extra settings, headers each record should carry)
     type Case<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>, usize);
@@ -517,7 +518,8 @@ async fn headers_reach_sinks_unless_nothing_reads_them() {
             ("store", store.as_str()),
         ];
         pairs.extend(extra.iter().copied());
-        worker.start_connector(connector(&pairs)).await.unwrap();
+        let config = ConnectorConfig::parse(&map(&pairs), &plugins).unwrap();
+        worker.start_connector(config).await.unwrap();
         stores.push(store);
     }
     for ((name, _, _, headers), store) in cases.iter().zip(&stores) {

@@ -7,8 +7,9 @@
 //! can hold offsets back (`pre_commit.limit`). With `reject.containing` set, a `put` whose
 //! batch holds a value containing that text fails with a data error (nothing of the batch is
 //! stored), or, with `reject.report=true`, reports those records through the errant-record
-//! reporter and stores the rest. `HEADERLESS_SINK_CLASS` is the same sink with tasks that
-//! say they never read headers. The registry holds the built-in transformations.
+//! reporter and stores the rest. `HEADERLESS_SINK_CLASS` (in
+//! [`registry_with_headerless_sink`]) is the same sink with tasks that say they never read
+//! headers.
 
 #![allow(dead_code)]
 
@@ -390,7 +391,8 @@ impl SinkTask for TestSinkTask {
     }
 }
 
-pub fn registry() -> Arc<PluginRegistry> {
+/// The test source and sink with the built-in converters.
+fn test_plugins() -> PluginRegistry {
     let mut r = PluginRegistry::new();
     r.add_connectors([
         ConnectorPlugin {
@@ -410,17 +412,27 @@ pub fn registry() -> Arc<PluginRegistry> {
                 })
             }),
         },
-        ConnectorPlugin {
-            class_name: HEADERLESS_SINK_CLASS,
-            factory: ConnectorFactory::Sink(|| {
-                Box::new(TestSink {
-                    config: ConfigMap::new(),
-                    ignores_headers: true,
-                })
-            }),
-        },
     ]);
     r.add_converters(sluice_convert::plugins());
+    r
+}
+
+pub fn registry() -> Arc<PluginRegistry> {
+    Arc::new(test_plugins())
+}
+
+/// [`registry`] plus [`HEADERLESS_SINK_CLASS`] and the built-in transformations.
+pub fn registry_with_headerless_sink() -> Arc<PluginRegistry> {
+    let mut r = test_plugins();
+    r.add_connectors([ConnectorPlugin {
+        class_name: HEADERLESS_SINK_CLASS,
+        factory: ConnectorFactory::Sink(|| {
+            Box::new(TestSink {
+                config: ConfigMap::new(),
+                ignores_headers: true,
+            })
+        }),
+    }]);
     r.add_transformations(sluice_transforms::transformations());
     Arc::new(r)
 }
