@@ -219,6 +219,10 @@ fn read_committed_values(s: &Scratch, topic: &str) -> Vec<String> {
 #[test]
 fn exactly_once_source_survives_kill_9_on_kafka() {
     const KAFKA_LINES: usize = 400_000;
+    // Appended once the worker is back, so the restarted task always commits transactions
+    // of its own (a fast first worker may commit the whole first part before the kill).
+    const MORE_LINES: usize = 40_000;
+    let total = KAFKA_LINES + MORE_LINES;
     let s = Scratch::new();
     let prefix = sluice_kafka::testing::unique_topic("e2e-eos");
     let topic = format!("{prefix}-lines");
@@ -255,8 +259,10 @@ fn exactly_once_source_survives_kill_9_on_kafka() {
 
     let w = start_with(&s, &file, "kafka-worker-2.log");
     w.wait_state("src", "RUNNING", &["RUNNING"]);
+    append_numbered(&input, KAFKA_LINES, total);
+    let total_len = std::fs::metadata(&input).unwrap().len() as i64;
     wait_until("the whole file committed", Duration::from_secs(300), || {
-        committed_position(&w) == input_len
+        committed_position(&w) == total_len
     });
     let (code, metrics) = w.call("GET", "/metrics", None);
     assert_eq!(code, 200);
@@ -291,7 +297,7 @@ fn exactly_once_source_survives_kill_9_on_kafka() {
     let resumed_at = rest.first().copied().unwrap_or(written);
     assert_eq!(
         rest.to_vec(),
-        (resumed_at..KAFKA_LINES).collect::<Vec<_>>(),
+        (resumed_at..total).collect::<Vec<_>>(),
         "after the restart every line once, in order"
     );
     assert!(
@@ -325,19 +331,19 @@ fn exactly_once_source_survives_kill_9_on_kafka() {
     );
     if rest.is_empty() {
         println!(
-            "exactly-once on Kafka after kill -9: {KAFKA_LINES} lines; killed after {at_kill} \
-             of {input_len} bytes were committed; the topic holds {} records, every line once \
+            "exactly-once on Kafka after kill -9: {total} lines ({MORE_LINES} appended after \
+             the restart); killed after {at_kill} of {input_len} bytes were committed; the topic holds {} records, every line once \
              in order (the kill cut no transaction with records short)",
             numbers.len()
         );
         return;
     }
     println!(
-        "exactly-once on Kafka after kill -9: {KAFKA_LINES} lines; killed after {at_kill} of \
-         {input_len} bytes were committed; the topic holds {} records: lines 0..{written} \
+        "exactly-once on Kafka after kill -9: {total} lines ({MORE_LINES} appended after the \
+         restart); killed after {at_kill} of {input_len} bytes were committed; the topic holds {} records: lines 0..{written} \
          from the first worker, of which {resumed_at}..{written} ({} records) belong to the \
          transaction the kill cut short (aborted; this test broker does not hide aborted \
-         records from read_committed consumers), then lines {resumed_at}..{KAFKA_LINES} once \
+         records from read_committed consumers), then lines {resumed_at}..{total} once \
          each from the restarted task",
         numbers.len(),
         written - resumed_at
