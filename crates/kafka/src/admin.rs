@@ -149,11 +149,23 @@ fn request_timeout(config: &KafkaConfig) -> LogResult<Duration> {
 
 /// `(topic, partition) -> offset` pairs of a partition list that hold a real offset.
 pub(crate) fn offsets_of(tpl: &TopicPartitionList) -> Vec<(TopicPartition, i64)> {
+    partition_offsets(tpl)
+        .into_iter()
+        .filter_map(|(tp, o)| Some((tp, o?)))
+        .collect()
+}
+
+/// Every partition of a librdkafka list with its offset, `None` where it has none
+/// (beginning, end, stored or not set).
+pub(crate) fn partition_offsets(tpl: &TopicPartitionList) -> Vec<(TopicPartition, Option<i64>)> {
     tpl.elements()
         .iter()
-        .filter_map(|e| match e.offset() {
-            Offset::Offset(o) => Some((TopicPartition::new(e.topic(), e.partition()), o)),
-            _ => None,
+        .map(|e| {
+            let offset = match e.offset() {
+                Offset::Offset(o) => Some(o),
+                _ => None,
+            };
+            (TopicPartition::new(e.topic(), e.partition()), offset)
         })
         .collect()
 }

@@ -50,7 +50,7 @@ use sluice_log::{
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::admin::{offset_list, offsets_of, REQUEST_TIMEOUT};
+use crate::admin::{offset_list, offsets_of, partition_offsets, REQUEST_TIMEOUT};
 use crate::context::LogContext;
 use crate::error::map_error;
 use crate::KafkaConfig;
@@ -716,20 +716,6 @@ impl Copier {
     }
 }
 
-/// Each partition of a librdkafka list with its offset, `None` where it has none.
-fn start_offsets(tpl: &TopicPartitionList) -> Vec<(TopicPartition, Option<i64>)> {
-    tpl.elements()
-        .iter()
-        .map(|e| {
-            let offset = match e.offset() {
-                Offset::Offset(o) => Some(o),
-                _ => None,
-            };
-            (TopicPartition::new(e.topic(), e.partition()), offset)
-        })
-        .collect()
-}
-
 /// A partition list without offsets.
 fn partition_list(partitions: &[TopicPartition]) -> TopicPartitionList {
     let mut tpl = TopicPartitionList::with_capacity(partitions.len());
@@ -851,7 +837,7 @@ impl LogConsumer for KafkaConsumer {
             .await?;
         let assigned = partitions_of(&list);
         self.positions.retain(|tp, _| assigned.contains(tp));
-        self.delivered = start_offsets(&list);
+        self.delivered = partition_offsets(&list);
         // Records of partitions no longer assigned are not delivered any more (librdkafka
         // drops what it had fetched of them), so one topic in the assignment is the topic
         // of every record from now on.
@@ -899,7 +885,7 @@ impl LogConsumer for KafkaConsumer {
                 // are those of the records handed out (or the start of a new partition).
                 self.rebalances_seen = rebalances;
                 self.delivered = match self.consumer.position() {
-                    Ok(list) => start_offsets(&list),
+                    Ok(list) => partition_offsets(&list),
                     Err(_) => Vec::new(),
                 };
             } else {
