@@ -167,6 +167,43 @@ fn order_ids(path: &std::path::Path) -> Vec<u64> {
     lines(path).iter().map(|l| order_id(l)).collect()
 }
 
+/// Where each order of `ids` sits in `topic` (partition@offset), or that it is not there:
+/// tells a record the sink lost from one the source never wrote.
+fn locate_orders(s: &Scratch, topic: &str, ids: &[u64]) -> String {
+    let args = ["consume", topic, "--from-beginning", "--format", "json"];
+    let out = run_topics(s, &bootstrap(), None, &args);
+    let records: Vec<Json> = out
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    ids.iter()
+        .map(|id| {
+            let places: Vec<String> = records
+                .iter()
+                .filter(|r| r["value"].as_str().and_then(order_id_in) == Some(*id))
+                .map(|r| format!("{}@{}", r["partition"], r["offset"]))
+                .collect();
+            if places.is_empty() {
+                format!("{id} not in the topic")
+            } else {
+                format!("{id} at {}", places.join(" "))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The `orderid` in a record value, whatever the converter's punctuation around it.
+fn order_id_in(value: &str) -> Option<u64> {
+    let at = value.find("orderid")? + "orderid".len();
+    let digits: String = value[at..]
+        .trim_start_matches(['"', ':', '=', ' '])
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
 /// The tests of this file run one at a time: each runs three or four workers, and the
 /// kill test waits for a rebalance whose time a loaded two-core machine would stretch.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -270,11 +307,12 @@ fn three_workers_share_tasks_and_survive_a_killed_worker() {
             let (_, sink) = cluster
                 .worker(0)
                 .call("GET", "/connectors/sink/status", None);
+            let first = &missing[..missing.len().min(12)];
             panic!(
-                "{} of {expected} orders missing from the sink file (first: {:?}); \
-                 orders: {orders}; sink: {sink}",
+                "{} of {expected} orders missing from the sink file (first: {first:?}); \
+                 in the topic: {}; orders: {orders}; sink: {sink}",
                 missing.len(),
-                &missing[..missing.len().min(12)]
+                locate_orders(&s, &topic, first)
             );
         }
         std::thread::sleep(Duration::from_millis(200));

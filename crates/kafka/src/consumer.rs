@@ -602,7 +602,15 @@ fn poll_batch(consumer: &BaseConsumer<RebalanceContext>, job: PollJob) -> PollRe
         } else {
             Duration::ZERO
         };
-        match consumer.poll(wait) {
+        let polled = consumer.poll(wait);
+        // rdkafka returns from `poll` after serving a rebalance, so a revocation during
+        // this call came after every record in `out` and before any message it returned.
+        let now = context.revocations.load(Ordering::Acquire);
+        if now != revocations {
+            revocations = now;
+            context.drop_revoked(&mut out);
+        }
+        match polled {
             Some(Ok(message)) => out.push(copier.convert(&message)),
             Some(Err(KafkaError::PartitionEOF(_))) => {}
             Some(Err(e @ KafkaError::MessageConsumptionFatal(_))) => {
@@ -621,11 +629,6 @@ fn poll_batch(consumer: &BaseConsumer<RebalanceContext>, job: PollJob) -> PollRe
                     break;
                 }
             }
-        }
-        let now = context.revocations.load(Ordering::Acquire);
-        if now != revocations {
-            revocations = now;
-            context.drop_revoked(&mut out);
         }
     }
     Ok(out)

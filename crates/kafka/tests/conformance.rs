@@ -85,6 +85,7 @@ scenarios!(
     seek_pause_resume_and_batch_size,
     groups_are_required_for_subscribe_and_commit,
     groups_split_and_hand_over_partitions,
+    partitions_move_at_their_committed_offsets,
     pattern_subscription_picks_up_new_topics,
     transaction_calls_need_a_transactional_id,
     transactions_commit_abort_and_fence,
@@ -101,6 +102,7 @@ async fn groups_with_cooperative_sticky_assignment() {
         read_ahead: false,
     };
     conformance::groups_split_and_hand_over_partitions(&target).await;
+    conformance::partitions_move_at_their_committed_offsets(&target).await;
     conformance::pattern_subscription_picks_up_new_topics(&target).await;
 }
 
@@ -117,6 +119,7 @@ async fn reading_ahead_keeps_positions_pauses_and_rebalances() {
     conformance::round_trip(&eager).await;
     conformance::seek_pause_resume_and_batch_size(&eager).await;
     conformance::groups_split_and_hand_over_partitions(&eager).await;
+    conformance::partitions_move_at_their_committed_offsets(&eager).await;
     conformance::random_batches_read_back_identical(&eager).await;
     let cooperative = Kafka {
         log: testing::connect().await,
@@ -124,4 +127,5 @@ async fn reading_ahead_keeps_positions_pauses_and_rebalances() {
         read_ahead: true,
     };
     conformance::groups_split_and_hand_over_partitions(&cooperative).await;
+    conformance::partitions_move_at_their_committed_offsets(&cooperative).await;
 }

@@ -632,6 +632,213 @@ pub async fn groups_split_and_hand_over_partitions(target: &dyn Target) {
         .unwrap();
 }
 
+/// Offsets a group shares: what each revocation committed.
+type CommittedOffsets = Arc<Mutex<BTreeMap<TopicPartition, i64>>>;
+
+/// A group member that checks every batch it gets: each record belongs to a partition it
+/// owns, follows the one before it in its partition, and the first record after an
+/// assignment is the one at the offset committed for that partition (0 if none was).
+struct Member {
+    consumer: Box<dyn LogConsumer>,
+    listener: Handover,
+    /// Offset after the last record handed out, per partition.
+    next: BTreeMap<TopicPartition, i64>,
+}
+
+/// A rebalance listener that commits, on revocation, the offset after the last record its
+/// member was handed out, and notes where each newly assigned partition must start.
+#[derive(Clone, Default)]
+struct Handover {
+    owned: Arc<Mutex<Vec<TopicPartition>>>,
+    handed_out: Arc<Mutex<BTreeMap<TopicPartition, i64>>>,
+    committed: CommittedOffsets,
+    /// Partitions assigned whose first record has not come yet, with its offset.
+    starts: Arc<Mutex<BTreeMap<TopicPartition, i64>>>,
+    assignments: Arc<Mutex<usize>>,
+}
+
+#[async_trait]
+impl RebalanceListener for Handover {
+    async fn on_partitions_revoked(
+        &mut self,
+        partitions: &[TopicPartition],
+    ) -> Vec<(TopicPartition, i64)> {
+        self.owned
+            .lock()
+            .unwrap()
+            .retain(|p| !partitions.contains(p));
+        let handed_out = self.handed_out.lock().unwrap();
+        let offsets: Vec<(TopicPartition, i64)> = partitions
+            .iter()
+            .filter_map(|tp| handed_out.get(tp).map(|o| (tp.clone(), *o)))
+            .collect();
+        self.committed
+            .lock()
+            .unwrap()
+            .extend(offsets.iter().cloned());
+        offsets
+    }
+
+    async fn on_partitions_assigned(&mut self, partitions: &[TopicPartition]) {
+        let committed = self.committed.lock().unwrap();
+        let mut starts = self.starts.lock().unwrap();
+        for tp in partitions {
+            starts.insert(tp.clone(), committed.get(tp).copied().unwrap_or(0));
+        }
+        let mut owned = self.owned.lock().unwrap();
+        owned.extend(partitions.iter().cloned());
+        owned.sort();
+        owned.dedup();
+        *self.assignments.lock().unwrap() += 1;
+    }
+}
+
+impl Member {
+    async fn join(
+        target: &dyn Target,
+        group: &str,
+        topic: &str,
+        committed: &CommittedOffsets,
+    ) -> Self {
+        let mut config = consumer_config(target, Some(group));
+        config.max_poll_records = 100;
+        let mut consumer = target.log().consumer(config).unwrap();
+        consumer
+            .subscribe(Subscription::Topics(vec![topic.to_string()]))
+            .await
+            .unwrap();
+        Member {
+            consumer,
+            listener: Handover {
+                committed: Arc::clone(committed),
+                ..Default::default()
+            },
+            next: BTreeMap::new(),
+        }
+    }
+
+    /// Polls once and checks the batch.
+    async fn poll(&mut self, name: &str) {
+        let batch = self
+            .consumer
+            .poll(Duration::from_millis(100), &mut self.listener)
+            .await
+            .unwrap();
+        let owned = self.listener.owned.lock().unwrap().clone();
+        let mut starts = self.listener.starts.lock().unwrap();
+        for r in &batch {
+            let tp = TopicPartition::new(Arc::clone(&r.topic), r.partition);
+            assert!(
+                owned.contains(&tp),
+                "{name} got offset {} of {tp}, which it does not own ({owned:?})",
+                r.offset
+            );
+            let expected = match starts.remove(&tp) {
+                Some(start) => start,
+                None => self.next.get(&tp).copied().unwrap_or(0),
+            };
+            assert_eq!(r.offset, expected, "{name}: next record of {tp}");
+            self.next.insert(tp, r.offset + 1);
+        }
+        *self.listener.handed_out.lock().unwrap() = self.next.clone();
+    }
+
+    fn owned(&self) -> Vec<TopicPartition> {
+        self.listener.owned.lock().unwrap().clone()
+    }
+
+    /// Whether every owned partition was read to `end` (or handed over at `end`).
+    fn caught_up(&self, end: i64) -> bool {
+        let owned = self.owned();
+        let committed = self.listener.committed.lock().unwrap();
+        !owned.is_empty()
+            && owned.iter().all(|tp| {
+                let position = self.next.get(tp).or_else(|| committed.get(tp));
+                position == Some(&end)
+            })
+    }
+}
+
+/// Partitions move between members while records wait to be read: no member is handed a
+/// record of a partition after it was revoked, and each partition's new owner (the same
+/// member included) starts exactly at the offset committed on revocation, so nothing is
+/// skipped and nothing read twice.
+pub async fn partitions_move_at_their_committed_offsets(target: &dyn Target) {
+    const PER_PARTITION: i64 = 5_000;
+    let log = target.log();
+    let t = target.unique("handover");
+    let group = target.unique("handover-group");
+    log.admin()
+        .create_topic(NewTopic::new(&t, 4))
+        .await
+        .unwrap();
+    let producer = log.producer(ProducerConfig::default()).unwrap();
+    for chunk in 0..(PER_PARTITION / 500) {
+        producer
+            .send(
+                (0..4 * 500)
+                    .map(|i| rec(&t, Some(i % 4), None, Some(&format!("{chunk}-{i}"))))
+                    .collect(),
+            )
+            .await
+            .unwrap();
+    }
+    let committed = CommittedOffsets::default();
+    let mut first = Member::join(target, &group, &t, &committed).await;
+    let start = Instant::now();
+    while first.next.values().sum::<i64>() < 400 {
+        first.poll("the first member").await;
+        assert!(start.elapsed() < PATIENCE, "the first member read nothing");
+    }
+
+    // A second member joins while the first one reads slowly, so records wait in every
+    // partition when the rebalance comes.
+    let mut second = Member::join(target, &group, &t, &committed).await;
+    let give_up = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let polling = {
+        let give_up = Arc::clone(&give_up);
+        tokio::spawn(async move {
+            while !second.caught_up(PER_PARTITION)
+                && !give_up.load(std::sync::atomic::Ordering::Acquire)
+            {
+                second.poll("the second member").await;
+            }
+            second
+        })
+    };
+    let start = Instant::now();
+    loop {
+        first.poll("the first member").await;
+        let owned = first.owned().len();
+        let shared = (1..4).contains(&owned);
+        if shared && first.caught_up(PER_PARTITION) && polling.is_finished() {
+            break;
+        }
+        if start.elapsed() > PATIENCE {
+            give_up.store(true, std::sync::atomic::Ordering::Release);
+            break;
+        }
+        if !shared {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let mut second = polling.await.unwrap();
+    for (name, member) in [("first", &first), ("second", &second)] {
+        assert!(
+            member.caught_up(PER_PARTITION),
+            "the {name} member read {:?} and owns {:?}",
+            member.next,
+            member.owned()
+        );
+    }
+    let mut all = first.owned();
+    all.extend(second.owned());
+    all.sort();
+    assert_eq!(all, (0..4).map(|p| tp(&t, p)).collect::<Vec<_>>());
+    first.consumer.close(&mut first.listener).await.unwrap();
+    second.consumer.close(&mut second.listener).await.unwrap();
+}
+
 /// A pattern subscription follows every matching topic, including topics created later,
 /// and no other.
 pub async fn pattern_subscription_picks_up_new_topics(target: &dyn Target) {
@@ -941,6 +1148,7 @@ pub async fn run_all(target: &dyn Target) {
     seek_pause_resume_and_batch_size(target).await;
     groups_are_required_for_subscribe_and_commit(target).await;
     groups_split_and_hand_over_partitions(target).await;
+    partitions_move_at_their_committed_offsets(target).await;
     pattern_subscription_picks_up_new_topics(target).await;
     transaction_calls_need_a_transactional_id(target).await;
     transactions_commit_abort_and_fence(target).await;

@@ -58,6 +58,7 @@ scenarios!(
     seek_pause_resume_and_batch_size,
     groups_are_required_for_subscribe_and_commit,
     groups_split_and_hand_over_partitions,
+    partitions_move_at_their_committed_offsets,
     pattern_subscription_picks_up_new_topics,
     transaction_calls_need_a_transactional_id,
     transactions_commit_abort_and_fence,
