@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::fs::OpenOptions;
-use std::io::{self, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::sync::Arc;
 
 use sluice_api::data::java_text::{BytesText, JavaText};
@@ -92,6 +92,9 @@ impl SinkConnector for FileStreamSinkConnector {
 /// `flush`. The runtime calls `flush` before it commits the consumer offsets, so every record
 /// whose offset is committed has been handed to the operating system and survives the
 /// process being killed. Like Kafka's sink, it does not force the data to disk (no fsync).
+/// A process killed during a write can leave the last chunk cut inside a line; the next task
+/// to open the file ends that line first, so the records written again start on lines of
+/// their own (the cut line stays, as a partial duplicate).
 pub struct FileStreamSinkTask {
     /// `None` writes to standard output.
     file: Option<String>,
@@ -147,6 +150,26 @@ fn write_error(file: Option<&str>, e: io::Error) -> ConnectError {
     }
 }
 
+/// Ends the file's last line when it was cut short, so the next line starts on its own.
+///
+/// A writer killed during a write (kill -9, a crash) can leave part of a chunk: the kernel
+/// stops a write to a file between pages when the process is killed. Those records were not
+/// committed and are written again in full; without a newline here the first of them would
+/// be glued to the cut line.
+fn end_cut_line(file: &mut std::fs::File, name: &str) -> io::Result<()> {
+    if file.metadata()?.len() == 0 {
+        return Ok(());
+    }
+    let mut last = [0u8; 1];
+    file.seek(SeekFrom::End(-1))?;
+    file.read_exact(&mut last)?;
+    if last[0] != b'\n' {
+        tracing::warn!(file = %name, "The sink file ended in the middle of a line (an earlier writer stopped during a write); ending that line before appending.");
+        file.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
 /// Appends the value's text and a newline.
 fn append_line(out: &mut Vec<u8>, value: &Value) {
     match value {
@@ -171,9 +194,10 @@ impl SinkTask for FileStreamSinkTask {
         self.output = Some(match &self.file {
             None => Box::new(io::stdout()),
             Some(name) => {
-                let file = OpenOptions::new()
+                let mut file = OpenOptions::new()
                     .create(true)
                     .append(true)
+                    .read(true)
                     .open(name)
                     .map_err(|e| ConnectError::Connect {
                         message: format!(
@@ -181,6 +205,7 @@ impl SinkTask for FileStreamSinkTask {
                         ),
                         source: Some(Box::new(e)),
                     })?;
+                end_cut_line(&mut file, name).map_err(|e| write_error(Some(name), e))?;
                 Box::new(file)
             }
         });

@@ -129,6 +129,32 @@ async fn large_batches_are_written_whole() {
 }
 
 #[tokio::test]
+async fn a_line_cut_short_by_a_killed_writer_is_ended_before_new_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cut.txt");
+    fs::write(&path, "whole\nhalf of a li").unwrap();
+    let mut task = started(&path).await;
+    task.put(vec![record(0, None, Value::from("again"))])
+        .await
+        .unwrap();
+    task.flush(&HashMap::new()).await.unwrap();
+    assert_eq!(
+        fs::read_to_string(&path).unwrap(),
+        "whole\nhalf of a li\nagain\n"
+    );
+    // A file that ends with a whole line is left as it is.
+    let mut next = started(&path).await;
+    next.put(vec![record(1, None, Value::from("more"))])
+        .await
+        .unwrap();
+    next.flush(&HashMap::new()).await.unwrap();
+    assert_eq!(
+        fs::read_to_string(&path).unwrap(),
+        "whole\nhalf of a li\nagain\nmore\n"
+    );
+}
+
+#[tokio::test]
 async fn open_failure_names_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("missing-dir").join("out.txt");
