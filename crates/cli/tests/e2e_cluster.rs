@@ -263,7 +263,10 @@ fn three_workers_share_tasks_and_survive_a_killed_worker() {
             _ => false,
         },
     );
-    println!("task placement: {placement:?}");
+    println!(
+        "task placement: {placement:?}; sink task on {:?}",
+        running_tasks(cluster.worker(0), &sink, 1)
+    );
     // Every worker answers for the whole cluster, once it has read the others' status
     // records (the status topic is eventually consistent, as in Kafka Connect).
     for index in 1..3 {
