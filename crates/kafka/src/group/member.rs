@@ -20,6 +20,7 @@ use kafka_protocol::messages::heartbeat_request::HeartbeatRequest;
 use kafka_protocol::messages::join_group_request::{JoinGroupRequest, JoinGroupRequestProtocol};
 use kafka_protocol::messages::join_group_response::JoinGroupResponse;
 use kafka_protocol::messages::leave_group_request::{LeaveGroupRequest, MemberIdentity};
+use kafka_protocol::messages::leave_group_response::LeaveGroupResponse;
 use kafka_protocol::messages::sync_group_request::{SyncGroupRequest, SyncGroupRequestAssignment};
 use kafka_protocol::messages::GroupId;
 use kafka_protocol::protocol::StrBytes;
@@ -407,11 +408,7 @@ impl Member {
             } else {
                 request.member_id = str_bytes(&self.member_id);
             }
-            let response = conn.send(&request, version).await?;
-            if response.error_code != 0 {
-                return Err(GroupError::response("LeaveGroup", response.error_code));
-            }
-            Ok(())
+            leave_outcome(&conn.send(&request, version).await?)
         }
         .await;
         match result {
@@ -873,4 +870,51 @@ async fn coordinator_via(config: &GroupConfig, server: &str) -> Result<Connectio
         config.tls.as_ref(),
     )
     .await
+}
+
+/// Whether a LeaveGroup succeeded. From version 3 the request names its members and each gets
+/// an error code of its own (an unknown member id, say) beside the request's.
+fn leave_outcome(response: &LeaveGroupResponse) -> Result<(), GroupError> {
+    let failure = std::iter::once(response.error_code)
+        .chain(response.members.iter().map(|m| m.error_code))
+        .find(|&code| code != 0);
+    match failure {
+        None => Ok(()),
+        Some(code) => Err(GroupError::response("LeaveGroup", code)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kafka_protocol::messages::leave_group_response::MemberResponse;
+
+    use super::*;
+
+    /// UNKNOWN_MEMBER_ID and COORDINATOR_NOT_AVAILABLE, as Kafka numbers them.
+    const UNKNOWN_MEMBER_ID: i16 = 25;
+    const COORDINATOR_NOT_AVAILABLE: i16 = 15;
+
+    fn member(error_code: i16) -> MemberResponse {
+        MemberResponse::default()
+            .with_member_id(StrBytes::from_static_str("worker-1"))
+            .with_error_code(error_code)
+    }
+
+    #[test]
+    fn a_leave_fails_on_the_request_or_the_member_error() {
+        let ok = LeaveGroupResponse::default().with_members(vec![member(0)]);
+        assert!(leave_outcome(&ok).is_ok());
+        assert!(leave_outcome(&LeaveGroupResponse::default()).is_ok());
+
+        let member_failed =
+            LeaveGroupResponse::default().with_members(vec![member(UNKNOWN_MEMBER_ID)]);
+        let e = leave_outcome(&member_failed).unwrap_err();
+        assert_eq!(e.kafka_code(), Some(UNKNOWN_MEMBER_ID), "{e}");
+
+        let request_failed = LeaveGroupResponse::default()
+            .with_error_code(COORDINATOR_NOT_AVAILABLE)
+            .with_members(vec![member(UNKNOWN_MEMBER_ID)]);
+        let e = leave_outcome(&request_failed).unwrap_err();
+        assert_eq!(e.kafka_code(), Some(COORDINATOR_NOT_AVAILABLE), "{e}");
+    }
 }

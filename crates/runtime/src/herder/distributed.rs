@@ -74,7 +74,6 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::entities::*;
-use super::standalone::KAFKA_CONNECT_VERSION;
 use super::{
     follow_reconfigurations, offsets, status_view, validation, Created, Herder, HerderError,
     HerderResult, Reconfigure,
@@ -1421,11 +1420,7 @@ impl Herder for DistributedHerder {
     }
 
     fn server_info(&self) -> ServerInfo {
-        ServerInfo {
-            version: KAFKA_CONNECT_VERSION.to_string(),
-            commit: format!("sluice-{}", env!("CARGO_PKG_VERSION")),
-            kafka_cluster_id: self.kafka_cluster_id.clone(),
-        }
+        ServerInfo::of_cluster(&self.kafka_cluster_id)
     }
 
     fn topic_tracking(&self) -> bool {

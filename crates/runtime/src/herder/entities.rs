@@ -11,6 +11,9 @@ use sluice_api::config::{ConfigKey, ConfigMap, ConfigValueReport};
 
 use crate::connector_config::ConnectorKind;
 
+/// The Kafka Connect version whose REST API this worker serves (`GET /`).
+pub const KAFKA_CONNECT_VERSION: &str = "4.0.0";
+
 /// `GET /`: what this worker is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerInfo {
@@ -20,6 +23,17 @@ pub struct ServerInfo {
     pub commit: String,
     /// The id of the log's cluster.
     pub kafka_cluster_id: String,
+}
+
+impl ServerInfo {
+    /// This build's answer for a worker on the log cluster `kafka_cluster_id`.
+    pub fn of_cluster(kafka_cluster_id: &str) -> Self {
+        ServerInfo {
+            version: KAFKA_CONNECT_VERSION.to_string(),
+            commit: format!("sluice-{}", env!("CARGO_PKG_VERSION")),
+            kafka_cluster_id: kafka_cluster_id.to_owned(),
+        }
+    }
 }
 
 /// A task of a connector, as `{"connector": "<name>", "task": <n>}`.

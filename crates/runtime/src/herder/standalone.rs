@@ -35,9 +35,6 @@ use crate::status::{ConnectorTaskId, State, Status, TargetState};
 use crate::worker::Worker;
 use crate::worker_config::WorkerConfig;
 
-/// The Kafka Connect version whose REST API this worker serves (`GET /`).
-pub const KAFKA_CONNECT_VERSION: &str = "4.0.0";
-
 /// A worker config and connector configs that passed validation.
 #[derive(Debug)]
 pub struct StandaloneSetup {
@@ -462,11 +459,7 @@ impl Herder for StandaloneHerder {
     }
 
     fn server_info(&self) -> ServerInfo {
-        ServerInfo {
-            version: KAFKA_CONNECT_VERSION.to_string(),
-            commit: format!("sluice-{}", env!("CARGO_PKG_VERSION")),
-            kafka_cluster_id: self.kafka_cluster_id.clone(),
-        }
+        ServerInfo::of_cluster(&self.kafka_cluster_id)
     }
 
     fn topic_tracking(&self) -> bool {
