@@ -56,22 +56,23 @@ wait_for() { # what seconds command...
   exit 1
 }
 lines() { if [ -f "$OUT/orders.txt" ]; then wc -l < "$OUT/orders.txt"; else echo 0; fi; }
-# "task:worker:state" of each task of a connector (default example-orders), as worker 1
-# reports them.
-placement() {
-  curl -sf "http://127.0.0.1:8083/connectors/${1:-example-orders}/status" | python3 -c '
-import json, sys
-tasks = json.load(sys.stdin)["tasks"]
-print(" ".join(f"{t['"'"'id'"'"']}:{t['"'"'worker_id'"'"']}:{t['"'"'state'"'"']}" for t in tasks))'
+# `sluice connectors status` of a connector (default example-orders): its line, then a table
+# with a row per task (TASK STATE WORKER ERROR).
+status() { "$SLUICE" connectors status "${1:-example-orders}"; }
+# "STATE WORKER" of each task of a connector.
+task_rows() { status "$@" | awk '$1 ~ /^[0-9]+$/ { print $2, $3 }'; }
+all_running_on() { # [worker]: all 4 tasks RUNNING, every one on that worker when given
+  local rows
+  rows=$(task_rows) || return 1
+  [ "$(echo "$rows" | grep -c "^RUNNING ${1:-}")" -eq 4 ]
 }
-all_running_on() { # worker: all 4 tasks RUNNING, every one on that worker when given
-  local p
-  p=$(placement) || return 1
-  [ "$(echo "$p" | grep -o ':RUNNING' | wc -l)" -eq 4 ] || return 1
-  [ -z "${1:-}" ] || [ "$(echo "$p" | grep -o "$1:RUNNING" | wc -l)" -eq 4 ]
+spread() { # all 4 tasks RUNNING, on both workers
+  local rows
+  rows=$(task_rows) || return 1
+  [ "$(echo "$rows" | grep -c '^RUNNING ')" -eq 4 ] &&
+    echo "$rows" | grep -q ':8083' && echo "$rows" | grep -q ':8084'
 }
-spread() { all_running_on && placement | grep -q 8083 && placement | grep -q 8084; }
-sink_running() { placement example-orders-to-file | grep -q RUNNING; }
+sink_running() { task_rows example-orders-to-file | grep -q '^RUNNING '; }
 more_lines_than() { [ "$(lines)" -gt "$1" ]; }
 
 # A broker already running (yours, or the test suite's) is used and left running; one this
@@ -102,12 +103,11 @@ for connector in orders orders-to-file; do
   echo "example-$connector: created (or changed) from $HERE/$connector.json"
 done
 
-step "Tasks spread over both workers (task:worker:state)"
+step "Tasks spread over both workers (sluice connectors status)"
 wait_for "example-orders' tasks on both workers" 90 spread
-placement
+status
 wait_for "the sink task running" 60 sink_running
-echo "The sink task:"
-placement example-orders-to-file
+status example-orders-to-file
 wait_for "orders in $OUT/orders.txt" 60 more_lines_than 20
 echo "$(lines) orders in $OUT/orders.txt so far; the last three:"
 tail -n 3 "$OUT/orders.txt"
@@ -119,11 +119,11 @@ killed_at=$(date +%s.%N)
 wait_for "worker 2's tasks running on worker 1" 60 all_running_on 127.0.0.1:8083
 awk -v t0="$killed_at" -v t1="$(date +%s.%N)" \
   'BEGIN { printf "All 4 tasks run on worker 1 again, %.1f s after the kill:\n", t1 - t0 }'
-placement
+status
 before=$(lines)
 wait_for "more orders after the kill" 60 more_lines_than $((before + 20))
-echo "$(lines) orders in $OUT/orders.txt now ($before when the tasks had moved); the sink task:"
-placement example-orders-to-file
+echo "$(lines) orders in $OUT/orders.txt now ($before when the tasks had moved); the sink:"
+status example-orders-to-file
 
 step "Stopping worker 1"
 kill -TERM "${PIDS[0]}"
