@@ -149,6 +149,7 @@ pub async fn run(worker_file: PathBuf, loggers: Arc<Loggers>) -> ExitCode {
     } else {
         DistributedHerder::start(worker, registry, &stores, worker_id, cluster_id).await
     };
+    herder.apply_logger_levels_to(loggers.clone());
     let membership = match group_config.map(|c| herder.join_group(c, own_url)) {
         None => None,
         Some(Ok(m)) => Some(m),

@@ -2,7 +2,8 @@
 //! through Kafka's group coordinator: work spreads over the workers, a killed worker's share
 //! moves to the others within `scheduled.rebalance.max.delay.ms` plus the session timeout,
 //! a worker that comes back gets a share, no record is lost, and rebalances are sticky
-//! (creating or updating one connector never restarts another's tasks).
+//! (creating or updating one connector never restarts another's tasks); admin requests (log
+//! levels for the whole cluster, source offsets) answer alike on every worker.
 
 mod common;
 mod rest_support;
@@ -418,5 +419,122 @@ fn creating_and_updating_connectors_leaves_the_others_running() {
         starts,
         "the first connector's tasks were not restarted"
     );
+    cluster.stop_all();
+}
+
+/// A stopped connector's offsets as one worker lists them: `(partition, offset)` pairs as
+/// JSON text, sorted.
+fn listed_offsets(w: &Worker, connector: &str) -> Vec<(String, String)> {
+    let (code, body) = w.call("GET", &format!("/connectors/{connector}/offsets"), None);
+    assert_eq!(code, 200, "{body}");
+    let mut pairs: Vec<(String, String)> = body["offsets"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .map(|o| (o["partition"].to_string(), o["offset"].to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    pairs.sort();
+    pairs
+}
+
+/// Admin requests about the whole cluster answer the same whichever worker is asked: a log
+/// level set with `scope=cluster` reaches every worker (one set without a scope stays on the
+/// worker asked), and a source connector's offsets listed by any worker include what its
+/// tasks on every worker committed; a reset through one worker leaves nothing for another
+/// to list.
+#[test]
+fn admin_requests_cover_every_worker() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let s = Scratch::new();
+    let prefix = unique_topic("e2e-admin");
+    let topic = format!("{prefix}-data");
+    create_topic(&s, &topic, 2);
+    let mut cluster = Cluster::new(&s, &prefix);
+    cluster.add();
+    cluster.add();
+
+    let logger = "/admin/loggers/sluice_connector_datagen";
+    let (code, body) = cluster.worker(1).send(
+        "PUT",
+        &format!("{logger}?scope=cluster"),
+        &json!({"level": "DEBUG"}),
+    );
+    assert_eq!(code, 204, "{body}");
+    for index in 0..2 {
+        wait_until(
+            &format!("the cluster-wide level on worker {index}"),
+            Duration::from_secs(60),
+            || {
+                let (code, level) = cluster.worker(index).call("GET", logger, None);
+                code == 200 && level["level"] == "DEBUG"
+            },
+        );
+    }
+    let (code, body) = cluster.worker(0).send(
+        "PUT",
+        "/admin/loggers/sluice_connector_file",
+        &json!({"level": "TRACE"}),
+    );
+    assert_eq!(code, 200, "{body}");
+    let (code, body) = cluster
+        .worker(1)
+        .call("GET", "/admin/loggers/sluice_connector_file", None);
+    assert_eq!(
+        code, 404,
+        "a worker-scope level stays on the worker asked: {body}"
+    );
+
+    create(
+        cluster.worker(0),
+        "counted",
+        json!({
+            "connector.class": "DatagenConnector",
+            "tasks.max": "2",
+            "kafka.topic": topic,
+            "quickstart": "pageviews",
+            "max.interval": "20",
+        }),
+    );
+    let mut placement = Vec::new();
+    wait_until("both tasks running", Duration::from_secs(120), || {
+        running_tasks(cluster.worker(0), "counted", 2).is_some_and(|p| {
+            placement = p;
+            true
+        })
+    });
+    assert_ne!(
+        placement[0], placement[1],
+        "the two tasks should run on different workers"
+    );
+    // Let both tasks commit a few times (offset.flush.interval.ms=200), then stop them.
+    std::thread::sleep(Duration::from_secs(2));
+    let (code, body) = cluster
+        .worker(1)
+        .call("PUT", "/connectors/counted/stop", None);
+    assert_eq!(code, 204, "{body}");
+    let mut listings = Vec::new();
+    wait_until(
+        "both workers listing the offsets of both tasks alike",
+        Duration::from_secs(60),
+        || {
+            listings = (0..2)
+                .map(|index| listed_offsets(cluster.worker(index), "counted"))
+                .collect();
+            listings[0].len() == 2 && listings[0] == listings[1]
+        },
+    );
+    let (code, body) = cluster
+        .worker(1)
+        .call("DELETE", "/connectors/counted/offsets", None);
+    assert_eq!(code, 200, "{body}");
+    for index in 0..2 {
+        assert_eq!(
+            listed_offsets(cluster.worker(index), "counted"),
+            Vec::new(),
+            "worker {index} lists offsets after the reset (before: {listings:?})"
+        );
+    }
     cluster.stop_all();
 }

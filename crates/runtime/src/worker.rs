@@ -256,16 +256,22 @@ impl Worker {
 
     /// Where one source connector's offsets are read and written (the REST offsets API
     /// uses it): with `offsets.storage.topic` naming a topic other than the worker's, that
-    /// topic (created when missing, read to the end) in front of the worker's store;
-    /// otherwise the worker's store.
+    /// topic (created when missing) in front of the worker's store; otherwise the worker's
+    /// store. Both are read to the end first, so a listing or a reset on any worker covers
+    /// what tasks on every worker committed.
     pub async fn source_offset_store(
         &self,
         config: &ConnectorConfig,
     ) -> Result<Arc<dyn OffsetStore>, ConnectError> {
-        Ok(match self.open_connector_offsets(config).await? {
+        let store: Arc<dyn OffsetStore> = match self.open_connector_offsets(config).await? {
             Some(primary) => Arc::new(ConnectorOffsetStore::new(primary, self.offsets.clone())),
             None => self.offsets.clone(),
-        })
+        };
+        store.catch_up().await.map_err(|e| ConnectError::Connect {
+            message: format!("cannot read the offsets of connector {}", config.name),
+            source: Some(Box::new(e)),
+        })?;
+        Ok(store)
     }
 
     /// The source connector's own offsets topic, when `offsets.storage.topic` names one

@@ -13,8 +13,9 @@ use sluice_api::config::ConfigMap;
 use sluice_log::embedded::EmbeddedLog;
 use sluice_log::Log;
 use sluice_runtime::herder::{Herder, HerderError};
-use sluice_runtime::offsets::OffsetStore;
+use sluice_runtime::offsets::{codec, OffsetStore};
 use sluice_runtime::status::{State, TargetState};
+use sluice_runtime::storage::{InternalTopics, StoreOptions, TopicOffsetStore};
 use sluice_runtime::worker_config::{distributed_worker_config_def, WorkerConfig};
 
 fn worker_props(dir: &Path) -> ConfigMap {
@@ -254,6 +255,58 @@ async fn offsets_change_only_when_stopped_and_go_to_the_offsets_topic() {
     running.herder.stop_connector(&name).await.unwrap();
     running.herder.reset_connector_offsets(&name).await.unwrap();
     assert_eq!(running.source_seq(&name).await, None);
+    running.stop().await;
+}
+
+/// A listing or a reset on one worker covers what tasks on other workers committed: the
+/// worker reads the offsets topic to the end first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offsets_committed_by_other_workers_are_listed_and_reset() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = start(dir.path()).await;
+    let name = unique("src");
+    let topic = unique("t");
+    running
+        .herder
+        .put_connector_config(
+            &name,
+            map(&pairs(&source_config(&topic, "10"))),
+            false,
+            Some(TargetState::Stopped),
+        )
+        .await
+        .unwrap();
+    running.wait_state(&name, "STOPPED", &[]).await;
+    // The offsets topic as another worker sees it, committing for a task it ran.
+    let topics = InternalTopics::from_worker_config(&worker_props(dir.path())).unwrap();
+    let other = TopicOffsetStore::open(
+        running.log.as_ref(),
+        &topics.offsets,
+        &StoreOptions::default(),
+    )
+    .await
+    .unwrap();
+    let json_map = |v: serde_json::Value| codec::offset_map_from_json(v.as_object().unwrap());
+    let partition = json_map(serde_json::json!({ "source": name }));
+    let offset = json_map(serde_json::json!({ "seq": 4 }));
+    other
+        .set(vec![(
+            codec::offset_key(&name, &partition),
+            Some(codec::offset_value(&offset)),
+        )])
+        .await
+        .unwrap();
+
+    assert_eq!(running.source_seq(&name).await, Some(4));
+    running.herder.reset_connector_offsets(&name).await.unwrap();
+    other.catch_up().await.unwrap();
+    let left: Vec<_> = other
+        .entries()
+        .into_iter()
+        .filter_map(|(key, _)| codec::parse_offset_key(&key))
+        .filter(|(connector, _)| *connector == name)
+        .collect();
+    assert!(left.is_empty(), "offsets left after the reset: {left:?}");
     running.stop().await;
 }
 

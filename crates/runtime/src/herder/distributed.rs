@@ -82,6 +82,7 @@ use crate::connector_config::{ConnectorConfig, ConnectorKind, CONNECTOR_CLASS, N
 use crate::error::RuntimeError;
 use crate::exactly_once::ExactlyOnceSourceSupport;
 use crate::plugins::PluginRegistry;
+use crate::rest::Loggers;
 use crate::status::{ConnectorTaskId, State, Status, TargetState};
 use crate::storage::{
     ConfigSnapshot, ConfigStore, ConfigUpdate, InternalTopics, RestartRequest as StoredRestart,
@@ -238,6 +239,9 @@ pub struct DistributedHerder {
     /// Set by [`DistributedHerder::stop`]: group rounds arriving during shutdown start
     /// nothing.
     stopped: AtomicBool,
+    /// Where cluster-wide log levels read from the config topic are applied
+    /// ([`DistributedHerder::apply_logger_levels_to`]); unset, they are not applied.
+    loggers: std::sync::OnceLock<Arc<Loggers>>,
 }
 
 /// This worker's place in its group after the latest round.
@@ -347,6 +351,7 @@ impl DistributedHerder {
             role: RwLock::new(None),
             in_group: assignment_given,
             stopped: AtomicBool::new(false),
+            loggers: std::sync::OnceLock::new(),
         });
         {
             let _op = herder.ops.lock().await;
@@ -518,6 +523,15 @@ impl DistributedHerder {
         }
     }
 
+    /// Applies the log levels set for the whole cluster (`scope=cluster`) to `loggers`, from
+    /// the records read after this worker's start on, as Kafka Connect workers do. Call once,
+    /// before the REST server starts.
+    pub fn apply_logger_levels_to(&self, loggers: Arc<Loggers>) {
+        if self.loggers.set(loggers).is_err() {
+            tracing::warn!("Cluster-wide log levels already go to other loggers; keeping those.");
+        }
+    }
+
     /// Applies the changes other workers wrote to the config topic (read by a follower).
     pub async fn apply_pending_updates(&self) {
         let _op = self.ops.lock().await;
@@ -616,10 +630,12 @@ impl DistributedHerder {
                     {
                         touched.insert(connector);
                     }
+                    ConfigUpdate::LoggerLevel { namespace, level } => {
+                        self.apply_logger_level(&namespace, &level);
+                    }
                     ConfigUpdate::TaskConfigs { .. }
                     | ConfigUpdate::Fenced { .. }
-                    | ConfigUpdate::SessionKey
-                    | ConfigUpdate::LoggerLevel { .. } => {}
+                    | ConfigUpdate::SessionKey => {}
                 }
             }
         }
@@ -1361,6 +1377,26 @@ impl DistributedHerder {
         })
     }
 
+    /// Sets a level read from the config topic on this worker's loggers.
+    fn apply_logger_level(&self, namespace: &str, level: &str) {
+        let Some(loggers) = self.loggers.get() else {
+            return;
+        };
+        match loggers.set(namespace, level) {
+            Ok(_) => tracing::info!(
+                logger = namespace,
+                level,
+                "Set the level of logger '{namespace}' to {level} for the whole cluster."
+            ),
+            Err(e) => tracing::warn!(
+                logger = namespace,
+                level,
+                error = %e,
+                "Ignoring a cluster-wide log level from the config topic."
+            ),
+        }
+    }
+
     /// Writes a target state, reads it back and applies it; the caller holds `ops`.
     async fn set_target(&self, name: &str, target: TargetState) -> HerderResult<()> {
         self.configs
@@ -1685,6 +1721,17 @@ impl Herder for DistributedHerder {
         let parsed = self.stopped_config(name)?;
         self.fence_before_offsets_change(name).await?;
         offsets::reset_offsets(&self.worker, &parsed).await
+    }
+
+    async fn publish_logger_level(&self, namespace: &str, level: &str) -> HerderResult<bool> {
+        let _op = self.ops.lock().await;
+        self.configs
+            .put_logger_level(namespace, level)
+            .await
+            .map_err(storage_error)?;
+        self.configs.refresh().await.map_err(storage_error)?;
+        self.apply_updates().await;
+        Ok(true)
     }
 
     async fn validate_connector_config(&self, config: &ConfigMap) -> HerderResult<ConfigInfos> {

@@ -245,4 +245,14 @@ pub trait Herder: Send + Sync {
     /// Validates a connector config and answers every error of every key
     /// (`config/validate`).
     async fn validate_connector_config(&self, config: &ConfigMap) -> HerderResult<ConfigInfos>;
+
+    /// Publishes a log level for every worker of the cluster
+    /// (`PUT /admin/loggers/{logger}?scope=cluster`): a distributed herder writes it to the
+    /// config topic, and each worker, this one included, applies it as it reads it. False
+    /// when there is no cluster to publish to (a standalone worker), so the caller sets the
+    /// level on this worker only.
+    async fn publish_logger_level(&self, namespace: &str, level: &str) -> HerderResult<bool> {
+        let _ = (namespace, level);
+        Ok(false)
+    }
 }

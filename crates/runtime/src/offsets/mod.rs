@@ -75,6 +75,12 @@ pub trait OffsetStore: Send + Sync {
     fn entries(&self) -> Vec<(Vec<u8>, Vec<u8>)>;
     /// Applies changes and makes them durable before returning.
     async fn set(&self, writes: Vec<OffsetWrite>) -> Result<(), OffsetStoreError>;
+    /// Takes in what other writers stored since this process last read (a topic-backed
+    /// store reads its topic to the end), so a listing or a reset sees every worker's
+    /// commits. A store only this process writes has nothing to read.
+    async fn catch_up(&self) -> Result<(), OffsetStoreError> {
+        Ok(())
+    }
 }
 
 /// Reads one connector's committed offsets for its tasks.

@@ -162,10 +162,10 @@ impl Loggers {
         })
     }
 
-    /// Sets a logger and every logger below it; returns the affected loggers, sorted.
-    pub fn set(&self, name: &str, level: &str) -> Result<Vec<String>, LoggerError> {
-        let upper = level.trim().to_ascii_uppercase();
-        if tracing_level(&upper).is_none() {
+    /// Checks a logger name and a level as [`Loggers::set`] does, setting nothing: a level
+    /// for the whole cluster is checked before it is published.
+    pub fn check(name: &str, level: &str) -> Result<(), LoggerError> {
+        if tracing_level(&level.trim().to_ascii_uppercase()).is_none() {
             return Err(LoggerError::InvalidLevel(level.to_string()));
         }
         let valid_name = !name.is_empty()
@@ -175,6 +175,13 @@ impl Loggers {
         if !valid_name {
             return Err(LoggerError::InvalidName(name.to_string()));
         }
+        Ok(())
+    }
+
+    /// Sets a logger and every logger below it; returns the affected loggers, sorted.
+    pub fn set(&self, name: &str, level: &str) -> Result<Vec<String>, LoggerError> {
+        Self::check(name, level)?;
+        let upper = level.trim().to_ascii_uppercase();
         let mut state = self.lock();
         let now = now_ms();
         let mut affected: Vec<String> = state

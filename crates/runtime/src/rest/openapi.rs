@@ -358,7 +358,7 @@ fn paths() -> Json {
                 }),
                 json!({
                     "name": "scope", "in": "query", "required": false,
-                    "description": "worker (default) or cluster; with cluster the answer is 204.",
+                    "description": "worker (default): this worker only; cluster: every worker of the cluster (written to the config topic); the answer is then 204.",
                     "schema": { "type": "string" }
                 }),
             ], Some(body("The level.", schema_ref("SetLoggerRequest"))), &[

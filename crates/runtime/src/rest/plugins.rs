@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value as Json;
 
 use super::error::{json_response, ApiError};
-use super::loggers::LoggerError;
+use super::loggers::{LoggerError, Loggers};
 use super::request::{parse_json, query_bool, query_pairs, query_values, RequestConfig};
 use super::RestState;
 use crate::herder::validation;
@@ -87,20 +87,27 @@ pub async fn set_logger(
         },
         _ => return Err(missing_level()),
     };
-    let affected = state.loggers.set(&name, &level).map_err(|e| match e {
-        LoggerError::InvalidLevel(_) => ApiError::not_found(e.to_string()),
-        LoggerError::InvalidName(_) => ApiError::bad_request(e.to_string()),
-        LoggerError::Apply(_) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
-    })?;
     let pairs = query_pairs(query.as_deref());
     let cluster = query_values(&pairs, "scope")
         .first()
         .is_some_and(|s| s.eq_ignore_ascii_case("cluster"));
     if cluster {
-        // One worker is the whole cluster here.
+        Loggers::check(&name, &level).map_err(logger_error)?;
+        if !state.herder.publish_logger_level(&name, &level).await? {
+            state.loggers.set(&name, &level).map_err(logger_error)?;
+        }
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
-    ok(&affected)
+    ok(&state.loggers.set(&name, &level).map_err(logger_error)?)
+}
+
+/// The answer to a refused level change: an unknown level is 404, as in Kafka Connect.
+fn logger_error(e: LoggerError) -> ApiError {
+    match e {
+        LoggerError::InvalidLevel(_) => ApiError::not_found(e.to_string()),
+        LoggerError::InvalidName(_) => ApiError::bad_request(e.to_string()),
+        LoggerError::Apply(_) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
 }
 
 fn missing_level() -> ApiError {

@@ -297,6 +297,10 @@ impl OffsetStore for TopicOffsetStore {
         self.sink.apply_acknowledged(&writes, &written);
         Ok(())
     }
+
+    async fn catch_up(&self) -> Result<(), OffsetStoreError> {
+        self.refresh().await.map_err(|e| self.error("reading", e))
+    }
 }
 
 /// A source connector's offsets in its own topic in front of the worker's store; see the
@@ -411,6 +415,14 @@ impl OffsetStore for ConnectorOffsetStore {
         self.primary.set(writes.clone()).await?;
         copy_to_worker_store(worker.as_ref(), self.primary.topic(), writes).await;
         Ok(())
+    }
+
+    async fn catch_up(&self) -> Result<(), OffsetStoreError> {
+        self.primary.catch_up().await?;
+        match &self.secondary {
+            Some(worker) => worker.catch_up().await,
+            None => Ok(()),
+        }
     }
 }
 
