@@ -88,6 +88,8 @@ impl KafkaConfig {
 pub struct KafkaLog {
     config: KafkaConfig,
     admin: Arc<admin::KafkaAdmin>,
+    /// The id the cluster reported when the connection was checked.
+    cluster_id: Option<String>,
 }
 
 impl std::fmt::Debug for KafkaLog {
@@ -121,7 +123,9 @@ impl KafkaLog {
                 .min(Duration::from_secs(5))
                 .max(Duration::from_millis(100));
             match probe.client().fetch_metadata(None, attempt) {
-                Ok(_) => return Ok(()),
+                // The metadata just read holds the cluster id; None from a broker too old
+                // to report one.
+                Ok(_) => return Ok(probe.client().fetch_cluster_id(attempt)),
                 Err(e) => {
                     probe.poll(Duration::from_millis(200));
                     let context = probe.context();
@@ -135,8 +139,8 @@ impl KafkaLog {
         })
         .await
         .map_err(|e| LogError::Unavailable(format!("the connection check stopped: {e}")))?;
-        match result {
-            Ok(()) => {}
+        let cluster_id = match result {
+            Ok(id) => id,
             Err((reason, true)) => {
                 return Err(LogError::Remote(format!(
                     "TLS or SASL authentication failed: {reason}"
@@ -148,16 +152,23 @@ impl KafkaLog {
                     config.bootstrap_servers, timeout
                 )))
             }
-        }
+        };
         Ok(Arc::new(KafkaLog {
             admin: Arc::new(admin::KafkaAdmin::new(client, config.clone())?),
             config,
+            cluster_id,
         }))
     }
 
     /// The settings this log was connected with.
     pub fn config(&self) -> &KafkaConfig {
         &self.config
+    }
+
+    /// The cluster's id as its brokers report it (what Kafka's tools show as the cluster
+    /// id); `None` when the brokers report none.
+    pub fn cluster_id(&self) -> Option<&str> {
+        self.cluster_id.as_deref()
     }
 }
 

@@ -1,6 +1,6 @@
 //! Admin clients with a connector's `admin.override.*` settings (`Log::admin_with`) on the
 //! test broker: the settings reach the client, and a setting librdkafka refuses is an error
-//! naming it.
+//! naming it. Also the cluster id the connection reports.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -82,4 +82,30 @@ async fn overrides_librdkafka_refuses_name_the_key() {
         matches!(err, LogError::InvalidConfig { ref key, ref message } if key == "request.timeout.ms" && message.contains('0')),
         "{err}"
     );
+}
+
+/// The connection keeps the id the brokers report (`GET /` shows it as `kafka_cluster_id`),
+/// the one any other Kafka client reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_knows_the_cluster_id_the_brokers_report() {
+    use rdkafka::config::ClientConfig;
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+
+    let log = testing::connect().await;
+    let other: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", testing::bootstrap())
+        .create()
+        .unwrap();
+    let reported = tokio::task::spawn_blocking(move || {
+        other
+            .client()
+            .fetch_cluster_id(std::time::Duration::from_secs(10))
+    })
+    .await
+    .unwrap();
+    assert!(
+        reported.as_deref().is_some_and(|id| !id.is_empty()),
+        "{reported:?}"
+    );
+    assert_eq!(log.cluster_id(), reported.as_deref());
 }

@@ -350,9 +350,11 @@ async fn connect_kafka(settings: &KafkaSettings) -> Result<OpenedLog, OpenLogErr
         let timeout = (remaining / 2).clamp(Duration::from_millis(500), ATTEMPT_TIMEOUT);
         let error = match sluice_kafka::KafkaLog::connect(settings.kafka_config(), timeout).await {
             Ok(log) => {
-                // Kafka reports the cluster's id; until the backend exposes it, the
-                // bootstrap servers identify the cluster.
-                let cluster_id = format!("kafka-{}", settings.bootstrap_servers);
+                // A broker that reports no id: the bootstrap servers identify the cluster.
+                let cluster_id = log.cluster_id().map_or_else(
+                    || format!("kafka-{}", settings.bootstrap_servers),
+                    str::to_owned,
+                );
                 tracing::info!(
                     bootstrap_servers = %settings.bootstrap_servers,
                     cluster_id = %cluster_id,
