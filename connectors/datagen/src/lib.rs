@@ -35,10 +35,15 @@ use sluice_api::data::Value;
 /// `Datagen`.
 pub const DATAGEN_CLASS: &str = "io.sluice.connect.datagen.DatagenConnector";
 
+/// The class name of Confluent's `kafka-connect-datagen`, whose keys this connector takes:
+/// configs naming it run here unchanged.
+pub const CONFLUENT_DATAGEN_CLASS: &str = "io.confluent.kafka.connect.datagen.DatagenConnector";
+
 /// The connectors of this crate, for the runtime's plugin registry.
 pub fn plugins() -> Vec<ConnectorPlugin> {
     vec![ConnectorPlugin {
         class_name: DATAGEN_CLASS,
+        aliases: &[CONFLUENT_DATAGEN_CLASS],
         factory: ConnectorFactory::Source(|| Box::<DatagenConnector>::default()),
     }]
 }

@@ -56,10 +56,12 @@ pub fn plugins() -> Vec<ConnectorPlugin> {
     vec![
         ConnectorPlugin {
             class_name: SOURCE_CLASS,
+            aliases: &[],
             factory: ConnectorFactory::Source(|| Box::<FileStreamSourceConnector>::default()),
         },
         ConnectorPlugin {
             class_name: SINK_CLASS,
+            aliases: &[],
             factory: ConnectorFactory::Sink(|| Box::<FileStreamSinkConnector>::default()),
         },
     ]

@@ -289,6 +289,9 @@ pub struct ConnectorPlugin {
     /// The class name users give in `connector.class` (Kafka's Java class name for
     /// connectors that replace a Java one). Aliases are derived from it.
     pub class_name: &'static str,
+    /// Further names `connector.class` may give besides the derived aliases: the class
+    /// names of connectors elsewhere whose configs this one accepts unchanged.
+    pub aliases: &'static [&'static str],
     /// Makes instances.
     pub factory: ConnectorFactory,
 }

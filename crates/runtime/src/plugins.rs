@@ -83,6 +83,9 @@ impl PluginRegistry {
             if let Some(pruned) = simple.strip_suffix("Connector").filter(|s| !s.is_empty()) {
                 self.alias(pruned, p.class_name);
             }
+            for alias in p.aliases {
+                self.alias(alias, p.class_name);
+            }
             self.connectors.push(p);
         }
     }
@@ -224,7 +227,11 @@ impl PluginRegistry {
     /// Finds the connector for a `connector.class` value.
     pub fn connector(&self, name: &str) -> Result<&ConnectorPlugin, PluginLookupError> {
         let name = name.trim();
-        if let Some(p) = self.connectors.iter().find(|p| p.class_name == name) {
+        if let Some(p) = self
+            .connectors
+            .iter()
+            .find(|p| p.class_name == name || p.aliases.contains(&name))
+        {
             return Ok(p);
         }
         let with_suffix = format!("{name}Connector");
@@ -328,18 +335,22 @@ mod tests {
         r.add_connectors([
             ConnectorPlugin {
                 class_name: "org.apache.kafka.connect.file.FileStreamSourceConnector",
+                aliases: &[],
                 factory: ConnectorFactory::Source(no_source),
             },
             ConnectorPlugin {
                 class_name: "org.apache.kafka.connect.file.FileStreamSinkConnector",
+                aliases: &[],
                 factory: ConnectorFactory::Sink(no_sink),
             },
             ConnectorPlugin {
                 class_name: "com.a.Twin",
+                aliases: &[],
                 factory: ConnectorFactory::Sink(no_sink),
             },
             ConnectorPlugin {
                 class_name: "com.b.TwinConnector",
+                aliases: &[],
                 factory: ConnectorFactory::Sink(no_sink),
             },
         ]);
@@ -374,6 +385,26 @@ mod tests {
                 "org.apache.kafka.connect.file.FileStreamSinkConnector"
             );
         }
+    }
+
+    #[test]
+    fn a_connector_answers_to_the_further_names_it_declares() {
+        let mut r = PluginRegistry::new();
+        r.add_connectors([ConnectorPlugin {
+            class_name: "io.sluice.Gen",
+            aliases: &["com.elsewhere.GenConnector"],
+            factory: ConnectorFactory::Source(no_source),
+        }]);
+        for name in ["com.elsewhere.GenConnector", "io.sluice.Gen", "Gen"] {
+            assert_eq!(r.connector(name).unwrap().class_name, "io.sluice.Gen");
+        }
+        assert!(r
+            .aliases_of("io.sluice.Gen")
+            .contains(&"com.elsewhere.GenConnector"));
+        assert!(
+            r.connector("GenConnector").is_err(),
+            "only the names declared"
+        );
     }
 
     #[test]

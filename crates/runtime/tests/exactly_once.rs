@@ -244,6 +244,7 @@ fn registry() -> Arc<PluginRegistry> {
     r.add_connectors([
         ConnectorPlugin {
             class_name: SEQ_CLASS,
+            aliases: &[],
             factory: ConnectorFactory::Source(|| {
                 Box::new(SequenceSource {
                     config: ConfigMap::new(),
@@ -253,6 +254,7 @@ fn registry() -> Arc<PluginRegistry> {
         },
         ConnectorPlugin {
             class_name: PLAIN_CLASS,
+            aliases: &[],
             factory: ConnectorFactory::Source(|| {
                 Box::new(SequenceSource {
                     config: ConfigMap::new(),

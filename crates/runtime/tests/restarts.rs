@@ -134,6 +134,7 @@ fn registry() -> Arc<PluginRegistry> {
     r.add_connectors([
         ConnectorPlugin {
             class_name: FLAKY_CLASS,
+            aliases: &[],
             factory: ConnectorFactory::Sink(|| {
                 Box::new(TestSinkConnector {
                     config: ConfigMap::new(),
@@ -143,6 +144,7 @@ fn registry() -> Arc<PluginRegistry> {
         },
         ConnectorPlugin {
             class_name: HANGING_CLASS,
+            aliases: &[],
             factory: ConnectorFactory::Sink(|| {
                 Box::new(TestSinkConnector {
                     config: ConfigMap::new(),

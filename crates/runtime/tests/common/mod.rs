@@ -397,6 +397,7 @@ fn test_plugins() -> PluginRegistry {
     r.add_connectors([
         ConnectorPlugin {
             class_name: SOURCE_CLASS,
+            aliases: &[],
             factory: ConnectorFactory::Source(|| {
                 Box::new(TestSource {
                     config: ConfigMap::new(),
@@ -405,6 +406,7 @@ fn test_plugins() -> PluginRegistry {
         },
         ConnectorPlugin {
             class_name: SINK_CLASS,
+            aliases: &[],
             factory: ConnectorFactory::Sink(|| {
                 Box::new(TestSink {
                     config: ConfigMap::new(),
@@ -426,6 +428,7 @@ pub fn registry_with_headerless_sink() -> Arc<PluginRegistry> {
     let mut r = test_plugins();
     r.add_connectors([ConnectorPlugin {
         class_name: HEADERLESS_SINK_CLASS,
+        aliases: &[],
         factory: ConnectorFactory::Sink(|| {
             Box::new(TestSink {
                 config: ConfigMap::new(),
