@@ -69,6 +69,23 @@ impl DistributedWorker {
         }
     }
 
+    /// Creates a source connector of 10 records in the STOPPED state; answers its name.
+    async fn stopped_source(&self) -> String {
+        let name = unique("src");
+        let topic = unique("t");
+        self.herder
+            .put_connector_config(
+                &name,
+                map(&pairs(&source_config(&topic, "10"))),
+                false,
+                Some(TargetState::Stopped),
+            )
+            .await
+            .unwrap();
+        self.wait_state(&name, "STOPPED", &[]).await;
+        name
+    }
+
     async fn put(&self, name: &str, config: &[(&str, &str)]) -> Result<bool, HerderError> {
         self.herder
             .put_connector_config(name, map(config), true, None)
@@ -215,19 +232,7 @@ async fn connectors_come_back_in_their_target_states_after_a_restart() {
 async fn offsets_change_only_when_stopped_and_go_to_the_offsets_topic() {
     let dir = tempfile::tempdir().unwrap();
     let running = start(dir.path()).await;
-    let name = unique("src");
-    let topic = unique("t");
-    running
-        .herder
-        .put_connector_config(
-            &name,
-            map(&pairs(&source_config(&topic, "10"))),
-            false,
-            Some(TargetState::Stopped),
-        )
-        .await
-        .unwrap();
-    running.wait_state(&name, "STOPPED", &[]).await;
+    let name = running.stopped_source().await;
     let offsets: sluice_runtime::herder::ConnectorOffsets = serde_json::from_value(
         serde_json::json!({"offsets": [{"partition": {"source": name}, "offset": {"seq": 7}}]}),
     )
@@ -264,19 +269,7 @@ async fn offsets_change_only_when_stopped_and_go_to_the_offsets_topic() {
 async fn offsets_committed_by_other_workers_are_listed_and_reset() {
     let dir = tempfile::tempdir().unwrap();
     let running = start(dir.path()).await;
-    let name = unique("src");
-    let topic = unique("t");
-    running
-        .herder
-        .put_connector_config(
-            &name,
-            map(&pairs(&source_config(&topic, "10"))),
-            false,
-            Some(TargetState::Stopped),
-        )
-        .await
-        .unwrap();
-    running.wait_state(&name, "STOPPED", &[]).await;
+    let name = running.stopped_source().await;
     // The offsets topic as another worker sees it, committing for a task it ran.
     let topics = InternalTopics::from_worker_config(&worker_props(dir.path())).unwrap();
     let other = TopicOffsetStore::open(
