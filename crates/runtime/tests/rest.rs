@@ -641,6 +641,15 @@ async fn plugins_validation_and_loggers() {
         a.get("/admin/loggers").await.body["sluice_runtime"]["level"],
         "WARN"
     );
+    let refused = a
+        .call(
+            Method::PUT,
+            "/admin/loggers/root?scope=cluster",
+            Some(json!({"level": "LOUD"})),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND, "{}", refused.body);
+    assert_eq!(a.get("/admin/loggers/root").await.body["level"], "WARN");
     a.herder.stop().await;
 }
 
