@@ -263,15 +263,18 @@ impl Worker {
         &self,
         config: &ConnectorConfig,
     ) -> Result<Arc<dyn OffsetStore>, ConnectError> {
-        let store: Arc<dyn OffsetStore> = match self.open_connector_offsets(config).await? {
+        self.offsets
+            .catch_up()
+            .await
+            .map_err(|e| ConnectError::Connect {
+                message: format!("cannot read the offsets of connector {}", config.name),
+                source: Some(Box::new(e)),
+            })?;
+        // Opening the connector's own topic reads it to the end.
+        Ok(match self.open_connector_offsets(config).await? {
             Some(primary) => Arc::new(ConnectorOffsetStore::new(primary, self.offsets.clone())),
             None => self.offsets.clone(),
-        };
-        store.catch_up().await.map_err(|e| ConnectError::Connect {
-            message: format!("cannot read the offsets of connector {}", config.name),
-            source: Some(Box::new(e)),
-        })?;
-        Ok(store)
+        })
     }
 
     /// The source connector's own offsets topic, when `offsets.storage.topic` names one
