@@ -5,9 +5,10 @@
 //! A [`State`] is what a connector or task is doing; a [`TargetState`] is what the user asked
 //! for (started, paused or stopped), which the worker applies.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// Identifies one task of a connector: `<connector>-<task>` in logs.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -144,10 +145,43 @@ struct Board {
 /// and a comparison, and consecutive records of one topic are checked once.
 #[derive(Debug, Clone, Default)]
 pub struct ActiveTopics {
-    topics: Arc<RwLock<BTreeSet<String>>>,
+    topics: Arc<RwLock<BTreeMap<String, TopicUse>>>,
+    /// The task noting through this handle (0 for the connector's own).
+    task: u32,
 }
 
+/// The first use of a topic that a worker's task made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TopicUse {
+    /// The task that used it first.
+    pub task: u32,
+    /// When, in milliseconds since the epoch.
+    pub discovered_ms: i64,
+    /// Tells this use apart from an earlier one of the same topic that was forgotten (by a
+    /// reset) before the topic was used again: a distributed worker records each use once.
+    pub seq: u64,
+}
+
+/// The next [`TopicUse::seq`], unique in the process.
+static NEXT_TOPIC_USE: AtomicU64 = AtomicU64::new(0);
+
 impl ActiveTopics {
+    /// The same topics, noted as used by `task`.
+    pub fn for_task(&self, task: u32) -> ActiveTopics {
+        ActiveTopics {
+            topics: Arc::clone(&self.topics),
+            task,
+        }
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, BTreeMap<String, TopicUse>> {
+        self.topics.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, BTreeMap<String, TopicUse>> {
+        self.topics.write().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Records the topics of a batch.
     pub fn note<'a>(&self, topics: impl IntoIterator<Item = &'a Arc<str>>) {
         let mut last: Option<&Arc<str>> = None;
@@ -156,36 +190,43 @@ impl ActiveTopics {
                 continue;
             }
             last = Some(topic);
-            let known = self
-                .topics
-                .read()
-                .unwrap_or_else(|p| p.into_inner())
-                .contains(&**topic);
-            if !known {
-                let mut set = self.topics.write().unwrap_or_else(|p| p.into_inner());
-                if set.insert(topic.to_string()) {
-                    tracing::info!(topic = %topic, "A task used topic '{topic}' for the first time.");
-                }
+            if self.read().contains_key(&**topic) {
+                continue;
+            }
+            let mut uses = self.write();
+            if !uses.contains_key(&**topic) {
+                let discovered_ms = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+                let used = TopicUse {
+                    task: self.task,
+                    discovered_ms,
+                    seq: NEXT_TOPIC_USE.fetch_add(1, Ordering::Relaxed),
+                };
+                uses.insert(topic.to_string(), used);
+                tracing::info!(topic = %topic, task = self.task, "A task used topic '{topic}' for the first time.");
             }
         }
     }
 
     /// The topics, sorted.
     pub fn list(&self) -> Vec<String> {
-        self.topics
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .cloned()
-            .collect()
+        self.read().keys().cloned().collect()
+    }
+
+    /// The topics with their first uses, sorted by topic.
+    pub fn uses(&self) -> Vec<(String, TopicUse)> {
+        self.read().iter().map(|(t, u)| (t.clone(), *u)).collect()
+    }
+
+    /// Forgets one topic: its next use is noted again.
+    pub fn forget(&self, topic: &str) {
+        self.write().remove(topic);
     }
 
     /// Forgets every topic.
     pub fn clear(&self) {
-        self.topics
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        self.write().clear();
     }
 }
 
@@ -273,6 +314,11 @@ impl StatusBoard {
             .entry(name.to_string())
             .or_default()
             .clone()
+    }
+
+    /// The active topics of a connector, if it has any here (nothing is created).
+    pub fn topics_if_any(&self, name: &str) -> Option<ActiveTopics> {
+        self.lock().topics.get(name).cloned()
     }
 
     /// A task's status.
@@ -380,6 +426,24 @@ mod tests {
         board.set_connector("c", State::Running, None);
         board.remove_connector("c");
         assert!(board.topics("c").list().is_empty());
+        assert!(board.topics_if_any("never-used").is_none());
+    }
+
+    #[test]
+    fn a_topic_use_names_the_first_task_and_a_use_after_forgetting_is_new() {
+        let board = StatusBoard::new();
+        let a: Arc<str> = Arc::from("a");
+        board.topics("c").for_task(2).note([&a]);
+        board.topics("c").for_task(0).note([&a]);
+        let [(topic, first)] = board.topics("c").uses().try_into().unwrap();
+        assert_eq!((topic.as_str(), first.task), ("a", 2));
+        board.topics("c").for_task(0).note([&a]);
+        assert_eq!(board.topics("c").uses()[0].1, first);
+        board.topics("c").forget("a");
+        board.topics("c").for_task(0).note([&a]);
+        let again = board.topics("c").uses()[0].1;
+        assert_eq!(again.task, 0);
+        assert_ne!(again.seq, first.seq);
     }
 
     #[test]

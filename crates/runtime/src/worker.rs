@@ -958,7 +958,7 @@ impl Worker {
         let (pause_tx, pause) = watch::channel(paused);
         let (attempts, counters) = restarted.unwrap_or_else(|| {
             let counters = Arc::new(TaskCounters {
-                topics: self.status.topics(&id.connector),
+                topics: self.status.topics(&id.connector).for_task(id.task),
                 ..TaskCounters::default()
             });
             (0, counters)

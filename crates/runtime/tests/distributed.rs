@@ -15,7 +15,9 @@ use sluice_log::Log;
 use sluice_runtime::herder::{Herder, HerderError};
 use sluice_runtime::offsets::{codec, OffsetStore};
 use sluice_runtime::status::{State, TargetState};
-use sluice_runtime::storage::{InternalTopics, StoreOptions, TopicOffsetStore};
+use sluice_runtime::storage::{
+    InternalTopics, StatusStore, StoreOptions, TopicOffsetStore, TopicStatus,
+};
 use sluice_runtime::worker_config::{distributed_worker_config_def, WorkerConfig};
 
 fn worker_props(dir: &Path) -> ConfigMap {
@@ -300,6 +302,114 @@ async fn offsets_committed_by_other_workers_are_listed_and_reset() {
         .filter(|(connector, _)| *connector == name)
         .collect();
     assert!(left.is_empty(), "offsets left after the reset: {left:?}");
+    running.stop().await;
+}
+
+/// Polls `check` every 10 ms until it holds, for at most a minute.
+async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn active_topics_are_shared_through_the_status_topic() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = start(dir.path()).await;
+    let name = unique("src");
+    let topic = unique("t");
+    assert!(running
+        .put(&name, &pairs(&source_config(&topic, "10")))
+        .await
+        .unwrap());
+    // The status topic as another worker reads it.
+    let internal = InternalTopics::from_worker_config(&worker_props(dir.path())).unwrap();
+    let other = StatusStore::open(
+        running.log.as_ref(),
+        &internal.status,
+        &StoreOptions::default(),
+    )
+    .await
+    .unwrap();
+    eventually("the task's topic is in the status topic", async || {
+        other.refresh().await.unwrap();
+        other.topic_status(&name, &topic).is_some()
+    })
+    .await;
+    let recorded = other.topic_status(&name, &topic).unwrap();
+    assert_eq!(
+        (recorded.connector.as_str(), recorded.task),
+        (name.as_str(), 0)
+    );
+    assert_eq!(
+        running.herder.active_topics(&name).await.unwrap(),
+        [topic.as_str()]
+    );
+
+    // A topic that a task on another worker used is listed here too.
+    let elsewhere = unique("t-elsewhere");
+    let used_elsewhere = TopicStatus {
+        topic: elsewhere.clone(),
+        connector: name.clone(),
+        task: 1,
+        discover_timestamp: 1_700_000_000_000,
+    };
+    other.put_topic(&used_elsewhere).await.unwrap();
+    let mut both = vec![topic.clone(), elsewhere.clone()];
+    both.sort();
+    assert_eq!(running.herder.active_topics(&name).await.unwrap(), both);
+
+    // Another worker's reset reaches this worker's own record, so its task would record the
+    // topic again on its next use.
+    other.delete_topic(&name, &topic).await.unwrap();
+    assert_eq!(
+        running.herder.active_topics(&name).await.unwrap(),
+        [elsewhere.as_str()]
+    );
+    let local = running.herder.worker().status().topics(&name);
+    assert!(local.list().is_empty(), "{:?}", local.list());
+
+    // A reset through this worker deletes every worker's records.
+    running.herder.reset_active_topics(&name).await.unwrap();
+    other.refresh().await.unwrap();
+    assert!(other.topics(&name).is_empty());
+    assert!(running
+        .herder
+        .active_topics(&name)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // A task still writing records its topic again after a reset.
+    let busy = unique("busy");
+    let busy_topic = unique("t");
+    let mut config = source_config(&busy_topic, "1000000");
+    config.extend([
+        ("batch.size", "1".to_string()),
+        ("poll.delay.ms", "20".to_string()),
+    ]);
+    assert!(running.put(&busy, &pairs(&config)).await.unwrap());
+    eventually("the busy source's topic is listed", async || {
+        running.herder.active_topics(&busy).await.unwrap() == [busy_topic.as_str()]
+    })
+    .await;
+    running.herder.reset_active_topics(&busy).await.unwrap();
+    eventually("the busy source's topic is recorded again", async || {
+        other.refresh().await.unwrap();
+        other.topic_status(&busy, &busy_topic).is_some()
+    })
+    .await;
+
+    // Deleting a connector deletes its topics.
+    other.put_topic(&used_elsewhere).await.unwrap();
+    running.herder.delete_connector(&name).await.unwrap();
+    eventually("the deleted connector's topics are gone", async || {
+        other.refresh().await.unwrap();
+        other.topics(&name).is_empty()
+    })
+    .await;
     running.stop().await;
 }
 

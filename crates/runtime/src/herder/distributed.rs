@@ -86,7 +86,7 @@ use crate::rest::Loggers;
 use crate::status::{ConnectorTaskId, State, Status, TargetState};
 use crate::storage::{
     ConfigSnapshot, ConfigStore, ConfigUpdate, InternalTopics, RestartRequest as StoredRestart,
-    StatusStore, StorageError, StoreOptions, StoredStatus, TopicOffsetStore,
+    StatusStore, StorageError, StoreOptions, StoredStatus, TopicOffsetStore, TopicStatus,
 };
 use crate::worker::Worker;
 
@@ -202,6 +202,8 @@ struct Applied {
 struct Published {
     connector: Option<Status>,
     tasks: BTreeMap<u32, Status>,
+    /// Topics this worker's tasks used, by the [`TopicUse::seq`] written.
+    topics: BTreeMap<String, u64>,
 }
 
 /// Runs the connectors of a Connect cluster whose only member is this worker; see the
@@ -330,6 +332,7 @@ impl DistributedHerder {
                 tracing::error!(error = %e, "Claiming the config topic's transactional writer failed; connector changes will fail until the worker restarts.");
             }
         }
+        statuses.forget_deleted_topics_in(worker.status().clone());
         let herder = Arc::new(DistributedHerder {
             worker,
             plugins,
@@ -1098,6 +1101,11 @@ impl DistributedHerder {
                 tracing::warn!(connector = %name, error = %e, "Removing a connector status failed.");
                 continue;
             }
+            // A deleted connector's active topics go with it, as in Kafka Connect.
+            if let Err(e) = self.statuses.delete_topics(&name).await {
+                tracing::warn!(connector = %name, error = %e, "Removing a deleted connector's active topics failed.");
+                continue;
+            }
             published.remove(&name);
         }
         for name in names {
@@ -1160,6 +1168,39 @@ impl DistributedHerder {
                         tracing::warn!(task = %id(task), error = %e, "Writing a task status failed.")
                     }
                 }
+            }
+        }
+        if self.topic_tracking() {
+            self.publish_topics(&mut published).await;
+        }
+    }
+
+    /// Writes the topics this worker's tasks have used to the status topic
+    /// (`status-topic-<topic>:connector-<name>`, Kafka Connect's record), so that every
+    /// worker lists a connector's active topics. A topic already there is not written again;
+    /// one used again after a reset is.
+    async fn publish_topics(&self, published: &mut BTreeMap<String, Published>) {
+        for (name, before) in published.iter_mut() {
+            let Some(topics) = self.worker.status().topics_if_any(name) else {
+                continue;
+            };
+            for (topic, used) in topics.uses() {
+                if before.topics.get(&topic) == Some(&used.seq) {
+                    continue;
+                }
+                if self.statuses.topic_status(name, &topic).is_none() {
+                    let status = TopicStatus {
+                        topic: topic.clone(),
+                        connector: name.clone(),
+                        task: i32::try_from(used.task).unwrap_or(i32::MAX),
+                        discover_timestamp: used.discovered_ms,
+                    };
+                    if let Err(e) = self.statuses.put_topic(&status).await {
+                        tracing::warn!(connector = %name, topic = %topic, error = %e, "Recording an active topic failed.");
+                        continue;
+                    }
+                }
+                before.topics.insert(topic, used.seq);
             }
         }
     }
@@ -1682,7 +1723,15 @@ impl Herder for DistributedHerder {
             return Err(HerderError::Forbidden("Topic tracking is disabled.".into()));
         }
         self.require(name, HerderError::connector_not_found)?;
-        Ok(self.worker.status().topics(name).list())
+        // Every worker records the topics its tasks use in the status topic; read it to the
+        // end so that all of them are listed.
+        self.statuses.refresh().await.map_err(storage_error)?;
+        Ok(self
+            .statuses
+            .topics(name)
+            .into_iter()
+            .map(|t| t.topic)
+            .collect())
     }
 
     async fn reset_active_topics(&self, name: &str) -> HerderResult<()> {
@@ -1695,7 +1744,13 @@ impl Herder for DistributedHerder {
             ));
         }
         self.require(name, HerderError::connector_not_found)?;
-        self.worker.status().topics(name).clear();
+        self.statuses
+            .delete_topics(name)
+            .await
+            .map_err(storage_error)?;
+        // Every worker's tasks record a topic again on its next use once that worker has
+        // read the deletions; this one reads them now.
+        self.statuses.refresh().await.map_err(storage_error)?;
         Ok(())
     }
 

@@ -23,7 +23,7 @@ use sluice_log::{ConsumedRecord, Log};
 
 use super::topic::{Follower, RecordSink, TopicLog, TopicRole};
 use super::{InternalTopic, StorageError, StoreOptions};
-use crate::status::{ConnectorTaskId, State};
+use crate::status::{ConnectorTaskId, State, StatusBoard};
 use crate::worker_config::STATUS_STORAGE_TOPIC;
 
 const CONNECTOR_PREFIX: &str = "status-connector-";
@@ -155,6 +155,9 @@ struct StatusState {
     tasks: BTreeMap<ConnectorTaskId, StoredStatus>,
     /// Connector → topic → status.
     topics: BTreeMap<String, BTreeMap<String, TopicStatus>>,
+    /// This worker's own record of active topics, which forgets a topic when the topic's
+    /// status is deleted (see [`StatusStore::forget_deleted_topics_in`]).
+    board: Option<StatusBoard>,
 }
 
 impl StatusState {
@@ -242,6 +245,9 @@ impl StatusState {
         let Some(value) = value else {
             if let Some(topics) = self.topics.get_mut(connector) {
                 topics.remove(topic);
+            }
+            if let Some(topics) = self.board.as_ref().and_then(|b| b.topics_if_any(connector)) {
+                topics.forget(topic);
             }
             return;
         };
@@ -396,6 +402,30 @@ impl StatusStore {
     /// Forgets that a connector used a topic (a tombstone).
     pub async fn delete_topic(&self, connector: &str, topic: &str) -> Result<(), StorageError> {
         self.write(topic_key(connector, topic), None).await
+    }
+
+    /// Forgets every topic a connector is known to have used (Kafka's reset of a
+    /// connector's active topics): reads the topic to the end, then writes a tombstone for
+    /// each, in one batch.
+    pub async fn delete_topics(&self, connector: &str) -> Result<(), StorageError> {
+        self.refresh().await?;
+        let records: Vec<_> = self
+            .topics(connector)
+            .iter()
+            .map(|t| self.log.record(topic_key(connector, &t.topic), None))
+            .collect();
+        if records.is_empty() {
+            return Ok(());
+        }
+        let operation = format!("deleting the active topics of connector '{connector}' from the");
+        self.log.send_and_wait(records, &operation).await.map(drop)
+    }
+
+    /// From now on, a topic status deleted in the status topic (by any worker's reset) is
+    /// also forgotten in `board`, so this worker's tasks record the topic again when they
+    /// next use it, as Kafka Connect's tasks do.
+    pub fn forget_deleted_topics_in(&self, board: StatusBoard) {
+        self.sink.lock().board = Some(board);
     }
 
     /// A connector's status.
