@@ -26,9 +26,8 @@ fn topics(s: &Scratch, args: &[&str]) -> String {
     run_topics(s, &bootstrap(), None, args)
 }
 
-/// Creates a data topic with 3 partitions before a pipeline uses it. (librdkafka looks for
-/// a subscribed topic that does not exist yet only at its periodic metadata refresh, so a
-/// sink started before its topic exists would wait for minutes.)
+/// Creates a data topic with 3 partitions before a pipeline uses it, so that its records
+/// spread over three partitions.
 fn create_topic(s: &Scratch, topic: &str) {
     topics(s, &["create", topic, "--partitions", "3"]);
 }

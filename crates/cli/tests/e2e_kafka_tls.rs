@@ -45,8 +45,7 @@ async fn standalone_moves_records_through_kafka_over_tls() {
     let client = s.write("client.properties", &security);
     let client = client.to_str().unwrap();
     let topic = unique_topic("e2e-tls");
-    // The sink's topic exists before it subscribes (librdkafka would otherwise find it only
-    // at its next metadata refresh).
+    // The sink's topic exists before it subscribes.
     run_topics(
         &s,
         &servers,

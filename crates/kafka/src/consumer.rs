@@ -76,6 +76,109 @@ pub(crate) struct RebalanceContext {
     last_revoked: Mutex<Vec<TopicPartition>>,
     /// Counts assignments, so the consumer knows its set of partitions changed.
     assignments: AtomicU64,
+    /// Subscribed topics that librdkafka reported missing; see [`MissingTopics`].
+    missing: MissingTopics,
+}
+
+/// How often a consumer looks again for subscribed topics that do not exist yet.
+const MISSING_TOPIC_RECHECK: Duration = Duration::from_secs(1);
+
+/// Finds subscribed topics created after the subscription.
+///
+/// librdkafka notices a topic created after its group subscribed to it only at its next
+/// periodic metadata refresh (`topic.metadata.refresh.interval.ms`, 5 minutes by default):
+/// a sink started before its topics exist would sit idle that long. Kafka's Java consumer
+/// asks again about a missing topic within a second, so while a subscribed topic is missing
+/// the poll jobs ask the cluster for its full topic list every [`MISSING_TOPIC_RECHECK`]
+/// (librdkafka rechecks a group's subscription only against a full list); the topic's
+/// partitions are then assigned at once.
+#[derive(Default)]
+struct MissingTopics {
+    /// Set while a subscribed topic is missing: checked by every poll job.
+    any: AtomicBool,
+    state: Mutex<MissingState>,
+}
+
+#[derive(Default)]
+struct MissingState {
+    /// The topics subscribed to by name (empty for a pattern, whose missing topics
+    /// librdkafka does not report).
+    subscribed: Vec<String>,
+    /// When to look again.
+    next_check: Option<Instant>,
+    /// The missing topics last logged.
+    reported: Vec<String>,
+}
+
+impl MissingTopics {
+    fn lock(&self) -> std::sync::MutexGuard<'_, MissingState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A new subscription: nothing is known missing.
+    fn subscribed(&self, topics: Vec<String>) {
+        *self.lock() = MissingState {
+            subscribed: topics,
+            ..MissingState::default()
+        };
+        self.any.store(false, Ordering::Release);
+    }
+
+    /// librdkafka reported a topic missing: look at once. False when nothing is subscribed
+    /// by name (the report is about something else).
+    fn reported(&self) -> bool {
+        let mut state = self.lock();
+        if state.subscribed.is_empty() {
+            return false;
+        }
+        state.next_check = Some(Instant::now());
+        self.any.store(true, Ordering::Release);
+        true
+    }
+
+    /// When a subscribed topic is missing and a look is due, asks the cluster for its
+    /// topics (which makes librdkafka recheck the subscription) and says which are missing.
+    fn look(&self, consumer: &BaseConsumer<RebalanceContext>) {
+        if !self.any.load(Ordering::Acquire) {
+            return;
+        }
+        let mut state = self.lock();
+        if state.next_check.is_none_or(|at| Instant::now() < at) {
+            return;
+        }
+        let missing: Vec<String> = match consumer.fetch_metadata(None, REQUEST_TIMEOUT) {
+            Ok(metadata) => state
+                .subscribed
+                .iter()
+                .filter(|name| {
+                    !metadata.topics().iter().any(|t| {
+                        t.name() == name.as_str()
+                            && t.error().is_none()
+                            && !t.partitions().is_empty()
+                    })
+                })
+                .cloned()
+                .collect(),
+            Err(e) => {
+                tracing::debug!(error = %e, "listing the cluster's topics failed");
+                state.reported.clone()
+            }
+        };
+        if missing.is_empty() {
+            if !state.reported.is_empty() {
+                tracing::info!(topics = ?state.reported, "The subscribed topics exist now; their partitions are assigned.");
+            }
+            state.next_check = None;
+            state.reported.clear();
+            self.any.store(false, Ordering::Release);
+            return;
+        }
+        if missing != state.reported {
+            tracing::warn!(topics = ?missing, "Subscribed topics do not exist (yet); records are read from them once they are created (checked every second).");
+            state.reported = missing;
+        }
+        state.next_check = Some(Instant::now() + MISSING_TOPIC_RECHECK);
+    }
 }
 
 impl RebalanceContext {
@@ -325,6 +428,7 @@ impl KafkaConsumer {
             revocations: AtomicU64::new(0),
             last_revoked: Mutex::new(Vec::new()),
             assignments: AtomicU64::new(0),
+            missing: MissingTopics::default(),
         };
         let created: BaseConsumer<RebalanceContext> = client
             .create_with_context(context)
@@ -588,6 +692,7 @@ fn poll_batch(consumer: &BaseConsumer<RebalanceContext>, job: PollJob) -> PollRe
     } = job;
     let deadline = Instant::now() + timeout;
     let context = consumer.context();
+    context.missing.look(consumer);
     let mut revocations = context.revocations.load(Ordering::Acquire);
     let mut out: Vec<ConsumedRecord> = Vec::with_capacity(max.min(expect.max(1024)));
     let mut copier = Copier {
@@ -622,6 +727,13 @@ fn poll_batch(consumer: &BaseConsumer<RebalanceContext>, job: PollJob) -> PollRe
                 return Err(LogError::Remote(
                     "consuming: no committed offset and auto.offset.reset=none".into(),
                 ));
+            }
+            Some(Err(
+                e @ KafkaError::MessageConsumption(RDKafkaErrorCode::UnknownTopicOrPartition),
+            )) => {
+                if !context.missing.reported() {
+                    tracing::warn!(error = %e, "consumer error");
+                }
             }
             Some(Err(e)) => tracing::warn!(error = %e, "consumer error"),
             None => {
@@ -733,15 +845,20 @@ impl LogConsumer for KafkaConsumer {
     async fn subscribe(&mut self, subscription: Subscription) -> LogResult<()> {
         self.check_open()?;
         self.group()?;
+        let missing = &self.consumer.context().missing;
         let (topics, only_topic) = match subscription {
             Subscription::Topics(topics) => {
                 let only = match topics.as_slice() {
                     [one] => Some(Arc::from(one.as_str())),
                     _ => None,
                 };
+                missing.subscribed(topics.clone());
                 (topics, only)
             }
-            Subscription::Pattern(pattern) => (vec![format!("^({pattern})$")], None),
+            Subscription::Pattern(pattern) => {
+                missing.subscribed(Vec::new());
+                (vec![format!("^({pattern})$")], None)
+            }
         };
         let names: Vec<&str> = topics.iter().map(String::as_str).collect();
         self.topics_change();

@@ -1,7 +1,7 @@
 //! Consumer behaviour specific to the Kafka backend: each record carries the topic it was
 //! read from, whether the consumer follows one topic (records then share the known topic
 //! name without asking librdkafka for each one) or several, and after the assignment moves
-//! from one topic to another.
+//! from one topic to another; and a subscribed topic created after the subscription.
 
 use std::time::{Duration, Instant};
 
@@ -263,4 +263,45 @@ async fn reading_ahead_never_reports_a_position_past_what_was_handed_out() {
     }
     assert_eq!(received, 10);
     c.close(&mut NoopRebalanceListener).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscribed_topic_created_later_is_read_without_waiting_for_the_metadata_refresh() {
+    let log = testing::connect().await;
+    let topic = testing::unique_topic("consumer-created-later");
+    let mut consumer = log
+        .consumer(ConsumerConfig {
+            group_id: Some(testing::unique_topic("consumer-created-later-group")),
+            properties: [("session.timeout.ms".to_string(), "6000".to_string())].into(),
+            max_poll_records: 100,
+            ..Default::default()
+        })
+        .unwrap();
+    consumer
+        .subscribe(Subscription::Topics(vec![topic.clone()]))
+        .await
+        .unwrap();
+    // Long enough for the group's first join and librdkafka's report that the topic is
+    // missing.
+    let polling = Instant::now();
+    while polling.elapsed() < Duration::from_secs(5) {
+        let batch = consumer
+            .poll(Duration::from_millis(200), &mut NoopRebalanceListener)
+            .await
+            .unwrap();
+        assert!(batch.is_empty(), "records of a topic that does not exist");
+    }
+    fill(log.as_ref(), &topic, 3).await;
+    let created = Instant::now();
+    // librdkafka's own refresh comes after 5 minutes; `read` gives up after 60 s.
+    let records = read(consumer.as_mut(), 3).await;
+    assert_eq!(
+        records.len(),
+        3,
+        "records read within {:?} of the topic's creation",
+        created.elapsed()
+    );
+    assert_topics_match_values(&records);
+    println!("read {:?} after the topic was created", created.elapsed());
+    consumer.close(&mut NoopRebalanceListener).await.unwrap();
 }
