@@ -508,6 +508,21 @@ fn admin_requests_cover_every_worker() {
         placement[0], placement[1],
         "the two tasks should run on different workers"
     );
+    // Both workers list the topic the tasks used, read from the status topic.
+    let active_topics = |index: usize| {
+        let (code, body) = cluster
+            .worker(index)
+            .call("GET", "/connectors/counted/topics", None);
+        assert_eq!(code, 200, "{body}");
+        body["counted"]["topics"].clone()
+    };
+    for index in 0..2 {
+        wait_until(
+            &format!("worker {index} listing the active topic"),
+            Duration::from_secs(60),
+            || active_topics(index) == json!([topic]),
+        );
+    }
     // Let both tasks commit a few times (offset.flush.interval.ms=200), then stop them.
     std::thread::sleep(Duration::from_secs(2));
     let (code, body) = cluster
@@ -535,6 +550,15 @@ fn admin_requests_cover_every_worker() {
             Vec::new(),
             "worker {index} lists offsets after the reset (before: {listings:?})"
         );
+    }
+    // A reset of the stopped connector's active topics through one worker empties both
+    // workers' lists.
+    let (code, body) = cluster
+        .worker(0)
+        .call("PUT", "/connectors/counted/topics/reset", None);
+    assert_eq!(code, 202, "{body}");
+    for index in 0..2 {
+        assert_eq!(active_topics(index), json!([]), "worker {index}");
     }
     cluster.stop_all();
 }
