@@ -305,15 +305,6 @@ async fn offsets_committed_by_other_workers_are_listed_and_reset() {
     running.stop().await;
 }
 
-/// Polls `check` every 10 ms until it holds, for at most a minute.
-async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "never: {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn active_topics_are_shared_through_the_status_topic() {
     let dir = tempfile::tempdir().unwrap();
@@ -333,7 +324,7 @@ async fn active_topics_are_shared_through_the_status_topic() {
     )
     .await
     .unwrap();
-    eventually("the task's topic is in the status topic", async || {
+    wait_until_async("the task's topic is in the status topic", async || {
         other.refresh().await.unwrap();
         other.topic_status(&name, &topic).is_some()
     })
@@ -391,12 +382,12 @@ async fn active_topics_are_shared_through_the_status_topic() {
         ("poll.delay.ms", "20".to_string()),
     ]);
     assert!(running.put(&busy, &pairs(&config)).await.unwrap());
-    eventually("the busy source's topic is listed", async || {
+    wait_until_async("the busy source's topic is listed", async || {
         running.herder.active_topics(&busy).await.unwrap() == [busy_topic.as_str()]
     })
     .await;
     running.herder.reset_active_topics(&busy).await.unwrap();
-    eventually("the busy source's topic is recorded again", async || {
+    wait_until_async("the busy source's topic is recorded again", async || {
         other.refresh().await.unwrap();
         other.topic_status(&busy, &busy_topic).is_some()
     })
@@ -405,7 +396,7 @@ async fn active_topics_are_shared_through_the_status_topic() {
     // Deleting a connector deletes its topics.
     other.put_topic(&used_elsewhere).await.unwrap();
     running.herder.delete_connector(&name).await.unwrap();
-    eventually("the deleted connector's topics are gone", async || {
+    wait_until_async("the deleted connector's topics are gone", async || {
         other.refresh().await.unwrap();
         other.topics(&name).is_empty()
     })
