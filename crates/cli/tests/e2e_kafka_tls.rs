@@ -6,7 +6,8 @@
 //! worker with the TLS reason. SASL: the test broker (Tansu, in memory) has no way to create
 //! SASL users, so a login cannot succeed here (GAP(tansu-memory-no-sasl-users)); the checks
 //! are that SASL_PLAINTEXT and SASL_SSL (PLAIN) reach the authentication step and fail with
-//! a readable error naming SASL and the cluster. REST: two `sluice distributed` workers on
+//! a readable error naming SASL and the cluster, and that a SCRAM login on the broker that
+//! requires SASL runs up to the broker's refusal. REST: two `sluice distributed` workers on
 //! Kafka advertise https urls (client certificates required); a connector created through
 //! the follower is created by the leader, reached over https.
 
@@ -20,7 +21,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use common::*;
-use sluice_kafka::testing::{bootstrap, unique_topic};
+use sluice_kafka::testing::{auth_bootstrap, bootstrap, unique_topic};
 use tls_broker::{tls_broker, Certs};
 
 /// librdkafka's SSL settings for the test broker, trusting `ca`, with the client certificate.
@@ -154,15 +155,15 @@ async fn an_untrusted_broker_certificate_stops_the_worker_with_the_tls_reason() 
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
-/// Runs a standalone worker with these SASL settings against `servers` and returns its
-/// stderr, checking it exits 1 without a panic.
-fn sasl_failure(servers: &str, settings: &str) -> String {
+/// Runs a standalone worker with these SASL settings and `mechanism` against `servers` and
+/// returns its stderr, checking it exits 1 without a panic.
+fn sasl_failure(servers: &str, settings: &str, mechanism: &str) -> String {
     let s = Scratch::new();
     let worker = kafka_standalone_config(
         &s,
         servers,
         &format!(
-            "bootstrap.timeout.ms=4000\n{settings}sasl.mechanism=PLAIN\n\
+            "bootstrap.timeout.ms=4000\n{settings}sasl.mechanism={mechanism}\n\
              sasl.username=connect\nsasl.password=connect-secret\n"
         ),
     );
@@ -190,7 +191,7 @@ fn sasl_failure(servers: &str, settings: &str) -> String {
 
 #[test]
 fn sasl_plaintext_reaches_the_login_and_fails_readably() {
-    sasl_failure(&bootstrap(), "security.protocol=SASL_PLAINTEXT\n");
+    sasl_failure(&bootstrap(), "security.protocol=SASL_PLAINTEXT\n", "PLAIN");
     println!(
         "GAP(tansu-memory-no-sasl-users): the test broker cannot create SASL users, so a \
          successful SASL/PLAIN or SCRAM login is not tested; only the failure is"
@@ -203,13 +204,27 @@ async fn sasl_ssl_is_accepted_and_reaches_the_login_over_tls() {
     let (_broker, servers) = tls_broker(&certs).await;
     let settings = ssl_settings(&certs, "ca.pem")
         .replace("security.protocol=SSL", "security.protocol=SASL_SSL");
-    let stderr = sasl_failure(&servers, &settings);
+    let stderr = sasl_failure(&servers, &settings, "PLAIN");
     // Not refused as a setting: this build's librdkafka has OpenSSL.
     assert!(!stderr.contains("OpenSSL not available"), "{stderr}");
     println!(
         "GAP(tansu-memory-no-sasl-users): a successful SASL_SSL login is not tested; only \
          the failure is"
     );
+}
+
+/// On the test broker that requires SASL (SCRAM), librdkafka runs the SCRAM exchange and the
+/// broker refuses the user it does not know: the worker stops with the broker's reason.
+#[test]
+fn a_scram_login_the_broker_refuses_stops_the_worker_with_its_reason() {
+    for mechanism in ["SCRAM-SHA-256", "SCRAM-SHA-512"] {
+        let stderr = sasl_failure(
+            &auth_bootstrap(),
+            "security.protocol=SASL_PLAINTEXT\n",
+            mechanism,
+        );
+        assert!(stderr.contains("unknown-user"), "{stderr}");
+    }
 }
 
 /// A `sluice distributed` worker on the test broker whose REST API listens on https (its

@@ -3,7 +3,7 @@
 //!
 //! [`bootstrap`] returns `$SLUICE_KAFKA_BOOTSTRAP` when set; otherwise it starts the
 //! repository's test broker (`scripts/services/kafka.sh start`, idempotent) once per
-//! process. Group tests should set `session.timeout.ms=6000` ([`GROUP_SETTINGS`]): the
+//! process; [`auth_bootstrap`] does the same for the broker that requires SASL. Group tests should set `session.timeout.ms=6000` ([`GROUP_SETTINGS`]): the
 //! test broker's first join takes about half the session timeout.
 
 use std::path::PathBuf;
@@ -32,30 +32,44 @@ fn repo_root() -> PathBuf {
 pub fn bootstrap() -> String {
     static ADDRESS: OnceLock<String> = OnceLock::new();
     ADDRESS
-        .get_or_init(|| {
-            if let Ok(address) = std::env::var("SLUICE_KAFKA_BOOTSTRAP") {
-                if !address.trim().is_empty() {
-                    return address.trim().to_string();
-                }
-            }
-            let script = repo_root().join("scripts/services/kafka.sh");
-            let output = Command::new("bash")
-                .arg(&script)
-                .arg("start")
-                .output()
-                .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-            let stdout = String::from_utf8_lossy(&output.stdout);
-            let address = stdout.lines().last().unwrap_or("").trim().to_string();
-            assert!(
-                output.status.success() && !address.is_empty(),
-                "{} start failed: {}{}",
-                script.display(),
-                stdout,
-                String::from_utf8_lossy(&output.stderr)
-            );
-            address
-        })
+        .get_or_init(|| broker_address("SLUICE_KAFKA_BOOTSTRAP", "start"))
         .clone()
+}
+
+/// The bootstrap address of the test broker that requires SASL authentication
+/// (`$SLUICE_KAFKA_AUTH_BOOTSTRAP`, else `scripts/services/kafka.sh start-auth`). It offers
+/// SCRAM-SHA-256 and SCRAM-SHA-512 and knows no user, so every login is refused. Panics with
+/// the script's output when the broker cannot be started.
+pub fn auth_bootstrap() -> String {
+    static ADDRESS: OnceLock<String> = OnceLock::new();
+    ADDRESS
+        .get_or_init(|| broker_address("SLUICE_KAFKA_AUTH_BOOTSTRAP", "start-auth"))
+        .clone()
+}
+
+/// `$variable` when set, else the address `scripts/services/kafka.sh <command>` prints.
+fn broker_address(variable: &str, command: &str) -> String {
+    if let Ok(address) = std::env::var(variable) {
+        if !address.trim().is_empty() {
+            return address.trim().to_string();
+        }
+    }
+    let script = repo_root().join("scripts/services/kafka.sh");
+    let output = Command::new("bash")
+        .arg(&script)
+        .arg(command)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let address = stdout.lines().last().unwrap_or("").trim().to_string();
+    assert!(
+        output.status.success() && !address.is_empty(),
+        "{} {command} failed: {}{}",
+        script.display(),
+        stdout,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    address
 }
 
 /// Settings for the test broker.

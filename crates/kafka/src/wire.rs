@@ -1,100 +1,29 @@
-//! A minimal Kafka protocol client for the one request librdkafka's bindings do not offer
-//! here: OffsetDelete (removing some committed offsets of a group). It finds the group's
-//! coordinator through a bootstrap server and sends the request over plain TCP; clusters
-//! that need TLS or SASL get a clear error instead.
+//! The one request librdkafka's bindings do not offer here: OffsetDelete (removing some
+//! committed offsets of a group). It is sent to the group's coordinator over the Kafka
+//! protocol connection of [`crate::group::connection`], with the client's
+//! `security.protocol`, `ssl.*` and `sasl.*` settings (admin settings over common ones), so it
+//! reaches every cluster the librdkafka clients reach (TLS, SASL PLAIN and SCRAM).
 
 use std::time::Duration;
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::offset_delete_request::{
     OffsetDeleteRequestPartition, OffsetDeleteRequestTopic,
 };
-use kafka_protocol::messages::{
-    ApiKey, FindCoordinatorRequest, FindCoordinatorResponse, GroupId, OffsetDeleteRequest,
-    OffsetDeleteResponse, RequestHeader, ResponseHeader, TopicName,
-};
-use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, StrBytes};
+use kafka_protocol::messages::{GroupId, OffsetDeleteRequest, TopicName};
+use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
+use sluice_api::config::ConfigMap;
 use sluice_log::{LogError, LogResult, TopicPartition};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
+use crate::group::connection::Connection;
+use crate::group::{GroupError, GroupSasl, GroupTls, SecurityProtocol};
 use crate::KafkaConfig;
 
 /// How long one request may take.
 const TIMEOUT: Duration = Duration::from_secs(30);
 
-/// A plain TCP connection speaking Kafka's framing.
-struct Connection {
-    stream: TcpStream,
-    correlation: i32,
-    address: String,
-}
-
-impl Connection {
-    async fn open(address: &str) -> LogResult<Connection> {
-        let stream = tokio::time::timeout(TIMEOUT, TcpStream::connect(address))
-            .await
-            .map_err(|_| LogError::Unavailable(format!("connecting to {address} timed out")))?
-            .map_err(|e| LogError::Unavailable(format!("connecting to {address}: {e}")))?;
-        Ok(Connection {
-            stream,
-            correlation: 0,
-            address: address.to_string(),
-        })
-    }
-
-    async fn call<Req, Resp>(&mut self, key: ApiKey, version: i16, request: &Req) -> LogResult<Resp>
-    where
-        Req: Encodable + HeaderVersion,
-        Resp: Decodable + HeaderVersion,
-    {
-        self.correlation += 1;
-        let header = RequestHeader::default()
-            .with_request_api_key(key as i16)
-            .with_request_api_version(version)
-            .with_correlation_id(self.correlation)
-            .with_client_id(Some(StrBytes::from_static_str("sluice-admin")));
-        let mut body = BytesMut::new();
-        let encode = |e: &dyn std::fmt::Display| {
-            LogError::Remote(format!("encoding a {key:?} request: {e}"))
-        };
-        header
-            .encode(&mut body, Req::header_version(version))
-            .map_err(|e| encode(&e))?;
-        request.encode(&mut body, version).map_err(|e| encode(&e))?;
-        let mut frame = BytesMut::with_capacity(body.len() + 4);
-        frame.put_i32(body.len() as i32);
-        frame.extend_from_slice(&body);
-        let io = |e: std::io::Error| {
-            LogError::Unavailable(format!("{key:?} request to {}: {e}", self.address))
-        };
-        let exchange = async {
-            self.stream.write_all(&frame).await.map_err(io)?;
-            let size = self.stream.read_i32().await.map_err(io)?;
-            let mut buf = vec![0u8; size.max(0) as usize];
-            self.stream.read_exact(&mut buf).await.map_err(io)?;
-            Ok::<_, LogError>(Bytes::from(buf))
-        };
-        let mut buf = tokio::time::timeout(TIMEOUT, exchange)
-            .await
-            .map_err(|_| {
-                LogError::Unavailable(format!("{key:?} request to {} timed out", self.address))
-            })??;
-        let decode = |e: &dyn std::fmt::Display| {
-            LogError::Remote(format!("decoding a {key:?} response: {e}"))
-        };
-        ResponseHeader::decode(&mut buf, Resp::header_version(version)).map_err(|e| decode(&e))?;
-        let response = Resp::decode(&mut buf, version).map_err(|e| decode(&e))?;
-        if buf.has_remaining() {
-            tracing::trace!(
-                left = buf.remaining(),
-                "unread bytes after a {key:?} response"
-            );
-        }
-        Ok(response)
-    }
-}
+/// The client id of these requests.
+const CLIENT_ID: &str = "sluice-admin";
 
 /// Text of a Kafka error code.
 fn code_text(code: i16) -> String {
@@ -104,23 +33,38 @@ fn code_text(code: i16) -> String {
     }
 }
 
+/// A connection failure as a log error: refusals (TLS, SASL), a broker without the request
+/// and bad settings are final, the rest may pass.
+fn log_error(e: GroupError) -> LogError {
+    match e {
+        GroupError::Config { key, message } => LogError::InvalidConfig { key, message },
+        e @ GroupError::UnsupportedVersion { .. } => LogError::Remote(e.to_string()),
+        e if e.is_fatal() => LogError::Remote(e.to_string()),
+        e => LogError::Unavailable(e.to_string()),
+    }
+}
+
 /// Removes the committed offsets of `partitions` from `group`.
 pub(crate) async fn delete_offsets(
     config: &KafkaConfig,
     group: &str,
     partitions: &[TopicPartition],
 ) -> LogResult<()> {
-    let protocol = config
+    let settings: ConfigMap = config
         .common
-        .get("security.protocol")
-        .or_else(|| config.admin.get("security.protocol"))
-        .map(|s| s.to_ascii_uppercase());
-    if protocol.as_deref().is_some_and(|p| p != "PLAINTEXT") {
-        return Err(LogError::Remote(format!(
-            "deleting committed offsets of group '{group}' is only available over PLAINTEXT connections (security.protocol is {})",
-            protocol.unwrap_or_default()
-        )));
-    }
+        .iter()
+        .chain(&config.admin)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let security = SecurityProtocol::of(&settings).map_err(log_error)?;
+    let tls = match security.tls {
+        true => Some(GroupTls::from_worker_config(&settings).map_err(log_error)?),
+        false => None,
+    };
+    let sasl = match security.sasl {
+        true => Some(GroupSasl::from_worker_config(&settings).map_err(log_error)?),
+        false => None,
+    };
     let mut last_error = None;
     for server in config
         .bootstrap_servers
@@ -128,8 +72,19 @@ pub(crate) async fn delete_offsets(
         .map(str::trim)
         .filter(|s| !s.is_empty())
     {
-        match delete_offsets_via(server, group, partitions).await {
-            Ok(()) => return Ok(()),
+        let server = server.split_once("://").map_or(server, |(_, addr)| addr);
+        let coordinator = Connection::to_coordinator(
+            server,
+            group,
+            CLIENT_ID,
+            TIMEOUT,
+            tls.as_ref(),
+            sasl.as_ref(),
+        )
+        .await
+        .map_err(log_error);
+        match coordinator {
+            Ok(conn) => return delete_offsets_at(&conn, group, partitions).await,
             Err(e @ LogError::Unavailable(_)) => last_error = Some(e),
             Err(e) => return Err(e),
         }
@@ -138,24 +93,12 @@ pub(crate) async fn delete_offsets(
         .unwrap_or_else(|| LogError::Unavailable("bootstrap.servers names no server".to_string())))
 }
 
-async fn delete_offsets_via(
-    server: &str,
+/// Sends OffsetDelete to the group's coordinator.
+async fn delete_offsets_at(
+    coordinator: &Connection,
     group: &str,
     partitions: &[TopicPartition],
 ) -> LogResult<()> {
-    let mut bootstrap = Connection::open(server).await?;
-    let find = FindCoordinatorRequest::default()
-        .with_key(StrBytes::from_string(group.to_string()))
-        .with_key_type(0);
-    let found: FindCoordinatorResponse = bootstrap.call(ApiKey::FindCoordinator, 1, &find).await?;
-    if found.error_code != 0 {
-        return Err(LogError::Unavailable(format!(
-            "finding the coordinator of group '{group}': {}",
-            code_text(found.error_code)
-        )));
-    }
-    let address = format!("{}:{}", found.host.as_str(), found.port);
-    let mut coordinator = Connection::open(&address).await?;
     let mut topics: Vec<OffsetDeleteRequestTopic> = Vec::new();
     for tp in partitions {
         let partition = OffsetDeleteRequestPartition::default().with_partition_index(tp.partition);
@@ -171,8 +114,13 @@ async fn delete_offsets_via(
     let request = OffsetDeleteRequest::default()
         .with_group_id(GroupId(StrBytes::from_string(group.to_string())))
         .with_topics(topics);
-    let response: OffsetDeleteResponse =
-        coordinator.call(ApiKey::OffsetDelete, 0, &request).await?;
+    let version = coordinator
+        .version::<OffsetDeleteRequest>(0)
+        .map_err(log_error)?;
+    let response = coordinator
+        .send(&request, version)
+        .await
+        .map_err(log_error)?;
     let doing = format!("deleting committed offsets of group '{group}'");
     match ResponseError::try_from_code(response.error_code) {
         None => {}

@@ -8,19 +8,24 @@
 //! future) does not break the framing. The first request is ApiVersions, whose answer decides
 //! the version of every later request. With TLS, the handshake runs right after the TCP
 //! connect, bounded by the request timeout; a certificate the client does not trust ends in
-//! [`GroupError::Tls`] naming rustls' reason.
+//! [`GroupError::Tls`] naming rustls' reason. With SASL ([`GroupSasl`]), the connection
+//! authenticates after ApiVersions (SaslHandshake, then SaslAuthenticate requests), and again
+//! before the session lifetime the broker announced ends; a refusal ends in
+//! [`GroupError::Authentication`] with the broker's reason.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, ApiVersionsResponse, FindCoordinatorRequest,
     FindCoordinatorResponse, HeartbeatRequest, HeartbeatResponse, JoinGroupRequest,
-    JoinGroupResponse, LeaveGroupRequest, LeaveGroupResponse, RequestHeader, ResponseHeader,
-    SyncGroupRequest, SyncGroupResponse,
+    JoinGroupResponse, LeaveGroupRequest, LeaveGroupResponse, OffsetDeleteRequest,
+    OffsetDeleteResponse, RequestHeader, ResponseHeader, SaslAuthenticateRequest,
+    SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse, SyncGroupRequest,
+    SyncGroupResponse,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Message, StrBytes};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -28,14 +33,21 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use super::sasl::{self, Exchange, GroupSasl};
 use super::tls::GroupTls;
 use super::GroupError;
 
 /// Largest response frame accepted (group responses are small; this guards against garbage).
 const MAX_FRAME: usize = 64 * 1024 * 1024;
 
+/// The highest FindCoordinator version this client fills in (4: several keys per request).
+const FIND_COORDINATOR_MAX: i16 = 4;
+
 /// Error code UNSUPPORTED_VERSION, answered to an ApiVersions version the broker does not know.
 const UNSUPPORTED_VERSION: i16 = 35;
+
+/// Error code UNSUPPORTED_SASL_MECHANISM: the broker does not offer the mechanism asked for.
+const UNSUPPORTED_SASL_MECHANISM: i16 = 33;
 
 /// A request this connection can send, with its response type.
 ///
@@ -64,6 +76,9 @@ requests! {
     SyncGroupRequest => SyncGroupResponse, SyncGroup;
     HeartbeatRequest => HeartbeatResponse, Heartbeat;
     LeaveGroupRequest => LeaveGroupResponse, LeaveGroup;
+    OffsetDeleteRequest => OffsetDeleteResponse, OffsetDelete;
+    SaslHandshakeRequest => SaslHandshakeResponse, SaslHandshake;
+    SaslAuthenticateRequest => SaslAuthenticateResponse, SaslAuthenticate;
 }
 
 type Pending = Arc<Mutex<HashMap<i32, oneshot::Sender<Bytes>>>>;
@@ -78,6 +93,12 @@ pub struct Connection {
     versions: HashMap<i16, (i16, i16)>,
     request_timeout: Duration,
     tasks: [JoinHandle<()>; 2],
+    /// SASL settings, kept to authenticate again when the session lifetime runs out.
+    sasl: Option<GroupSasl>,
+    /// When the SASL session must be renewed (`None`: never).
+    reauthenticate_at: Mutex<Option<Instant>>,
+    /// Held while authenticating again, so concurrent requests renew the session once.
+    renewing: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -97,13 +118,14 @@ impl Drop for Connection {
 }
 
 impl Connection {
-    /// Connects to `addr` (`host:port`), over TLS when `tls` is given, and asks for the
-    /// broker's API versions.
+    /// Connects to `addr` (`host:port`), over TLS when `tls` is given, asks for the broker's
+    /// API versions and, when `sasl` is given, authenticates.
     pub async fn connect(
         addr: &str,
         client_id: &str,
         request_timeout: Duration,
         tls: Option<&GroupTls>,
+        sasl: Option<&GroupSasl>,
     ) -> Result<Self, GroupError> {
         let stream = tokio::time::timeout(request_timeout, TcpStream::connect(addr))
             .await
@@ -178,9 +200,172 @@ impl Connection {
             versions: HashMap::new(),
             request_timeout,
             tasks: [write_task, read_task],
+            sasl: sasl.cloned(),
+            reauthenticate_at: Mutex::new(None),
+            renewing: tokio::sync::Mutex::new(()),
         };
         conn.versions = conn.api_versions().await?;
+        if let Some(sasl) = sasl {
+            conn.authenticate(sasl).await?;
+        }
         Ok(conn)
+    }
+
+    /// Runs one SASL authentication: SaslHandshake, then the mechanism's messages in
+    /// SaslAuthenticate requests. Notes when the session must be renewed.
+    async fn authenticate(&self, sasl: &GroupSasl) -> Result<(), GroupError> {
+        let mechanism = sasl.mechanism().name();
+        let refused = |message: String| self.refused(mechanism, message);
+        let version = self.version::<SaslHandshakeRequest>(1)?;
+        if version < 1 {
+            return Err(refused(
+                "the broker only speaks SASL handshake version 0, which this client does not"
+                    .into(),
+            ));
+        }
+        let handshake =
+            SaslHandshakeRequest::default().with_mechanism(StrBytes::from_static_str(mechanism));
+        let response = self
+            .send_versioned(&handshake, version, self.request_timeout)
+            .await
+            .map_err(|e| match e {
+                GroupError::Closed { addr } => {
+                    GroupError::ClosedDuringAuthentication { addr, mechanism }
+                }
+                e => e,
+            })?;
+        match response.error_code {
+            0 => {}
+            UNSUPPORTED_SASL_MECHANISM => {
+                let offered: Vec<&str> = response.mechanisms.iter().map(|m| m.as_str()).collect();
+                return Err(refused(format!(
+                    "the broker does not offer this mechanism (sasl.mechanism); it offers: {}",
+                    offered.join(", ")
+                )));
+            }
+            code => return Err(GroupError::response("SaslHandshake", code)),
+        }
+        let version = self.version::<SaslAuthenticateRequest>(2)?;
+        let exchange = sasl.exchange().map_err(|e| refused(e.0))?;
+        let last = match exchange {
+            Exchange::Plain { message } => self.sasl_step(message, version, mechanism).await?,
+            Exchange::Scram(mut client) => {
+                let first = self
+                    .sasl_step(client.first().into_bytes(), version, mechanism)
+                    .await?;
+                let reply = client
+                    .respond(&String::from_utf8_lossy(&first.auth_bytes))
+                    .map_err(|e| refused(e.0))?;
+                let last = self
+                    .sasl_step(reply.into_bytes(), version, mechanism)
+                    .await?;
+                client
+                    .verify(&String::from_utf8_lossy(&last.auth_bytes))
+                    .map_err(|e| refused(e.0))?;
+                last
+            }
+        };
+        let renew =
+            sasl::reauthenticate_after(last.session_lifetime_ms).map(|d| Instant::now() + d);
+        if let Ok(mut at) = self.reauthenticate_at.lock() {
+            *at = renew;
+        }
+        Ok(())
+    }
+
+    /// Sends one SASL message and returns the broker's answer, or its refusal as an error.
+    async fn sasl_step(
+        &self,
+        message: Vec<u8>,
+        version: i16,
+        mechanism: &'static str,
+    ) -> Result<SaslAuthenticateResponse, GroupError> {
+        let request = SaslAuthenticateRequest::default().with_auth_bytes(Bytes::from(message));
+        let response = self
+            .send_versioned(&request, version, self.request_timeout)
+            .await?;
+        if response.error_code != 0 {
+            let reason = response.error_message.as_ref().map_or_else(
+                || GroupError::response("SaslAuthenticate", response.error_code).to_string(),
+                |m| m.to_string(),
+            );
+            return Err(self.refused(mechanism, reason));
+        }
+        Ok(response)
+    }
+
+    /// A refused authentication with this broker.
+    fn refused(&self, mechanism: &'static str, message: String) -> GroupError {
+        GroupError::Authentication {
+            addr: self.addr.clone(),
+            mechanism,
+            message,
+        }
+    }
+
+    /// Authenticates again when the SASL session's lifetime is nearly over.
+    async fn renew_session(&self) -> Result<(), GroupError> {
+        let Some(sasl) = &self.sasl else {
+            return Ok(());
+        };
+        let due = |conn: &Self| {
+            conn.reauthenticate_at
+                .lock()
+                .ok()
+                .and_then(|at| *at)
+                .is_some_and(|at| Instant::now() >= at)
+        };
+        if !due(self) {
+            return Ok(());
+        }
+        let _renewing = self.renewing.lock().await;
+        if due(self) {
+            tracing::debug!(broker = %self.addr, "renewing the SASL session");
+            self.authenticate(sasl).await?;
+        }
+        Ok(())
+    }
+
+    /// Connects through `server` to the coordinator of `group` (FindCoordinator), reusing the
+    /// connection when `server` is the coordinator.
+    pub async fn to_coordinator(
+        server: &str,
+        group: &str,
+        client_id: &str,
+        request_timeout: Duration,
+        tls: Option<&GroupTls>,
+        sasl: Option<&GroupSasl>,
+    ) -> Result<Connection, GroupError> {
+        let conn = Connection::connect(server, client_id, request_timeout, tls, sasl).await?;
+        let version = conn.version::<FindCoordinatorRequest>(FIND_COORDINATOR_MAX)?;
+        let group = StrBytes::from_string(group.to_owned());
+        let mut request = FindCoordinatorRequest::default().with_key_type(0);
+        if version >= 4 {
+            request.coordinator_keys = vec![group];
+        } else {
+            request.key = group;
+        }
+        let response = conn.send(&request, version).await?;
+        let (error_code, host, port) = if version >= 4 {
+            let c = response.coordinators.first().ok_or_else(|| {
+                GroupError::Protocol("FindCoordinator returned no coordinator".into())
+            })?;
+            (c.error_code, c.host.to_string(), c.port)
+        } else {
+            (
+                response.error_code,
+                response.host.to_string(),
+                response.port,
+            )
+        };
+        if error_code != 0 {
+            return Err(GroupError::response("FindCoordinator", error_code));
+        }
+        let addr = format!("{host}:{port}");
+        if addr == conn.addr() {
+            return Ok(conn);
+        }
+        Connection::connect(&addr, client_id, request_timeout, tls, sasl).await
     }
 
     /// The broker address.
@@ -238,6 +423,7 @@ impl Connection {
         request: &R,
         version: i16,
     ) -> Result<R::Response, GroupError> {
+        self.renew_session().await?;
         self.send_versioned(request, version, self.request_timeout)
             .await
     }
@@ -249,6 +435,7 @@ impl Connection {
         version: i16,
         timeout: Duration,
     ) -> Result<R::Response, GroupError> {
+        self.renew_session().await?;
         self.send_versioned(request, version, timeout).await
     }
 
@@ -379,6 +566,9 @@ pub fn api_name(key: i16) -> &'static str {
         Ok(ApiKey::SyncGroup) => "SyncGroup",
         Ok(ApiKey::Heartbeat) => "Heartbeat",
         Ok(ApiKey::LeaveGroup) => "LeaveGroup",
+        Ok(ApiKey::OffsetDelete) => "OffsetDelete",
+        Ok(ApiKey::SaslHandshake) => "SaslHandshake",
+        Ok(ApiKey::SaslAuthenticate) => "SaslAuthenticate",
         _ => "Kafka request",
     }
 }

@@ -15,7 +15,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::find_coordinator_request::FindCoordinatorRequest;
 use kafka_protocol::messages::heartbeat_request::HeartbeatRequest;
 use kafka_protocol::messages::join_group_request::{JoinGroupRequest, JoinGroupRequestProtocol};
 use kafka_protocol::messages::join_group_response::JoinGroupResponse;
@@ -37,7 +36,6 @@ use super::protocol::{
 use super::{GroupConfig, GroupError};
 
 /// Highest request versions this member fills in.
-const FIND_COORDINATOR_MAX: i16 = 4;
 const JOIN_GROUP_MAX: i16 = 7;
 const SYNC_GROUP_MAX: i16 = 5;
 const HEARTBEAT_MAX: i16 = 4;
@@ -829,45 +827,13 @@ async fn find_coordinator(config: &GroupConfig) -> Result<Connection, GroupError
 }
 
 async fn coordinator_via(config: &GroupConfig, server: &str) -> Result<Connection, GroupError> {
-    let conn = Connection::connect(
+    Connection::to_coordinator(
         server,
+        &config.group_id,
         &config.client_id,
         config.request_timeout,
         config.tls.as_ref(),
-    )
-    .await?;
-    let version = conn.version::<FindCoordinatorRequest>(FIND_COORDINATOR_MAX)?;
-    let mut request = FindCoordinatorRequest::default().with_key_type(0);
-    if version >= 4 {
-        request.coordinator_keys = vec![str_bytes(&config.group_id)];
-    } else {
-        request.key = str_bytes(&config.group_id);
-    }
-    let response = conn.send(&request, version).await?;
-    let (error_code, host, port) = if version >= 4 {
-        let c = response.coordinators.first().ok_or_else(|| {
-            GroupError::Protocol("FindCoordinator returned no coordinator".into())
-        })?;
-        (c.error_code, c.host.to_string(), c.port)
-    } else {
-        (
-            response.error_code,
-            response.host.to_string(),
-            response.port,
-        )
-    };
-    if error_code != 0 {
-        return Err(GroupError::response("FindCoordinator", error_code));
-    }
-    let addr = format!("{host}:{port}");
-    if addr == conn.addr() {
-        return Ok(conn);
-    }
-    Connection::connect(
-        &addr,
-        &config.client_id,
-        config.request_timeout,
-        config.tls.as_ref(),
+        config.sasl.as_ref(),
     )
     .await
 }

@@ -11,9 +11,9 @@
 //! by the `kafka-protocol` crate), and encodes metadata and assignments in Kafka Connect's own
 //! formats ([`protocol`]), so Kafka's tools see an ordinary Connect group.
 //!
-//! The membership connection speaks `security.protocol` `PLAINTEXT` or `SSL` (rustls, [`tls`]:
-//! it reads the same `ssl.*` keys as the worker's librdkafka clients). SASL for it is not there
-//! yet: [`check_security`] rejects `SASL_PLAINTEXT` and `SASL_SSL` with a message naming the key.
+//! The membership connection speaks every `security.protocol`: `PLAINTEXT`, `SSL` (rustls,
+//! [`tls`]), `SASL_PLAINTEXT` and `SASL_SSL` (PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512,
+//! [`sasl`]); it reads the same `ssl.*` and `sasl.*` keys as the worker's librdkafka clients.
 //!
 //! The herder uses [`WorkerGroup`]: [`WorkerGroup::join`] returns a handle and a stream of
 //! [`GroupEvent`]s; the herder feeds the [`ClusterState`] (connectors, task counts, config
@@ -48,6 +48,7 @@ pub mod assignor;
 pub mod connection;
 mod member;
 pub mod protocol;
+pub mod sasl;
 pub mod tls;
 
 use std::time::Duration;
@@ -57,6 +58,8 @@ use sluice_api::config::ConfigMap;
 pub use assignor::{ClusterState, MemberAssignment, TaskId, WorkSet};
 pub use member::{Assignment, GroupEvent, GroupEvents, GroupStatus, RevokeAck, WorkerGroup};
 pub use protocol::ConnectProtocol;
+pub use sasl::{GroupSasl, Mechanism};
+
 pub use tls::GroupTls;
 
 /// Errors of group membership.
@@ -92,6 +95,26 @@ pub enum GroupError {
     Closed {
         /// The broker address.
         addr: String,
+    },
+    /// A broker refused SASL authentication: wrong credentials, a mechanism it does not offer,
+    /// or a broker that could not prove it knows the password (SCRAM).
+    #[error("SASL {mechanism} authentication with Kafka broker {addr} failed: {message}")]
+    Authentication {
+        /// The broker address.
+        addr: String,
+        /// The mechanism (`sasl.mechanism`).
+        mechanism: &'static str,
+        /// The broker's reason, or why the client refused the broker.
+        message: String,
+    },
+    /// A broker closed the connection during the SASL handshake (retried, since a network
+    /// failure looks the same; a broker that does not offer the mechanism may also do this).
+    #[error("Kafka broker {addr} closed the connection during the SASL {mechanism} handshake (does it offer this sasl.mechanism?)")]
+    ClosedDuringAuthentication {
+        /// The broker address.
+        addr: String,
+        /// The mechanism (`sasl.mechanism`).
+        mechanism: &'static str,
     },
     /// A request got no response in time.
     #[error("{api} to Kafka broker {addr} got no response within {timeout:?}")]
@@ -160,10 +183,12 @@ impl GroupError {
     }
 
     /// Whether retrying cannot help: a TLS handshake that failed on TLS grounds (an untrusted
-    /// certificate, an alert from the broker), not on the network.
+    /// certificate, an alert from the broker), not on the network, or a refused SASL
+    /// authentication.
     pub fn is_fatal(&self) -> bool {
         match self {
             GroupError::Tls { source, .. } => tls::is_tls_failure(source),
+            GroupError::Authentication { .. } => true,
             GroupError::NoBroker { last, .. } => last.is_fatal(),
             _ => false,
         }
@@ -204,8 +229,11 @@ pub struct GroupConfig {
     pub retry_backoff: Duration,
     /// `connect.protocol`.
     pub protocol: ConnectProtocol,
-    /// TLS for the membership connection (`security.protocol=SSL`); `None` for PLAINTEXT.
+    /// TLS for the membership connection (`security.protocol` `SSL` or `SASL_SSL`).
     pub tls: Option<GroupTls>,
+    /// SASL for the membership connection (`security.protocol` `SASL_PLAINTEXT` or
+    /// `SASL_SSL`).
+    pub sasl: Option<GroupSasl>,
 }
 
 impl GroupConfig {
@@ -228,16 +256,18 @@ impl GroupConfig {
             retry_backoff: Duration::from_millis(100),
             protocol: ConnectProtocol::Sessioned,
             tls: None,
+            sasl: None,
         }
     }
 
     /// Reads the group settings of a distributed worker config (`group.id`,
     /// `bootstrap.servers`, `session.timeout.ms`, `heartbeat.interval.ms`,
     /// `rebalance.timeout.ms`, `scheduled.rebalance.max.delay.ms`, `request.timeout.ms`,
-    /// `retry.backoff.ms`, `client.id`, `connect.protocol`, `security.protocol` and, with
-    /// `SSL`, the `ssl.*` keys of [`tls`]). `url` is the worker's advertised REST url.
+    /// `retry.backoff.ms`, `client.id`, `connect.protocol`, `security.protocol` and, as it
+    /// asks, the `ssl.*` keys of [`tls`] and the `sasl.*` keys of [`sasl`]). `url` is the
+    /// worker's advertised REST url.
     pub fn from_worker_config(props: &ConfigMap, url: &str) -> Result<Self, GroupError> {
-        let uses_tls = check_security(props)?;
+        let security = SecurityProtocol::of(props)?;
         let group_id = props
             .get("group.id")
             .map(|s| s.trim())
@@ -301,8 +331,11 @@ impl GroupConfig {
                 }
             };
         }
-        if uses_tls {
+        if security.tls {
             config.tls = Some(GroupTls::from_worker_config(props)?);
+        }
+        if security.sasl {
+            config.sasl = Some(GroupSasl::from_worker_config(props)?);
         }
         config.validate()?;
         Ok(config)
@@ -341,36 +374,46 @@ fn split_servers(servers: &str) -> Vec<String> {
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|s| {
-            ["PLAINTEXT://", "plaintext://", "SSL://", "ssl://"]
-                .iter()
-                .find_map(|p| s.strip_prefix(p))
-                .unwrap_or(s)
+            s.split_once("://")
+                .map_or(s, |(_protocol, addr)| addr)
                 .to_owned()
         })
         .collect()
 }
 
-/// Checks that the worker's `security.protocol` is one the membership connection speaks,
-/// `PLAINTEXT` or `SSL` (SASL for the group connection is not there yet); `true` for `SSL`.
-pub fn check_security(props: &ConfigMap) -> Result<bool, GroupError> {
-    let Some(value) = props.get("security.protocol") else {
-        return Ok(false);
-    };
-    match value.trim().to_ascii_uppercase().as_str() {
-        "PLAINTEXT" => Ok(false),
-        "SSL" => Ok(true),
-        "SASL_PLAINTEXT" | "SASL_SSL" => Err(GroupError::Config {
-            key: "security.protocol".to_owned(),
-            message: format!(
-                "`{value}` is not supported in distributed mode yet: workers join their group over PLAINTEXT or SSL (SASL for the group membership connection is not implemented)"
-            ),
-        }),
-        _ => Err(GroupError::Config {
-            key: "security.protocol".to_owned(),
-            message: format!(
-                "`{value}` is not one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL"
-            ),
-        }),
+/// What a worker's `security.protocol` asks of the membership connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecurityProtocol {
+    /// TLS (`SSL`, `SASL_SSL`).
+    pub tls: bool,
+    /// SASL authentication (`SASL_PLAINTEXT`, `SASL_SSL`).
+    pub sasl: bool,
+}
+
+impl SecurityProtocol {
+    /// Reads `security.protocol` (default `PLAINTEXT`, any case).
+    pub fn of(props: &ConfigMap) -> Result<SecurityProtocol, GroupError> {
+        let Some(value) = props.get("security.protocol") else {
+            return Ok(SecurityProtocol {
+                tls: false,
+                sasl: false,
+            });
+        };
+        let (tls, sasl) = match value.trim().to_ascii_uppercase().as_str() {
+            "PLAINTEXT" => (false, false),
+            "SSL" => (true, false),
+            "SASL_PLAINTEXT" => (false, true),
+            "SASL_SSL" => (true, true),
+            _ => {
+                return Err(GroupError::Config {
+                    key: "security.protocol".to_owned(),
+                    message: format!(
+                        "`{value}` is not one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL"
+                    ),
+                })
+            }
+        };
+        Ok(SecurityProtocol { tls, sasl })
     }
 }
 
@@ -386,22 +429,45 @@ mod tests {
     }
 
     #[test]
-    fn plaintext_ssl_or_absent_security_is_accepted() {
-        assert!(!check_security(&props(&[])).unwrap());
-        assert!(!check_security(&props(&[("security.protocol", "plaintext")])).unwrap());
-        assert!(check_security(&props(&[("security.protocol", "ssl")])).unwrap());
+    fn every_security_protocol_is_understood() {
+        let of = |pairs: &[(&str, &str)]| SecurityProtocol::of(&props(pairs)).unwrap();
+        let expect = |tls, sasl| SecurityProtocol { tls, sasl };
+        assert_eq!(of(&[]), expect(false, false));
+        assert_eq!(
+            of(&[("security.protocol", "plaintext")]),
+            expect(false, false)
+        );
+        assert_eq!(of(&[("security.protocol", "ssl")]), expect(true, false));
+        assert_eq!(
+            of(&[("security.protocol", "SASL_PLAINTEXT")]),
+            expect(false, true)
+        );
+        assert_eq!(of(&[("security.protocol", "sasl_ssl")]), expect(true, true));
+        let err = SecurityProtocol::of(&props(&[("security.protocol", "TLS")])).unwrap_err();
+        assert!(err.to_string().contains("not one of"), "{err}");
+        assert!(err.to_string().contains("security.protocol"), "{err}");
     }
 
     #[test]
-    fn sasl_is_refused_with_the_key() {
-        for p in ["SASL_SSL", "sasl_plaintext"] {
-            let err = check_security(&props(&[("security.protocol", p)])).unwrap_err();
-            let text = err.to_string();
-            assert!(text.contains("security.protocol"), "{text}");
-            assert!(text.contains("not supported in distributed mode"), "{text}");
-        }
-        let err = check_security(&props(&[("security.protocol", "TLS")])).unwrap_err();
-        assert!(err.to_string().contains("not one of"), "{err}");
+    fn sasl_settings_are_read_for_the_sasl_protocols() {
+        let c = GroupConfig::from_worker_config(
+            &props(&[
+                ("group.id", "g"),
+                ("bootstrap.servers", "SASL_PLAINTEXT://a:9092"),
+                ("security.protocol", "SASL_PLAINTEXT"),
+                ("sasl.mechanism", "SCRAM-SHA-256"),
+                ("sasl.username", "alice"),
+                ("sasl.password", "secret"),
+            ]),
+            "u",
+        )
+        .unwrap();
+        assert_eq!(c.bootstrap_servers, vec!["a:9092"]);
+        assert_eq!(
+            c.sasl,
+            Some(GroupSasl::new(Mechanism::ScramSha256, "alice", "secret"))
+        );
+        assert!(c.tls.is_none());
     }
 
     #[test]
@@ -449,7 +515,7 @@ mod tests {
             ),
             (
                 vec![("group.id", "g"), ("security.protocol", "SASL_SSL")],
-                "security.protocol",
+                "sasl.mechanism",
             ),
             (
                 vec![

@@ -129,8 +129,8 @@ impl Drop for Broker {
 
 impl Broker {
     /// Starts Tansu on a plain port advertising `tls_port`, where the caller then runs a
-    /// terminator.
-    pub async fn start(tls_port: u16) -> Broker {
+    /// terminator; `options` are more broker options (`--authentication`).
+    pub async fn start(tls_port: u16, options: &[&str]) -> Broker {
         let plain: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let child = Command::new(tansu_binary())
             .args([
@@ -142,6 +142,7 @@ impl Broker {
                 "--storage-engine",
                 "memory://tansu/",
             ])
+            .args(options)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -191,7 +192,7 @@ impl Broker {
 pub async fn tls_broker(certs: &Certs) -> (Broker, String) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let mut broker = Broker::start(port).await;
+    let mut broker = Broker::start(port, &[]).await;
     broker.terminate(listener, certs.server_config("server", true));
     (broker, format!("127.0.0.1:{port}"))
 }
