@@ -417,16 +417,18 @@ impl SecurityProtocol {
     }
 }
 
+/// A worker config of `pairs`, for the tests of this module and its submodules.
+#[cfg(test)]
+fn props(pairs: &[(&str, &str)]) -> ConfigMap {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn props(pairs: &[(&str, &str)]) -> ConfigMap {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
 
     #[test]
     fn every_security_protocol_is_understood() {

@@ -137,25 +137,25 @@ impl GroupSasl {
 
     /// A new exchange of messages for one authentication.
     pub(super) fn exchange(&self) -> Result<Exchange, SaslError> {
-        Ok(match self.mechanism {
-            Mechanism::Plain => Exchange::Plain {
-                message: plain_message(&self.username, &self.password),
-            },
-            Mechanism::ScramSha256 | Mechanism::ScramSha512 => {
-                let mut nonce = [0u8; 24];
-                SystemRandom::new()
-                    .fill(&mut nonce)
-                    .map_err(|_unspecified| {
-                        SaslError("no random bytes for the SCRAM nonce".into())
-                    })?;
-                Exchange::Scram(ScramClient::new(
-                    Scram::of(self.mechanism),
-                    &self.username,
-                    &self.password,
-                    &BASE64.encode(nonce),
-                ))
+        let scram = match self.mechanism {
+            Mechanism::Plain => {
+                return Ok(Exchange::Plain {
+                    message: plain_message(&self.username, &self.password),
+                })
             }
-        })
+            Mechanism::ScramSha256 => Scram::sha256(),
+            Mechanism::ScramSha512 => Scram::sha512(),
+        };
+        let mut nonce = [0u8; 24];
+        SystemRandom::new()
+            .fill(&mut nonce)
+            .map_err(|_unspecified| SaslError("no random bytes for the SCRAM nonce".into()))?;
+        Ok(Exchange::Scram(ScramClient::new(
+            scram,
+            &self.username,
+            &self.password,
+            &BASE64.encode(nonce),
+        )))
     }
 }
 
@@ -202,18 +202,19 @@ struct Scram {
 }
 
 impl Scram {
-    fn of(mechanism: Mechanism) -> Scram {
-        match mechanism {
-            Mechanism::ScramSha512 => Scram {
-                pbkdf2: pbkdf2::PBKDF2_HMAC_SHA512,
-                hmac: hmac::HMAC_SHA512,
-                digest: &digest::SHA512,
-            },
-            Mechanism::ScramSha256 | Mechanism::Plain => Scram {
-                pbkdf2: pbkdf2::PBKDF2_HMAC_SHA256,
-                hmac: hmac::HMAC_SHA256,
-                digest: &digest::SHA256,
-            },
+    fn sha256() -> Scram {
+        Scram {
+            pbkdf2: pbkdf2::PBKDF2_HMAC_SHA256,
+            hmac: hmac::HMAC_SHA256,
+            digest: &digest::SHA256,
+        }
+    }
+
+    fn sha512() -> Scram {
+        Scram {
+            pbkdf2: pbkdf2::PBKDF2_HMAC_SHA512,
+            hmac: hmac::HMAC_SHA512,
+            digest: &digest::SHA512,
         }
     }
 
@@ -356,24 +357,14 @@ pub(super) fn reauthenticate_after(session_lifetime_ms: i64) -> Option<Duration>
 
 #[cfg(test)]
 mod tests {
+    use super::super::props;
     use super::*;
-
-    fn props(pairs: &[(&str, &str)]) -> ConfigMap {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
 
     /// The SCRAM-SHA-256 example exchange of RFC 7677, section 3.
     #[test]
     fn scram_sha_256_matches_the_rfc_example() {
-        let mut client = ScramClient::new(
-            Scram::of(Mechanism::ScramSha256),
-            "user",
-            "pencil",
-            "rOprNGfwEbeRWgbNEkqO",
-        );
+        let mut client =
+            ScramClient::new(Scram::sha256(), "user", "pencil", "rOprNGfwEbeRWgbNEkqO");
         assert_eq!(client.first(), "n,,n=user,r=rOprNGfwEbeRWgbNEkqO");
         let reply = client
             .respond("r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096")
@@ -420,7 +411,7 @@ mod tests {
 
     #[test]
     fn scram_sha_512_proof_is_accepted_by_a_server_knowing_the_password_only() {
-        let scram = Scram::of(Mechanism::ScramSha512);
+        let scram = Scram::sha512();
         let mut client = ScramClient::new(scram, "al,ice=", "s3cret", "clientnonce");
         assert_eq!(client.first(), "n,,n=al=2Cice=3D,r=clientnonce");
         let salt = b"some salt";
@@ -437,7 +428,7 @@ mod tests {
 
     #[test]
     fn bad_server_messages_are_refused() {
-        let scram = Scram::of(Mechanism::ScramSha256);
+        let scram = Scram::sha256();
         let cases = [
             ("e=unknown-user", "the broker refused: unknown-user"),
             ("r=someoneelse,s=c2FsdA==,i=4096", "does not extend"),

@@ -260,14 +260,8 @@ fn client_identity(props: &ConfigMap, get: &Get<'_>) -> Result<Option<Identity>,
 
 #[cfg(test)]
 mod tests {
+    use super::super::props;
     use super::*;
-
-    fn props(pairs: &[(&str, &str)]) -> ConfigMap {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
 
     fn error(pairs: &[(&str, &str)]) -> (String, String) {
         match GroupTls::from_worker_config(&props(pairs)) {
