@@ -5,8 +5,9 @@
 //! this build, keeps no credentials: every login is refused (GAP(tansu-memory-no-sasl-users)).
 //! So these tests check the
 //! handshake and the exchange up to the broker's verdict, and that a refusal reaches the
-//! worker as a readable, fatal error; a successful SCRAM exchange is checked against RFC 7677's
-//! example and a server-side verifier in the unit tests of `group::sasl`.
+//! worker as a readable, fatal error; successful PLAIN and SCRAM logins (and renewed
+//! sessions) are checked in the unit tests of `group::sasl` (RFC 7677's example) and
+//! `group::connection` (a scripted broker that checks the credentials).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

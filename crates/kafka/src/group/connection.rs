@@ -572,3 +572,7 @@ pub fn api_name(key: i16) -> &'static str {
         _ => "Kafka request",
     }
 }
+
+#[cfg(test)]
+#[path = "connection_tests.rs"]
+mod tests;
