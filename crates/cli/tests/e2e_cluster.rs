@@ -107,6 +107,21 @@ impl<'s> Cluster<'s> {
         }
         starts
     }
+
+    /// What the workers' logs say about `connector` (its tasks' partition assignments and
+    /// revocations, starts and stops) and every warning or error, for a failure message.
+    fn story_of(&self, connector: &str) -> String {
+        let mut lines = Vec::new();
+        for (index, log) in LOGS[..self.workers.len()].iter().enumerate() {
+            for line in self.scratch.read_log(log).lines() {
+                if line.contains(connector) || line.contains(" WARN ") || line.contains(" ERROR ") {
+                    lines.push(format!("worker {index}: {line}"));
+                }
+            }
+        }
+        let skip = lines.len().saturating_sub(80);
+        lines[skip..].join("\n")
+    }
 }
 
 impl Drop for Cluster<'_> {
@@ -313,16 +328,18 @@ fn three_workers_share_tasks_and_survive_a_killed_worker() {
             let (_, orders) = cluster
                 .worker(0)
                 .call("GET", "/connectors/orders/status", None);
-            let (_, sink) =
+            let (_, sink_status) =
                 cluster
                     .worker(0)
                     .call("GET", &format!("/connectors/{sink}/status"), None);
             let first = &missing[..missing.len().min(12)];
             panic!(
                 "{} of {expected} orders missing from the sink file (first: {first:?}); \
-                 in the topic: {}; orders: {orders}; sink: {sink}",
+                 in the topic: {}; orders: {orders}; sink: {sink_status}; the workers' logs on the \
+                 sink, and their warnings:\n{}",
                 missing.len(),
-                locate_orders(&s, &topic, first)
+                locate_orders(&s, &topic, first),
+                cluster.story_of(&sink)
             );
         }
         std::thread::sleep(Duration::from_millis(200));
