@@ -333,10 +333,15 @@ fn three_workers_share_tasks_and_survive_a_killed_worker() {
                     .worker(0)
                     .call("GET", &format!("/connectors/{sink}/status"), None);
             let first = &missing[..missing.len().min(12)];
+            let odd_lines: Vec<String> = lines(&output)
+                .into_iter()
+                .filter(|l| !l.ends_with('}') || l.matches("orderid").count() != 1)
+                .collect();
             panic!(
                 "{} of {expected} orders missing from the sink file (first: {first:?}); \
-                 in the topic: {}; orders: {orders}; sink: {sink_status}; the workers' logs on the \
-                 sink, and their warnings:\n{}",
+                 in the topic: {}; orders: {orders}; sink: {sink_status}; lines of the sink file \
+                 that are cut or hold other than one order: {odd_lines:?}; the workers' logs on \
+                 the sink, and their warnings:\n{}",
                 missing.len(),
                 locate_orders(&s, &topic, first),
                 cluster.story_of(&sink)
