@@ -65,32 +65,23 @@ pub(crate) async fn delete_offsets(
         true => Some(GroupSasl::from_worker_config(&settings).map_err(log_error)?),
         false => None,
     };
-    let mut last_error = None;
-    for server in config
-        .bootstrap_servers
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        let server = server.split_once("://").map_or(server, |(_, addr)| addr);
-        let coordinator = Connection::to_coordinator(
-            server,
-            group,
-            CLIENT_ID,
-            TIMEOUT,
-            tls.as_ref(),
-            sasl.as_ref(),
-        )
-        .await
-        .map_err(log_error);
-        match coordinator {
-            Ok(conn) => return delete_offsets_at(&conn, group, partitions).await,
-            Err(e @ LogError::Unavailable(_)) => last_error = Some(e),
-            Err(e) => return Err(e),
-        }
+    let servers = crate::group::split_servers(&config.bootstrap_servers);
+    if servers.is_empty() {
+        return Err(LogError::Unavailable(
+            "bootstrap.servers names no server".to_string(),
+        ));
     }
-    Err(last_error
-        .unwrap_or_else(|| LogError::Unavailable("bootstrap.servers names no server".to_string())))
+    let coordinator = Connection::find_coordinator(
+        &servers,
+        group,
+        CLIENT_ID,
+        TIMEOUT,
+        tls.as_ref(),
+        sasl.as_ref(),
+    )
+    .await
+    .map_err(log_error)?;
+    delete_offsets_at(&coordinator, group, partitions).await
 }
 
 /// Sends OffsetDelete to the group's coordinator.

@@ -103,17 +103,6 @@ fn pairs<'a>(v: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     v.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
-async fn wait_for(what: &str, mut f: impl AsyncFnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while !f().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_validates_refuses_duplicates_and_reports_info_status_and_tasks() {
     let s = setup(&[]);
@@ -205,7 +194,7 @@ async fn a_config_change_restarts_tasks_with_the_new_config_and_keeps_offsets() 
     .unwrap();
     s.put(&src, &pairs(&source(&topic, "50"))).await.unwrap();
     wait_until("50 records", || sink_store(&store).records.len() >= 50).await;
-    wait_for("offsets committed", async || {
+    wait_until_async("offsets committed", async || {
         s.source_seq(&src).await == Some(50)
     })
     .await;
@@ -247,7 +236,7 @@ async fn pause_resume_and_stop_show_in_status_and_in_the_data() {
     s.herder.pause_connector("sink").await.unwrap();
     s.wait_state("sink", "PAUSED", &["PAUSED"]).await;
     s.put("src", &pairs(&source(&topic, "100"))).await.unwrap();
-    wait_for("records in the log", async || {
+    wait_until_async("records in the log", async || {
         s.end_offset(&topic).await == 100
     })
     .await;
@@ -274,7 +263,7 @@ async fn pause_resume_and_stop_show_in_status_and_in_the_data() {
     config.push(("batch.size", "1".into()));
     config.push(("poll.delay.ms", "5".into()));
     s.put("slow", &pairs(&config)).await.unwrap();
-    wait_for("slow records", async || s.end_offset(&slow).await > 5).await;
+    wait_until_async("slow records", async || s.end_offset(&slow).await > 5).await;
     s.herder.pause_connector("slow").await.unwrap();
     s.wait_state("slow", "PAUSED", &["PAUSED"]).await;
     let id = ConnectorTaskId {
@@ -298,7 +287,7 @@ async fn pause_resume_and_stop_show_in_status_and_in_the_data() {
     );
     s.herder.resume_connector("slow").await.unwrap();
     s.wait_state("slow", "RUNNING", &["RUNNING"]).await;
-    wait_for("writing again", async || {
+    wait_until_async("writing again", async || {
         s.end_offset(&slow).await > paused_at
     })
     .await;
@@ -317,7 +306,7 @@ async fn pause_resume_and_stop_show_in_status_and_in_the_data() {
     let stopped_at = s.end_offset(&slow).await;
     s.herder.resume_connector("slow").await.unwrap();
     s.wait_state("slow", "RUNNING", &["RUNNING"]).await;
-    wait_for("writing after stop", async || {
+    wait_until_async("writing after stop", async || {
         s.end_offset(&slow).await > stopped_at
     })
     .await;
@@ -345,7 +334,7 @@ async fn initial_states_paused_and_stopped_start_without_tasks() {
     assert_eq!(s.end_offset(&topic).await, 0);
     s.herder.resume_connector("p").await.unwrap();
     s.wait_state("p", "RUNNING", &["RUNNING"]).await;
-    wait_for("records", async || s.end_offset(&topic).await == 10).await;
+    wait_until_async("records", async || s.end_offset(&topic).await == 10).await;
     s.herder.stop().await;
 }
 
@@ -455,11 +444,11 @@ async fn offsets_are_read_altered_and_reset_only_when_stopped() {
     )
     .await
     .unwrap();
-    wait_for("source offsets", async || {
+    wait_until_async("source offsets", async || {
         s.source_seq("src").await == Some(10)
     })
     .await;
-    wait_for("sink offsets", async || {
+    wait_until_async("sink offsets", async || {
         let o = s.herder.connector_offsets("sink").await.unwrap();
         o.offsets
             .first()
@@ -518,7 +507,7 @@ async fn offsets_are_read_altered_and_reset_only_when_stopped() {
         .offsets
         .is_empty());
     s.herder.resume_connector("src").await.unwrap();
-    wait_for("re-read from the start", async || {
+    wait_until_async("re-read from the start", async || {
         s.end_offset(&topic).await == 20
     })
     .await;
@@ -554,7 +543,7 @@ async fn active_topics_are_tracked_and_delete_keeps_offsets() {
     let s = setup(&[]);
     let topic = unique("t");
     s.put("src", &pairs(&source(&topic, "10"))).await.unwrap();
-    wait_for("offsets", async || s.source_seq("src").await == Some(10)).await;
+    wait_until_async("offsets", async || s.source_seq("src").await == Some(10)).await;
     assert_eq!(
         s.herder.active_topics("src").await.unwrap(),
         vec![topic.clone()]
@@ -568,7 +557,7 @@ async fn active_topics_are_tracked_and_delete_keeps_offsets() {
         HerderError::NotFound("Connector src not found".into())
     );
     s.put("src", &pairs(&source(&topic, "15"))).await.unwrap();
-    wait_for("offsets", async || s.source_seq("src").await == Some(15)).await;
+    wait_until_async("offsets", async || s.source_seq("src").await == Some(15)).await;
     assert_eq!(
         s.end_offset(&topic).await,
         15,

@@ -326,9 +326,37 @@ impl Connection {
         Ok(())
     }
 
+    /// Connects to the coordinator of `group` through the first of `servers` (`host:port`)
+    /// that answers FindCoordinator; stops at a failure no other server can mend (an untrusted
+    /// certificate, a refused login).
+    pub async fn find_coordinator(
+        servers: &[String],
+        group: &str,
+        client_id: &str,
+        request_timeout: Duration,
+        tls: Option<&GroupTls>,
+        sasl: Option<&GroupSasl>,
+    ) -> Result<Connection, GroupError> {
+        let mut last = None;
+        for server in servers {
+            match Self::to_coordinator(server, group, client_id, request_timeout, tls, sasl).await {
+                Ok(conn) => return Ok(conn),
+                Err(e) if e.is_fatal() => return Err(e),
+                Err(e) => {
+                    tracing::debug!(server = %server, error = %e, "FindCoordinator failed");
+                    last = Some(e);
+                }
+            }
+        }
+        Err(GroupError::NoBroker {
+            servers: servers.join(","),
+            last: Box::new(last.unwrap_or(GroupError::Stopped)),
+        })
+    }
+
     /// Connects through `server` to the coordinator of `group` (FindCoordinator), reusing the
     /// connection when `server` is the coordinator.
-    pub async fn to_coordinator(
+    async fn to_coordinator(
         server: &str,
         group: &str,
         client_id: &str,

@@ -808,27 +808,8 @@ fn millis_i32(d: Duration) -> i32 {
 
 /// Finds the group coordinator through the bootstrap servers and connects to it.
 async fn find_coordinator(config: &GroupConfig) -> Result<Connection, GroupError> {
-    let mut last = None;
-    for server in &config.bootstrap_servers {
-        match coordinator_via(config, server).await {
-            Ok(conn) => return Ok(conn),
-            // A certificate the worker does not trust fails the same way on every broker.
-            Err(e) if e.is_fatal() => return Err(e),
-            Err(e) => {
-                tracing::debug!(server = %server, error = %e, "FindCoordinator failed");
-                last = Some(e);
-            }
-        }
-    }
-    Err(GroupError::NoBroker {
-        servers: config.bootstrap_servers.join(","),
-        last: Box::new(last.unwrap_or(GroupError::Stopped)),
-    })
-}
-
-async fn coordinator_via(config: &GroupConfig, server: &str) -> Result<Connection, GroupError> {
-    Connection::to_coordinator(
-        server,
+    Connection::find_coordinator(
+        &config.bootstrap_servers,
         &config.group_id,
         &config.client_id,
         config.request_timeout,

@@ -368,7 +368,8 @@ impl GroupConfig {
     }
 }
 
-fn split_servers(servers: &str) -> Vec<String> {
+/// The `host:port` entries of a `bootstrap.servers` list, without `PROTOCOL://` prefixes.
+pub(crate) fn split_servers(servers: &str) -> Vec<String> {
     servers
         .split(',')
         .map(str::trim)
