@@ -1220,10 +1220,9 @@ impl Worker {
                     isolation_level: IsolationLevel::ReadUncommitted,
                     max_poll_records,
                     properties,
-                    // Off: with read-ahead on, the cluster test that kills a worker
-                    // (e2e_cluster) lost one record in CI, cause not found yet
-                    // (docs/PERFORMANCE.md, "Read-ahead is off again").
-                    read_ahead: false,
+                    // Copying the next batch out of the client overlaps with converting
+                    // and putting this one (docs/PERFORMANCE.md, sink path).
+                    read_ahead: true,
                     // Nothing would read them: not the task, no transformation (they may
                     // read, add or route on headers), no dead-letter queue (it keeps the
                     // original headers).
