@@ -12,8 +12,9 @@
 //!
 //! A poll copies each record's bytes once, out of librdkafka's buffers into chunks shared
 //! by the records of the batch (see [`Copier`]); a consumer that can only receive one topic
-//! gives every record that topic's shared name instead of reading (and UTF-8 checking)
-//! librdkafka's name for each message. librdkafka prefetches in the background;
+//! gives every record of a batch one shared name (a copy per batch, so the poll thread and
+//! the caller, busy with the batch before, never update the same reference count) instead of
+//! reading (and UTF-8 checking) librdkafka's name for each message. librdkafka prefetches in the background;
 //! `fetch.queue.backoff.ms` defaults to 10 ms here (librdkafka: 1 s) so a full prefetch
 //! queue does not leave a busy task waiting up to a second for the next fetch.
 //!
@@ -698,7 +699,9 @@ fn poll_batch(consumer: &BaseConsumer<RebalanceContext>, job: PollJob) -> PollRe
     let mut copier = Copier {
         buffer: BytesMut::new(),
         only_topic: only_topic.is_some().then_some(only_topic_holds),
-        topic: only_topic,
+        // A name of this batch's own: the records' reference counts then change on this
+        // thread alone while the caller still works through (and drops) the batch before.
+        topic: only_topic.map(|t| Arc::from(&*t)),
         skip_headers,
     };
     while out.len() < max {
