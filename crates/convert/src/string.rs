@@ -81,6 +81,19 @@ impl Encoding {
         }
     }
 
+    /// Decodes owned bytes: UTF-8 text keeps the buffer it came in when nothing else
+    /// shares it (a consumer hands each value in an allocation of its own), otherwise as
+    /// [`Encoding::decode`].
+    pub fn decode_owned(self, b: Bytes) -> String {
+        if self != Encoding::Utf8 {
+            return self.decode(&b);
+        }
+        match String::from_utf8(Vec::from(b)) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        }
+    }
+
     /// Decodes bytes; malformed input becomes U+FFFD.
     pub fn decode(self, b: &[u8]) -> String {
         match self {
@@ -235,8 +248,13 @@ impl Converter for StringConverter {
         })
     }
 
+    /// Takes the bytes' buffer for the string where it can (see [`Encoding::decode_owned`]).
     fn to_connect_data(&self, _topic: &str, data: Option<Bytes>) -> Result<SchemaAndValue> {
-        Ok(self.deserialize(data.as_deref()))
+        let value = match data {
+            None => Value::Null,
+            Some(b) => Value::String(self.read_encoding.decode_owned(b)),
+        };
+        Ok(SchemaAndValue::new(Some(self.schema.clone()), value))
     }
 }
 
@@ -339,6 +357,39 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(bytes.as_ptr(), at, "the string's buffer is reused");
+    }
+
+    #[test]
+    fn reading_takes_a_buffer_of_its_own_and_copies_a_shared_one() {
+        let utf8 = StringConverter::default();
+        let text_of = |data: Bytes| match utf8.to_connect_data("t", Some(data)).unwrap().value {
+            Value::String(s) => s,
+            other => panic!("not a string: {other:?}"),
+        };
+        let own = Bytes::from(b"owned bytes".to_vec());
+        let at = own.as_ptr();
+        let text = text_of(own);
+        assert_eq!(text, "owned bytes");
+        assert_eq!(text.as_ptr(), at, "the buffer becomes the string");
+
+        let shared = Bytes::from(b"shared bytes".to_vec());
+        let kept = shared.clone();
+        assert_eq!(text_of(shared), "shared bytes");
+        assert_eq!(
+            &kept[..],
+            b"shared bytes",
+            "the other holder keeps its bytes"
+        );
+        assert_eq!(text_of(kept.slice(7..)), "bytes");
+
+        assert_eq!(text_of(Bytes::from_static(b"a\xffb")), "a\u{FFFD}b");
+        let latin1 = StringConverter::new(Encoding::Utf8, Encoding::Latin1);
+        let value = latin1
+            .to_connect_data("t", Some(Bytes::from_static(b"h\xe9")))
+            .unwrap()
+            .value;
+        assert_eq!(value, Value::from("hé"));
+        assert_eq!(utf8.to_connect_data("t", None).unwrap().value, Value::Null);
     }
 
     #[test]

@@ -10,8 +10,8 @@
 //! Offsets are only committed explicitly (`enable.auto.commit=false`,
 //! `enable.auto.offset.store=false`); `max_poll_records` bounds each batch.
 //!
-//! A poll copies each record's bytes once, out of librdkafka's buffers into chunks shared
-//! by the records of the batch (see [`Copier`]); a consumer that can only receive one topic
+//! A poll copies each record's bytes once, out of librdkafka's buffers into an allocation
+//! of their own per key and value (see [`Copier`]); a consumer that can only receive one topic
 //! gives every record of a batch one shared name (a copy per batch, so the poll thread and
 //! the caller, busy with the batch before, never update the same reference count) instead of
 //! reading (and UTF-8 checking) librdkafka's name for each message. librdkafka prefetches in the background;
@@ -36,7 +36,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, RebalanceProtocol};
@@ -697,7 +697,6 @@ fn poll_batch(consumer: &BaseConsumer<RebalanceContext>, job: PollJob) -> PollRe
     let mut revocations = context.revocations.load(Ordering::Acquire);
     let mut out: Vec<ConsumedRecord> = Vec::with_capacity(max.min(expect.max(1024)));
     let mut copier = Copier {
-        buffer: BytesMut::new(),
         only_topic: only_topic.is_some().then_some(only_topic_holds),
         // A name of this batch's own: the records' reference counts then change on this
         // thread alone while the caller still works through (and drops) the batch before.
@@ -749,18 +748,14 @@ fn poll_batch(consumer: &BaseConsumer<RebalanceContext>, job: PollJob) -> PollRe
     Ok(out)
 }
 
-/// Size of the buffers record bytes are copied into.
-const CHUNK: usize = 64 * 1024;
-
 /// Turns librdkafka's messages into records, copying their bytes once.
 ///
-/// Keys and values are copied into shared buffers of [`CHUNK`] bytes (bigger ones get a
-/// buffer of their own) and handed out as [`Bytes`] slices of them: one allocation per
-/// chunk instead of one per key and value. A buffer is freed when the last record bytes
-/// pointing into it are dropped.
+/// Each key, value and header value gets an allocation of its own, exactly its size: a
+/// converter that keeps the bytes (StringConverter's string) then takes the buffer as it is
+/// instead of copying the bytes again, and the copy happens here, on the poll thread, while
+/// the caller works through the batch before.
 #[derive(Default)]
 struct Copier {
-    buffer: BytesMut,
     /// The topic of the last record.
     topic: Option<Arc<str>>,
     /// While this flag is set, `topic` is the topic of every record: the name librdkafka
@@ -773,18 +768,6 @@ struct Copier {
 }
 
 impl Copier {
-    /// Copies `data` into the current buffer (a new one when it has no room).
-    fn copy(&mut self, data: &[u8]) -> Bytes {
-        if data.is_empty() {
-            return Bytes::new();
-        }
-        if self.buffer.capacity() - self.buffer.len() < data.len() {
-            self.buffer = BytesMut::with_capacity(CHUNK.max(data.len()));
-        }
-        self.buffer.extend_from_slice(data);
-        self.buffer.split().freeze()
-    }
-
     /// The record's topic name, shared with the records before it of the same topic.
     fn topic(&mut self, message: &BorrowedMessage<'_>) -> Arc<str> {
         if let (Some(holds), Some(t)) = (&self.only_topic, &self.topic) {
@@ -816,7 +799,7 @@ impl Copier {
                 .iter()
                 .map(|h| LogHeader {
                     key: h.key.to_string(),
-                    value: h.value.map(|v| self.copy(v)),
+                    value: h.value.map(Bytes::copy_from_slice),
                 })
                 .collect(),
             None => Vec::new(),
@@ -827,8 +810,8 @@ impl Copier {
             offset: message.offset(),
             timestamp,
             timestamp_type,
-            key: message.key().map(|k| self.copy(k)),
-            value: message.payload().map(|v| self.copy(v)),
+            key: message.key().map(Bytes::copy_from_slice),
+            value: message.payload().map(Bytes::copy_from_slice),
             headers,
         }
     }
@@ -1178,37 +1161,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn copies_share_a_chunk_and_keep_their_bytes() {
-        let mut copier = Copier::default();
-        let a = copier.copy(b"first value");
-        let b = copier.copy(b"second");
-        assert_eq!(&a[..], b"first value");
-        assert_eq!(&b[..], b"second");
-        // Consecutive copies sit next to each other in one buffer.
-        assert_eq!(a.as_ptr().wrapping_add(a.len()), b.as_ptr());
-        assert!(copier.copy(b"").is_empty());
-    }
-
-    #[test]
-    fn a_full_chunk_starts_a_new_one_and_big_data_gets_its_own() {
-        let mut copier = Copier::default();
-        let mut copies = Vec::new();
-        for i in 0..(2 * CHUNK / 100) {
-            let data = [(i % 251) as u8; 100];
-            copies.push((data, copier.copy(&data)));
-        }
-        let big = vec![7u8; 3 * CHUNK];
-        let copied = copier.copy(&big);
-        assert_eq!(&copied[..], &big[..]);
-        for (data, copy) in &copies {
-            assert_eq!(&copy[..], &data[..]);
-        }
-        // Twice a chunk's worth of copies needs a second chunk: somewhere a copy does not
-        // follow the one before it.
-        let jumps = copies
-            .windows(2)
-            .filter(|w| w[0].1.as_ptr().wrapping_add(100) != w[1].1.as_ptr())
-            .count();
-        assert!(jumps >= 1);
+    fn a_copied_value_becomes_a_vec_without_moving() {
+        // StringConverter takes a consumed value's buffer for its string on this ground.
+        let copy = Bytes::copy_from_slice(b"one hundred bytes or so");
+        let at = copy.as_ptr();
+        let owned = Vec::from(copy);
+        assert_eq!(owned, b"one hundred bytes or so");
+        assert_eq!(owned.as_ptr(), at);
     }
 }
