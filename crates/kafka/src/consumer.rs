@@ -11,12 +11,13 @@
 //! `enable.auto.offset.store=false`); `max_poll_records` bounds each batch.
 //!
 //! A poll copies each record's bytes once, out of librdkafka's buffers into an allocation
-//! of their own per key and value (see [`Copier`]); a consumer that can only receive one topic
-//! gives every record of a batch one shared name (a copy per batch, so the poll thread and
-//! the caller, busy with the batch before, never update the same reference count) instead of
-//! reading (and UTF-8 checking) librdkafka's name for each message. librdkafka prefetches in the background;
-//! `fetch.queue.backoff.ms` defaults to 10 ms here (librdkafka: 1 s) so a full prefetch
-//! queue does not leave a busy task waiting up to a second for the next fetch.
+//! of their own per key and value (see [`Copier`]); a consumer that can only receive one
+//! topic gives every record of a batch one shared name (a copy per batch, so the poll thread
+//! and the caller, busy with the batch before, never update the same reference count)
+//! instead of reading (and UTF-8 checking) librdkafka's name for each message. librdkafka
+//! prefetches in the background; `fetch.queue.backoff.ms` defaults to 10 ms here
+//! (librdkafka: 1 s) so a full prefetch queue does not leave a busy task waiting up to a
+//! second for the next fetch.
 //!
 //! Records a poll collected before a revocation are dropped from its batch when the
 //! revocation comes: the listener has already been told the partitions are gone, and the
