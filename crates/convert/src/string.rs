@@ -215,9 +215,15 @@ impl StringConverter {
 
     /// Bytes (or null) as an optional string.
     pub fn deserialize(&self, data: Option<&[u8]>) -> SchemaAndValue {
+        self.deserialize_owned(data.map(Bytes::copy_from_slice))
+    }
+
+    /// Like [`StringConverter::deserialize`], but UTF-8 bytes nothing else holds become the
+    /// string without a copy (see [`Encoding::decode_owned`]).
+    fn deserialize_owned(&self, data: Option<Bytes>) -> SchemaAndValue {
         let value = match data {
             None => Value::Null,
-            Some(b) => Value::String(self.read_encoding.decode(b)),
+            Some(b) => Value::String(self.read_encoding.decode_owned(b)),
         };
         SchemaAndValue::new(Some(self.schema.clone()), value)
     }
@@ -248,13 +254,8 @@ impl Converter for StringConverter {
         })
     }
 
-    /// Takes the bytes' buffer for the string where it can (see [`Encoding::decode_owned`]).
     fn to_connect_data(&self, _topic: &str, data: Option<Bytes>) -> Result<SchemaAndValue> {
-        let value = match data {
-            None => Value::Null,
-            Some(b) => Value::String(self.read_encoding.decode_owned(b)),
-        };
-        Ok(SchemaAndValue::new(Some(self.schema.clone()), value))
+        Ok(self.deserialize_owned(data))
     }
 }
 
@@ -275,7 +276,7 @@ impl HeaderConverter for StringConverter {
         _header_key: &str,
         data: Option<Bytes>,
     ) -> Result<SchemaAndValue> {
-        Ok(self.deserialize(data.as_deref()))
+        Ok(self.deserialize_owned(data))
     }
 }
 

@@ -755,7 +755,6 @@ fn poll_batch(consumer: &BaseConsumer<RebalanceContext>, job: PollJob) -> PollRe
 /// converter that keeps the bytes (StringConverter's string) then takes the buffer as it is
 /// instead of copying the bytes again, and the copy happens here, on the poll thread, while
 /// the caller works through the batch before.
-#[derive(Default)]
 struct Copier {
     /// The topic of the last record.
     topic: Option<Arc<str>>,
