@@ -19,7 +19,8 @@
 #              broker; the raw consumer assigns its partitions without a group).
 # Beside them, the CPU time the client process used (user + system, all threads, start-up
 # included): on this 2-core machine the broker, the client and other work share the cores,
-# so CPU per record shows where the rate goes.
+# so CPU per record shows where the rate goes. The same per thread (the raw consumer reports
+# its own), with the broker's CPU during the run when `ss` finds the broker's process.
 #
 #   scripts/bench/kafka-sink.sh [LINES] [ROUNDS]      (default 2000000 lines, 1 round)
 #
@@ -38,6 +39,9 @@ if [ -z "${SLUICE_KAFKA_BOOTSTRAP:-}" ]; then
   SLUICE_KAFKA_BOOTSTRAP="$(scripts/services/kafka.sh start | tail -n 1)"
 fi
 B=$SLUICE_KAFKA_BOOTSTRAP
+# shellcheck source=scripts/bench/kafka-common.sh
+. scripts/bench/kafka-common.sh
+BROKER_PID=$(listener_pid "$B")
 # SLUICE_BENCH_NO_BUILD=1 uses the binaries already built.
 if [ -z "${SLUICE_BENCH_NO_BUILD:-}" ]; then
   cargo build --release --quiet -p sluice --bin sluice
@@ -66,8 +70,6 @@ figures() { # progress-line start bytes-per-record
     split(line, kv, /[ =]/); f = kv[2]; v = kv[4]; l = kv[6];
     printf "%.6f %d %.6f\n", l - f, n - v / per, l - t0 }'
 }
-# CPU seconds (user + system) of a running process.
-cpu_of() { awk '{ printf "%.2f", ($14 + $15) / 100 }' "/proc/$1/stat"; }
 rate() { # label seconds records
   awk -v l="$1" -v s="$2" -v n="$3" -v b="$VALUE_BYTES" -v total="$LINES" \
     'BEGIN { printf "  %-26s %8.3f s %10.0f records/s %7.1f MB/s\n", l, s, n / s, b * n / total / s / 1e6 }'
@@ -84,13 +86,15 @@ consumer.session.timeout.ms=6000
 listeners=http://127.0.0.1:0
 PROPS
 
-declare -a RESULTS
+declare -a RESULTS THREADS
 for round in $(seq 1 "$ROUNDS"); do
+  b0=$(broker_cpu)
   t0=$(now)
   out=$(/usr/bin/time -f "cpu=%U+%S" -o "$WORK/time.txt" \
     "$TARGET/release/examples/raw_consume" "$B" "$TOPIC" "$LINES" \
     fetch.queue.backoff.ms=10 isolation.level=read_uncommitted)
   RAW_F="$(figures "$(echo "$out" | grep '^first=')" "$t0" 1) $(awk -F'[=+]' '{ print $2 + $3 }' "$WORK/time.txt")"
+  RAW_T="$(echo "$out" | sed -n 's/^threads: //p')$(broker_used "$b0" "$(broker_cpu)")"
 
   rm -f "$WORK/out.txt" "$WORK/connect.offsets"
   cat > "$WORK/sink.properties" <<PROPS
@@ -99,24 +103,28 @@ connector.class=FileStreamSink
 file=$WORK/out.txt
 topics=$TOPIC
 PROPS
+  b0=$(broker_cpu)
   t0=$(now)
   RUST_LOG=warn "$BIN" standalone "$WORK/worker.properties" "$WORK/sink.properties" &
   PID=$!
   # Each record is its value and a newline in the file.
   line=$("$PROGRESS" file "$WORK/out.txt" "$BYTES" "$PID")
   SLUICE_F="$(figures "$line" "$t0" $((BYTES / LINES))) $(cpu_of "$PID")"
+  SLUICE_T="$(threads_of "$PID")$(broker_used "$b0" "$(broker_cpu)")"
   kill -TERM "$PID"; wait "$PID" || true
   PID=
   cmp -s <(sort "$WORK/in.txt") <(sort "$WORK/out.txt") \
     && echo "Round $round: the output holds every input line." \
     || { echo "OUTPUT DIFFERS" >&2; exit 1; }
   RESULTS+=("$RAW_F|$SLUICE_F")
+  THREADS+=("$RAW_T|$SLUICE_T")
 done
 
 echo
 echo "Kafka ($B) -> sink, $LINES records of 99 bytes, 3 partitions ($(nproc) cores), $ROUNDS round(s)"
-for r in "${RESULTS[@]}"; do
-  IFS='|' read -r RAW_F SLUICE_F <<<"$r"
+for i in "${!RESULTS[@]}"; do
+  IFS='|' read -r RAW_F SLUICE_F <<<"${RESULTS[$i]}"
+  IFS='|' read -r RAW_T SLUICE_T <<<"${THREADS[$i]}"
   read -r raw_s raw_n raw_w raw_c <<<"$RAW_F"
   read -r sl_s sl_n sl_w sl_c <<<"$SLUICE_F"
   echo "steady state (first record to last):"
@@ -126,6 +134,8 @@ for r in "${RESULTS[@]}"; do
   rate "raw librdkafka consumer" "$raw_w" "$LINES"
   rate "sluice FileStreamSink" "$sl_w" "$LINES"
   echo "client CPU (whole run): raw $raw_c s, sluice $sl_c s"
+  echo "CPU seconds by thread (whole run), and the broker's during the run:"
+  printf '  %-26s %s\n' "raw librdkafka consumer" "$RAW_T" "sluice FileStreamSink" "$SLUICE_T"
   awk -v rs="$raw_s" -v rn="$raw_n" -v ss="$sl_s" -v sn="$sl_n" -v rw="$raw_w" -v sw="$sl_w" \
     'BEGIN { printf "FileStreamSink / raw: steady %.3f, whole run %.3f\n", sn / ss / (rn / rs), rw / sw }'
 done

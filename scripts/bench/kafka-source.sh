@@ -24,7 +24,8 @@
 #   whole run: from the process start to the last acknowledged record (start-up, connecting).
 # Beside them, the CPU time the client process used (user + system, all threads, start-up
 # included): on this 2-core machine the broker, the client and other work share the cores,
-# so CPU per record shows where the rate goes.
+# so CPU per record shows where the rate goes. The same per thread (the raw producer reports
+# its own), with the broker's CPU during the run when `ss` finds the broker's process.
 #
 #   scripts/bench/kafka-source.sh [LINES] [ROUNDS]      (default 2000000 lines, 1 round)
 #
@@ -43,6 +44,9 @@ if [ -z "${SLUICE_KAFKA_BOOTSTRAP:-}" ]; then
   SLUICE_KAFKA_BOOTSTRAP="$(scripts/services/kafka.sh start | tail -n 1)"
 fi
 B=$SLUICE_KAFKA_BOOTSTRAP
+# shellcheck source=scripts/bench/kafka-common.sh
+. scripts/bench/kafka-common.sh
+BROKER_PID=$(listener_pid "$B")
 # SLUICE_BENCH_NO_BUILD=1 uses the binaries already built.
 if [ -z "${SLUICE_BENCH_NO_BUILD:-}" ]; then
   cargo build --release --quiet -p sluice --bin sluice
@@ -65,8 +69,6 @@ figures() { # progress-line start
     split(line, kv, /[ =]/); f = kv[2]; v = kv[4]; l = kv[6];
     printf "%.6f %d %.6f\n", l - f, n - v, l - t0 }'
 }
-# CPU seconds (user + system) of a running process.
-cpu_of() { awk '{ printf "%.2f", ($14 + $15) / 100 }' "/proc/$1/stat"; }
 rate() { # label seconds records bytes-per-record
   awk -v l="$1" -v s="$2" -v n="$3" -v b="$4" \
     'BEGIN { printf "  %-26s %8.3f s %10.0f records/s %7.1f MB/s\n", l, s, n / s, n * b / s / 1e6 }'
@@ -88,10 +90,12 @@ PROPS
 worker "$WORK/kafka.properties" "bootstrap.servers=$B"
 worker "$WORK/embedded.properties" "embedded.log.dir=$WORK/data"
 
-# Runs sluice with one connector until N records are acknowledged; prints the figures.
+# Runs sluice with one connector until N records are acknowledged; prints the figures
+# and leaves its threads' CPU (and the broker's) in $WORK/threads.txt.
 run_sluice() { # worker-file connector-file
   rm -f "$WORK/connect.offsets"
-  local t0 line cpu
+  local t0 line cpu b0
+  b0=$(broker_cpu)
   t0=$(now)
   RUST_LOG=warn "$BIN" standalone "$1" "$2" &
   PID=$!
@@ -101,6 +105,7 @@ run_sluice() { # worker-file connector-file
     exit 1
   fi
   cpu=$(cpu_of "$PID")
+  echo "$(threads_of "$PID")$(broker_used "$b0" "$(broker_cpu)")" > "$WORK/threads.txt"
   kill -TERM "$PID"; wait "$PID" || true
   PID=
   echo "$(figures "$line" "$t0") $cpu"
@@ -157,13 +162,15 @@ fi
 # Key and value bytes (each line less its TAB and newline).
 DG_BYTES=$(($(stat -c %s "$WORK/datagen.txt") - 2 * LINES))
 
-declare -a RESULTS
+declare -a RESULTS THREADS
 for round in $(seq 1 "$ROUNDS"); do
   RUN=$(date +%s%N)
   create "bench-raw-$RUN"
+  b0=$(broker_cpu)
   t0=$(now)
   out=$(/usr/bin/time -f "cpu=%U+%S" -o "$WORK/time.txt" "$RAW" "$B" "bench-raw-$RUN" "$WORK/in.txt")
   RAW_F="$(figures "$(echo "$out" | grep '^first=')" "$t0") $(awk -F'[=+]' '{ print $2 + $3 }' "$WORK/time.txt")"
+  RAW_T="$(echo "$out" | sed -n 's/^threads: //p')$(broker_used "$b0" "$(broker_cpu)")"
 
   create "bench-file-$RUN"
   cat > "$WORK/file.properties" <<PROPS
@@ -174,27 +181,33 @@ topic=bench-file-$RUN
 batch.size=20000
 PROPS
   FILE_F=$(run_sluice "$WORK/kafka.properties" "$WORK/file.properties")
+  FILE_T=$(cat "$WORK/threads.txt")
 
   create "bench-rawdg-$RUN"
+  b0=$(broker_cpu)
   t0=$(now)
   out=$(/usr/bin/time -f "cpu=%U+%S" -o "$WORK/time.txt" "$RAW" --keyed "$B" "bench-rawdg-$RUN" "$WORK/datagen.txt")
   RAWDG_F="$(figures "$(echo "$out" | grep '^first=')" "$t0") $(awk -F'[=+]' '{ print $2 + $3 }' "$WORK/time.txt")"
+  RAWDG_T="$(echo "$out" | sed -n 's/^threads: //p')$(broker_used "$b0" "$(broker_cpu)")"
 
   create "bench-datagen-$RUN"
   datagen_props "bench-datagen-$RUN"
   DATAGEN_F=$(run_sluice "$WORK/kafka.properties" "$WORK/datagen.properties")
+  DATAGEN_T=$(cat "$WORK/threads.txt")
 
   EMBEDDED_F=$(run_datagen_embedded)
   rm -rf "$WORK/data"
 
   RESULTS+=("$RAW_F|$FILE_F|$RAWDG_F|$DATAGEN_F|$EMBEDDED_F")
+  THREADS+=("$RAW_T|$FILE_T|$RAWDG_T|$DATAGEN_T")
 done
 
 echo
 echo "source -> Kafka ($B), $LINES records ($(nproc) cores), $ROUNDS round(s);" \
   "Datagen values: $DATAGEN_VALUE_CONVERTER, $((DG_BYTES / LINES)) key+value bytes per record"
-for r in "${RESULTS[@]}"; do
-  IFS='|' read -r RAW_F FILE_F RAWDG_F DATAGEN_F EMBEDDED_F <<<"$r"
+for i in "${!RESULTS[@]}"; do
+  IFS='|' read -r RAW_F FILE_F RAWDG_F DATAGEN_F EMBEDDED_F <<<"${RESULTS[$i]}"
+  IFS='|' read -r RAW_T FILE_T RAWDG_T DATAGEN_T <<<"${THREADS[$i]}"
   read -r raw_s raw_n raw_w raw_c <<<"$RAW_F"
   read -r file_s file_n file_w file_c <<<"$FILE_F"
   read -r rdg_s rdg_n rdg_w rdg_c <<<"$RAWDG_F"
@@ -216,6 +229,9 @@ for r in "${RESULTS[@]}"; do
   rate "sluice Datagen -> embedded" "$em_w" "$LINES" "$dper"
   echo "client CPU (whole run): raw $raw_c s, File $file_c s, raw Datagen's $rdg_c s," \
     "Datagen -> Kafka $dg_c s, Datagen -> embedded $em_c s"
+  echo "CPU seconds by thread (whole run), and the broker's during the run:"
+  printf '  %-26s %s\n' "raw producer, file lines" "$RAW_T" "sluice FileStreamSource" "$FILE_T" \
+    "raw producer, Datagen's" "$RAWDG_T" "sluice Datagen -> Kafka" "$DATAGEN_T"
   awk -v rs="$raw_s" -v rn="$raw_n" -v fs="$file_s" -v fn="$file_n" \
       -v gs="$rdg_s" -v gn="$rdg_n" -v ds="$dg_s" -v dn="$dg_n" \
       -v rw="$raw_w" -v fw="$file_w" -v gw="$rdg_w" -v dw="$dg_w" \

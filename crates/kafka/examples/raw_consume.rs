@@ -3,13 +3,16 @@
 //! seen COUNT records. It touches each value (sums the bytes) so the records are really
 //! read. Prints the whole-run rate (from the assignment to the last record) and, as
 //! `first=... last=...` in Unix seconds, when the first and the last record arrived: the
-//! steady-state window, measured the same way as the benchmark measures Sluice.
+//! steady-state window, measured the same way as the benchmark measures Sluice; then, as
+//! `threads: ...`, the CPU time of each of its threads (the script prints it beside Sluice's).
 //!
 //! ```text
 //! cargo run --release -p sluice-kafka --example raw_consume -- BOOTSTRAP TOPIC COUNT [KEY=VALUE...]
 //! ```
 //!
 //! Extra `KEY=VALUE` arguments are librdkafka consumer settings.
+
+mod common;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -71,6 +74,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         (seen - 1) as f64 / (last - first)
     );
     println!("first={first:.6} first_value=1 last={last:.6}");
+    println!("{}", common::thread_cpu());
     Ok(())
 }
 

@@ -14,7 +14,11 @@
 //! file is read into memory before the clock starts. Prints the whole-run rate (from the
 //! first send to the last acknowledgement) and, as `first=... last=...` in Unix seconds,
 //! the times of the first and the last acknowledgement: the steady-state window, measured
-//! the same way as the benchmark measures Sluice (first acknowledged record to last).
+//! the same way as the benchmark measures Sluice (first acknowledged record to last); then,
+//! as `threads: ...`, the CPU time of each of its threads (the script prints it beside
+//! Sluice's).
+
+mod common;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -134,5 +138,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         (count.saturating_sub(1)) as f64 / (last - first)
     );
     println!("first={first:.6} first_value=1 last={last:.6}");
+    println!("{}", common::thread_cpu());
     Ok(())
 }

@@ -1,0 +1,38 @@
+# Helpers of the Kafka benchmarks (sourced by kafka-source.sh and kafka-sink.sh).
+
+# CPU seconds (user + system) of a running process, all threads.
+cpu_of() { sed 's/.*) //' "/proc/$1/stat" | awk '{ printf "%.2f", ($12 + $13) / 100 }'; }
+
+# "NAME SECONDS, ...": CPU seconds of a running process's threads, summed by thread name,
+# largest first (threads under 0.01 s left out). The name in /proc/*/stat is in
+# parentheses and may hold spaces, so fields are counted after it.
+threads_of() {
+  local t
+  for t in /proc/"$1"/task/*; do
+    printf '%s\t%s\n' "$(cat "$t/comm" 2>/dev/null)" \
+      "$(sed 's/.*) //' "$t/stat" 2>/dev/null | awk '{ print ($12 + $13) / 100 }')"
+  done | awk -F'\t' '$2 != "" { cpu[$1] += $2 }
+    END { for (n in cpu) if (cpu[n] >= 0.01) printf "%s\t%.2f\n", n, cpu[n] }' |
+    sort -t "$(printf '\t')" -k2 -nr |
+    awk -F'\t' '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $2 } END { print "" }'
+}
+
+# The pid of the process listening on the port of a HOST:PORT address, if `ss` can tell.
+listener_pid() {
+  command -v ss >/dev/null || return 0
+  { ss -Hltnp "sport = :${1##*:}" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n 1 |
+    cut -d= -f2; } || true
+}
+
+# The broker's CPU seconds so far ("" when its process is unknown), to print what each
+# client run cost the broker.
+BROKER_PID=""
+broker_cpu() {
+  if [ -n "$BROKER_PID" ] && [ -r "/proc/$BROKER_PID/stat" ]; then cpu_of "$BROKER_PID"; fi
+}
+# "; broker S s" for a run between two broker_cpu readings (nothing when unknown).
+broker_used() {
+  if [ -n "$1" ] && [ -n "$2" ]; then
+    awk -v a="$1" -v b="$2" 'BEGIN { printf "; broker %.2f s", b - a }'
+  fi
+}
