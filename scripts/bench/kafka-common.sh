@@ -30,9 +30,22 @@ BROKER_PID=""
 broker_cpu() {
   if [ -n "$BROKER_PID" ] && [ -r "/proc/$BROKER_PID/stat" ]; then cpu_of "$BROKER_PID"; fi
 }
-# "; broker S s" for a run between two broker_cpu readings (nothing when unknown).
-broker_used() {
-  if [ -n "$1" ] && [ -n "$2" ]; then
-    awk -v a="$1" -v b="$2" 'BEGIN { printf "; broker %.2f s", b - a }'
+# "; broker S s": the broker's CPU since the reading `$1` of broker_cpu (nothing when
+# unknown).
+broker_since() {
+  local now
+  now=$(broker_cpu)
+  if [ -n "$1" ] && [ -n "$now" ]; then
+    awk -v a="$1" -v b="$now" 'BEGIN { printf "; broker %.2f s", b - a }'
   fi
+}
+
+# A run's thread line: a running process's threads (`process PID`) or the `threads:` line a
+# raw client printed (`reported OUTPUT`), then the broker's CPU since reading `$3`.
+run_threads() { # process PID | reported OUTPUT, broker-cpu-before
+  case "$1" in
+    process) threads_of "$2" | tr -d '\n' ;;
+    reported) echo "$2" | sed -n 's/^threads: //p' | tr -d '\n' ;;
+  esac
+  broker_since "$3"
 }

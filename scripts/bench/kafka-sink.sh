@@ -94,7 +94,7 @@ for round in $(seq 1 "$ROUNDS"); do
     "$TARGET/release/examples/raw_consume" "$B" "$TOPIC" "$LINES" \
     fetch.queue.backoff.ms=10 isolation.level=read_uncommitted)
   RAW_F="$(figures "$(echo "$out" | grep '^first=')" "$t0" 1) $(awk -F'[=+]' '{ print $2 + $3 }' "$WORK/time.txt")"
-  RAW_T="$(echo "$out" | sed -n 's/^threads: //p')$(broker_used "$b0" "$(broker_cpu)")"
+  RAW_T=$(run_threads reported "$out" "$b0")
 
   rm -f "$WORK/out.txt" "$WORK/connect.offsets"
   cat > "$WORK/sink.properties" <<PROPS
@@ -110,7 +110,7 @@ PROPS
   # Each record is its value and a newline in the file.
   line=$("$PROGRESS" file "$WORK/out.txt" "$BYTES" "$PID")
   SLUICE_F="$(figures "$line" "$t0" $((BYTES / LINES))) $(cpu_of "$PID")"
-  SLUICE_T="$(threads_of "$PID")$(broker_used "$b0" "$(broker_cpu)")"
+  SLUICE_T=$(run_threads process "$PID" "$b0")
   kill -TERM "$PID"; wait "$PID" || true
   PID=
   cmp -s <(sort "$WORK/in.txt") <(sort "$WORK/out.txt") \

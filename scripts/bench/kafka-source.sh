@@ -105,7 +105,7 @@ run_sluice() { # worker-file connector-file
     exit 1
   fi
   cpu=$(cpu_of "$PID")
-  echo "$(threads_of "$PID")$(broker_used "$b0" "$(broker_cpu)")" > "$WORK/threads.txt"
+  run_threads process "$PID" "$b0" > "$WORK/threads.txt"
   kill -TERM "$PID"; wait "$PID" || true
   PID=
   echo "$(figures "$line" "$t0") $cpu"
@@ -170,7 +170,7 @@ for round in $(seq 1 "$ROUNDS"); do
   t0=$(now)
   out=$(/usr/bin/time -f "cpu=%U+%S" -o "$WORK/time.txt" "$RAW" "$B" "bench-raw-$RUN" "$WORK/in.txt")
   RAW_F="$(figures "$(echo "$out" | grep '^first=')" "$t0") $(awk -F'[=+]' '{ print $2 + $3 }' "$WORK/time.txt")"
-  RAW_T="$(echo "$out" | sed -n 's/^threads: //p')$(broker_used "$b0" "$(broker_cpu)")"
+  RAW_T=$(run_threads reported "$out" "$b0")
 
   create "bench-file-$RUN"
   cat > "$WORK/file.properties" <<PROPS
@@ -188,7 +188,7 @@ PROPS
   t0=$(now)
   out=$(/usr/bin/time -f "cpu=%U+%S" -o "$WORK/time.txt" "$RAW" --keyed "$B" "bench-rawdg-$RUN" "$WORK/datagen.txt")
   RAWDG_F="$(figures "$(echo "$out" | grep '^first=')" "$t0") $(awk -F'[=+]' '{ print $2 + $3 }' "$WORK/time.txt")"
-  RAWDG_T="$(echo "$out" | sed -n 's/^threads: //p')$(broker_used "$b0" "$(broker_cpu)")"
+  RAWDG_T=$(run_threads reported "$out" "$b0")
 
   create "bench-datagen-$RUN"
   datagen_props "bench-datagen-$RUN"
