@@ -37,19 +37,18 @@ enum Input {
 ///
 /// Each batch gets copies of its own: the task creates the records of the next batch while
 /// the runtime drops those of the previous one on another thread, and with one shared copy
-/// both threads would update the same reference counts for every record.
+/// both threads would update the same reference counts for every record. (The value schema
+/// is a static one, without a count.)
 struct BatchShared {
     topic: Arc<str>,
     partition: Arc<OffsetMap>,
-    value_schema: SchemaRef,
 }
 
 impl BatchShared {
-    fn new(topic: &str, partition: &OffsetMap, value_schema: &Schema) -> Self {
+    fn new(topic: &str, partition: &OffsetMap) -> Self {
         BatchShared {
             topic: Arc::from(topic),
             partition: Arc::new(partition.clone()),
-            value_schema: Arc::new(value_schema.clone()),
         }
     }
 }
@@ -85,7 +84,6 @@ pub struct FileStreamSourceTask {
     topic: Arc<str>,
     batch_size: usize,
     partition: Arc<OffsetMap>,
-    value_schema: SchemaRef,
     input: Input,
     buffer: LineBuffer,
     /// Byte position of the first unread line; `None` for standard input.
@@ -108,7 +106,6 @@ impl FileStreamSourceTask {
             topic: Arc::from(""),
             batch_size: 1,
             partition: Arc::new(OffsetMap::new()),
-            value_schema: Schema::required(SchemaType::String),
             input: Input::Closed,
             buffer: LineBuffer::new(0),
             position: None,
@@ -149,14 +146,12 @@ impl FileStreamSourceTask {
             topic,
             batch_size,
             partition,
-            value_schema,
             buffer,
             position,
             ..
         } = self;
         buffer.take_lines(want, |text, consumed| {
-            let shared =
-                shared.get_or_insert_with(|| BatchShared::new(topic, partition, value_schema));
+            let shared = shared.get_or_insert_with(|| BatchShared::new(topic, partition));
             let position = match position {
                 Some(p) => {
                     *p += consumed as i64;
@@ -172,7 +167,7 @@ impl FileStreamSourceTask {
                 source_offset: OffsetMap::new().with(POSITION_FIELD, position),
                 record: ConnectRecord {
                     topic: shared.topic.clone(),
-                    value_schema: Some(shared.value_schema.clone()),
+                    value_schema: Some(Schema::required(SchemaType::String)),
                     value: Value::String(text),
                     timestamp: Some(timestamp),
                     ..ConnectRecord::default()

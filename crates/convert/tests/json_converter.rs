@@ -999,7 +999,7 @@ fn schemas_are_translated_once() {
     let first = read(&c, &json).schema.unwrap();
     let second = read(&c, &json).schema.unwrap();
     assert!(
-        std::sync::Arc::ptr_eq(&first, &second),
+        SchemaRef::ptr_eq(&first, &second),
         "second read reuses the cached schema"
     );
     assert_eq!(c.cached_schemas(), (1, 1));

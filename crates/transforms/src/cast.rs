@@ -382,7 +382,7 @@ impl Cast {
 
 /// True when a struct's own schema is the schema the record declares.
 fn same_schema(a: &SchemaRef, b: &SchemaRef) -> bool {
-    std::sync::Arc::ptr_eq(a, b) || **a == **b
+    SchemaRef::ptr_eq(a, b) || **a == **b
 }
 
 /// Casts one value (Kafka's `castValueToType`). The input type comes from the schema when
@@ -872,7 +872,6 @@ fn scale_by_power_of_two(mut x: f64, mut exp: i64) -> f64 {
 mod tests {
     use super::*;
     use bytes::Bytes;
-    use std::sync::Arc;
 
     fn props(pairs: &[(&str, &str)]) -> ConfigMap {
         pairs
@@ -1466,7 +1465,7 @@ mod tests {
         let Value::Struct(s) = out.value else {
             panic!("not a struct")
         };
-        assert!(Arc::ptr_eq(s.schema(), &out_schema));
+        assert!(SchemaRef::ptr_eq(s.schema(), &out_schema));
         let want = [
             Value::Int16(8),
             Value::Int32(16),
@@ -1503,7 +1502,7 @@ mod tests {
         assert!(out_schema.field("missing").is_none());
         // The schema is built once per input schema.
         let again = apply_value(&*xform, Some(schema), Value::Struct(value));
-        assert!(Arc::ptr_eq(&again.value_schema.unwrap(), &out_schema));
+        assert!(SchemaRef::ptr_eq(&again.value_schema.unwrap(), &out_schema));
     }
 
     #[test]

@@ -457,10 +457,10 @@ impl<V: Clone> DerivedSchemas<V> {
         build: impl FnOnce() -> Result<V>,
     ) -> Result<V> {
         let identical = |e: &SchemaRef, r: &Option<SchemaRef>| {
-            Arc::ptr_eq(e, envelope)
+            SchemaRef::ptr_eq(e, envelope)
                 && match (r, row) {
                     (None, None) => true,
-                    (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                    (Some(a), Some(b)) => SchemaRef::ptr_eq(a, b),
                     _ => false,
                 }
         };
@@ -1500,7 +1500,10 @@ mod tests {
         );
         // The rebuilt schema is built once per row and envelope schema.
         let again = x.apply_owned(create()).unwrap().unwrap();
-        assert!(Arc::ptr_eq(&schema, again.value_schema.as_ref().unwrap()));
+        assert!(SchemaRef::ptr_eq(
+            &schema,
+            again.value_schema.as_ref().unwrap()
+        ));
 
         let mapped = xform(&[
             ("add.fields.prefix", ""),

@@ -305,7 +305,6 @@ mod differential;
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
     use bytes::Bytes;
     use sluice_api::data::{
@@ -622,7 +621,10 @@ mod tests {
         let record = schemad_order();
         let schema = record.value_schema.clone().unwrap();
         let out = apply(".value.qty = .value.qty * 2 | .value.note = \"x\"", record).unwrap();
-        assert!(Arc::ptr_eq(out.value_schema.as_ref().unwrap(), &schema));
+        assert!(SchemaRef::ptr_eq(
+            out.value_schema.as_ref().unwrap(),
+            &schema
+        ));
         let Value::Struct(s) = &out.value else {
             panic!()
         };
@@ -659,7 +661,10 @@ mod tests {
             &[Value::Int32(3), Value::Int64(4), Value::Int64(12)]
         );
         let again = t.apply_owned(schemad_order()).unwrap().unwrap();
-        assert!(Arc::ptr_eq(again.value_schema.as_ref().unwrap(), &schema));
+        assert!(SchemaRef::ptr_eq(
+            again.value_schema.as_ref().unwrap(),
+            &schema
+        ));
     }
 
     #[test]
@@ -715,7 +720,7 @@ mod tests {
         assert_eq!(out.key, record.key);
         assert_eq!(out.key_schema, record.key_schema);
         assert_eq!(out.value, record.value);
-        assert!(Arc::ptr_eq(
+        assert!(SchemaRef::ptr_eq(
             out.value_schema.as_ref().unwrap(),
             record.value_schema.as_ref().unwrap()
         ));

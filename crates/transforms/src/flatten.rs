@@ -185,7 +185,7 @@ impl Flatten {
             return Ok((schema.clone(), value));
         };
         let updated = self.cache.get_or_build(schema, |s| self.build_schema(s))?;
-        if !std::sync::Arc::ptr_eq(input.schema(), schema) && **input.schema() != **schema {
+        if !SchemaRef::ptr_eq(input.schema(), schema) && **input.schema() != **schema {
             return Err(ConnectError::data("Struct schemas do not match."));
         }
         let flat = !schema
@@ -358,7 +358,6 @@ mod tests {
     use super::*;
     use bytes::Bytes;
     use sluice_api::data::LogicalType;
-    use std::sync::Arc;
 
     fn props(pairs: &[(&str, &str)]) -> ConfigMap {
         pairs
@@ -491,7 +490,7 @@ mod tests {
         }
         // Built once per input schema.
         let again = apply(&*x, Some(two), Value::Struct(two_value)).unwrap();
-        assert!(Arc::ptr_eq(&again.value_schema.unwrap(), &schema));
+        assert!(SchemaRef::ptr_eq(&again.value_schema.unwrap(), &schema));
     }
 
     #[test]

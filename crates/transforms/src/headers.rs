@@ -714,7 +714,7 @@ mod tests {
         assert_eq!(moved.name.as_deref(), Some("n"));
         assert_eq!(moved.version, Some(3));
         assert_eq!(moved.fields.len(), 1);
-        assert!(std::sync::Arc::ptr_eq(
+        assert!(SchemaRef::ptr_eq(
             &moved,
             second.value_schema.as_ref().unwrap()
         ));

@@ -92,7 +92,6 @@ impl Transformation for HoistField {
 mod tests {
     use super::*;
     use sluice_api::data::{Schema, SchemaType};
-    use std::sync::Arc;
 
     fn xform(operand: Operand, field: &str) -> Box<dyn Transformation> {
         let props = ConfigMap::from([("field".to_string(), field.to_string())]);
@@ -145,7 +144,7 @@ mod tests {
         assert_eq!(out.key, Value::Struct(expected));
         let again = x.apply_owned(record).unwrap().unwrap();
         assert!(
-            Arc::ptr_eq(
+            sluice_api::data::SchemaRef::ptr_eq(
                 out.key_schema.as_ref().unwrap(),
                 again.key_schema.as_ref().unwrap()
             ),

@@ -361,7 +361,6 @@ impl Transformation for InsertField {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     fn props(pairs: &[(&str, &str)]) -> ConfigMap {
         pairs
@@ -507,7 +506,7 @@ mod tests {
             ))
             .unwrap()
             .unwrap();
-        assert!(Arc::ptr_eq(
+        assert!(SchemaRef::ptr_eq(
             &out_schema,
             again.value_schema.as_ref().unwrap()
         ));

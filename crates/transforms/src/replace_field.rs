@@ -403,7 +403,6 @@ fn keep_last_of_each_key(entries: Vec<(Value, Value)>) -> Vec<(Value, Value)> {
 mod tests {
     use super::*;
     use sluice_api::data::{Schema, SchemaType};
-    use std::sync::Arc;
 
     fn props(pairs: &[(&str, &str)]) -> ConfigMap {
         pairs
@@ -601,7 +600,7 @@ mod tests {
         let Value::Struct(s) = &out.value else {
             panic!("not a struct")
         };
-        assert!(Arc::ptr_eq(s.schema(), &schema));
+        assert!(SchemaRef::ptr_eq(s.schema(), &schema));
         assert_eq!(
             s.values(),
             [Value::Int32(42), Value::Boolean(true), Value::from("etc")]
@@ -614,7 +613,7 @@ mod tests {
             ))
             .unwrap()
             .unwrap();
-        assert!(Arc::ptr_eq(&again.value_schema.unwrap(), &schema));
+        assert!(SchemaRef::ptr_eq(&again.value_schema.unwrap(), &schema));
     }
 
     #[test]

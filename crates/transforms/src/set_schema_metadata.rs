@@ -14,8 +14,6 @@
 //! `replace.null.with.default`); other values are kept. Schemas of nested fields are not
 //! renamed.
 
-use std::sync::Arc;
-
 use sluice_api::config::{ConfigDef, ConfigKey, ConfigMap, ConfigType, Importance};
 use sluice_api::data::{SchemaRef, SchemaType, Struct, Value};
 use sluice_api::error::{ConnectError, Result};
@@ -148,7 +146,7 @@ impl SetSchemaMetadata {
         if !matches!(updated.schema_type, SchemaType::Map | SchemaType::Array) {
             updated.value_schema = None;
         }
-        Arc::new(updated)
+        SchemaRef::new(updated)
     }
 
     /// The struct's fields under the renamed schema (`original` is the record's schema, which
@@ -157,7 +155,7 @@ impl SetSchemaMetadata {
         // A struct of the record's own schema holds values that match the renamed schema's
         // fields (the very same fields: only the struct's name and version change), as do the
         // defaults put in place of nulls, so they need no new check.
-        let same_fields = Arc::ptr_eq(input.schema(), original);
+        let same_fields = SchemaRef::ptr_eq(input.schema(), original);
         let mut values = input.into_values();
         if self.replace_null_with_default {
             for (field, slot) in schema.fields.iter().zip(values.iter_mut()) {
@@ -278,7 +276,7 @@ mod tests {
         let Value::Struct(s) = out.value else {
             panic!("not a struct")
         };
-        assert!(Arc::ptr_eq(s.schema(), &updated));
+        assert!(SchemaRef::ptr_eq(s.schema(), &updated));
         assert_eq!(s.values(), [Value::from("value"), Value::Int32(1)]);
     }
 
@@ -335,7 +333,7 @@ mod tests {
             assert_eq!(out.key, Value::from("key"));
             assert_eq!(out.value, Value::from("v"));
             if let Some(prev) = &first {
-                assert!(Arc::ptr_eq(prev, &key_schema));
+                assert!(SchemaRef::ptr_eq(prev, &key_schema));
             }
             first = Some(key_schema);
         }

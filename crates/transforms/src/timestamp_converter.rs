@@ -470,7 +470,6 @@ impl Transformation for TimestampConverter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     /// 1970-01-02T00:00:01.234Z.
     const DATE_PLUS_TIME: i64 = 86_401_234;
@@ -898,7 +897,7 @@ mod tests {
             .unwrap();
         assert_eq!(out.value, Value::Struct(expected));
         let again = apply(&*x, Some(schema), Value::Struct(original));
-        assert!(Arc::ptr_eq(
+        assert!(SchemaRef::ptr_eq(
             out.value_schema.as_ref().unwrap(),
             again.value_schema.as_ref().unwrap()
         ));

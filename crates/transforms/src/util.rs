@@ -2,7 +2,7 @@
 //! (with their exact error texts), schema copying, a small cache of rebuilt schemas, and the
 //! parsing of an SMT's config into a [`ParsedConfig`] with errors naming the key.
 
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 
 use sluice_api::config::{ConfigDef, ConfigKey, ConfigMap, ConfigType, Importance, ParsedConfig};
 use sluice_api::data::{Schema, SchemaBuilder, SchemaRef, Struct, Value};
@@ -317,7 +317,7 @@ impl SchemaCache {
         build: impl FnOnce(&SchemaRef) -> Result<SchemaRef>,
     ) -> Result<SchemaRef> {
         if let Some((first_input, first_output)) = self.first.get() {
-            if Arc::ptr_eq(first_input, input) {
+            if SchemaRef::ptr_eq(first_input, input) {
                 return Ok(first_output.clone());
             }
         }
@@ -325,7 +325,7 @@ impl SchemaCache {
             let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
             let hit = entries
                 .iter()
-                .position(|(k, _)| Arc::ptr_eq(k, input))
+                .position(|(k, _)| SchemaRef::ptr_eq(k, input))
                 .or_else(|| entries.iter().position(|(k, _)| **k == **input));
             if let Some(i) = hit {
                 if i != 0 {
@@ -429,7 +429,7 @@ mod tests {
             })
             .unwrap();
         assert_eq!(builds, 1);
-        assert!(Arc::ptr_eq(&out1, &out2));
+        assert!(SchemaRef::ptr_eq(&out1, &out2));
     }
 
     #[test]
@@ -466,7 +466,7 @@ mod tests {
         let again = cache
             .get_or_build(&schemas[0], |_| panic!("the first schema is not rebuilt"))
             .unwrap();
-        assert!(Arc::ptr_eq(&first, &again));
+        assert!(SchemaRef::ptr_eq(&first, &again));
     }
 
     #[test]

@@ -6,8 +6,106 @@ use std::sync::Arc;
 use super::Value;
 use crate::error::{ConnectError, Result};
 
-/// Shared, immutable schema handle. Records clone it cheaply.
-pub type SchemaRef = Arc<Schema>;
+/// Shared, immutable schema handle, cloned into every record that carries the schema.
+///
+/// The plain schemas of [`Schema::required`] and [`Schema::optional`] (what StringConverter,
+/// ByteArrayConverter and the number converters attach to every record they read) are
+/// statics: cloning and dropping them touches no reference count, which matters at millions
+/// of records per second because each count change is an atomic instruction. Every other
+/// schema is reference-counted. Handles compare by schema value, as [`Schema`]s do.
+#[derive(Clone)]
+pub struct SchemaRef(Handle);
+
+#[derive(Clone)]
+enum Handle {
+    Static(&'static Schema),
+    Counted(Arc<Schema>),
+}
+
+impl SchemaRef {
+    /// A reference-counted handle to `schema`.
+    pub fn new(schema: Schema) -> Self {
+        SchemaRef(Handle::Counted(Arc::new(schema)))
+    }
+
+    /// A handle to a schema that lives for the whole program; cloning it is a copy.
+    pub const fn from_static(schema: &'static Schema) -> Self {
+        SchemaRef(Handle::Static(schema))
+    }
+
+    /// True when both handles point at the same schema (not just equal ones): the fast
+    /// "unchanged" test of transformations that cache derived schemas.
+    pub fn ptr_eq(a: &SchemaRef, b: &SchemaRef) -> bool {
+        std::ptr::eq(SchemaRef::as_ptr(a), SchemaRef::as_ptr(b))
+    }
+
+    /// The schema's address, an identity key for caches that keep the handle alive.
+    pub fn as_ptr(this: &SchemaRef) -> *const Schema {
+        &**this
+    }
+}
+
+impl std::ops::Deref for SchemaRef {
+    type Target = Schema;
+
+    fn deref(&self) -> &Schema {
+        match &self.0 {
+            Handle::Static(s) => s,
+            Handle::Counted(s) => s,
+        }
+    }
+}
+
+impl AsRef<Schema> for SchemaRef {
+    fn as_ref(&self) -> &Schema {
+        self
+    }
+}
+
+impl From<Schema> for SchemaRef {
+    fn from(schema: Schema) -> Self {
+        SchemaRef::new(schema)
+    }
+}
+
+impl PartialEq for SchemaRef {
+    fn eq(&self, other: &SchemaRef) -> bool {
+        SchemaRef::ptr_eq(self, other) || **self == **other
+    }
+}
+
+impl fmt::Debug for SchemaRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+/// The primitive schemas, required then optional, in [`SchemaType`] order; `Schema::required`
+/// and `Schema::optional` hand out references to these.
+static PRIMITIVES: [[Schema; 12]; 2] = {
+    const fn row(optional: bool) -> [Schema; 12] {
+        const fn of(schema_type: SchemaType, optional: bool) -> Schema {
+            let mut s = Schema::new(schema_type);
+            s.optional = optional;
+            s
+        }
+        [
+            of(SchemaType::Int8, optional),
+            of(SchemaType::Int16, optional),
+            of(SchemaType::Int32, optional),
+            of(SchemaType::Int64, optional),
+            of(SchemaType::Float32, optional),
+            of(SchemaType::Float64, optional),
+            of(SchemaType::Boolean, optional),
+            of(SchemaType::String, optional),
+            of(SchemaType::Bytes, optional),
+            of(SchemaType::Array, optional),
+            of(SchemaType::Map, optional),
+            of(SchemaType::Struct, optional),
+        ]
+    }
+    [row(false), row(true)]
+};
 
 /// The twelve Connect schema types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -127,16 +225,14 @@ impl Schema {
         }
     }
 
-    /// A required primitive schema as a shared handle.
+    /// A required schema of `schema_type` with nothing else set, as a static handle.
     pub fn required(schema_type: SchemaType) -> SchemaRef {
-        Arc::new(Schema::new(schema_type))
+        SchemaRef::from_static(&PRIMITIVES[0][schema_type as usize])
     }
 
-    /// An optional primitive schema as a shared handle.
+    /// An optional schema of `schema_type` with nothing else set, as a static handle.
     pub fn optional(schema_type: SchemaType) -> SchemaRef {
-        let mut s = Schema::new(schema_type);
-        s.optional = true;
-        Arc::new(s)
+        SchemaRef::from_static(&PRIMITIVES[1][schema_type as usize])
     }
 
     /// Looks up a struct field by name.
@@ -342,13 +438,53 @@ impl SchemaBuilder {
 
     /// Finishes the schema.
     pub fn build(self) -> SchemaRef {
-        Arc::new(self.schema)
+        SchemaRef::new(self.schema)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn primitive_handles_are_shared_statics_of_the_asked_type() {
+        let all = [
+            SchemaType::Int8,
+            SchemaType::Int16,
+            SchemaType::Int32,
+            SchemaType::Int64,
+            SchemaType::Float32,
+            SchemaType::Float64,
+            SchemaType::Boolean,
+            SchemaType::String,
+            SchemaType::Bytes,
+            SchemaType::Array,
+            SchemaType::Map,
+            SchemaType::Struct,
+        ];
+        for t in all {
+            for (handle, optional) in [(Schema::required(t), false), (Schema::optional(t), true)] {
+                let mut expected = Schema::new(t);
+                expected.optional = optional;
+                assert_eq!(*handle, expected);
+                assert!(matches!(handle.0, Handle::Static(_)));
+            }
+            assert!(SchemaRef::ptr_eq(
+                &Schema::optional(t),
+                &Schema::optional(t)
+            ));
+        }
+    }
+
+    #[test]
+    fn handles_compare_by_value_and_identity_by_pointer() {
+        let built = SchemaBuilder::new(SchemaType::String).optional().build();
+        let fixed = Schema::optional(SchemaType::String);
+        assert_eq!(built, fixed);
+        assert!(!SchemaRef::ptr_eq(&built, &fixed));
+        assert!(SchemaRef::ptr_eq(&built, &built.clone()));
+        assert_ne!(built, Schema::required(SchemaType::String));
+    }
 
     #[test]
     fn duplicate_field_is_rejected() {

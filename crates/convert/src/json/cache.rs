@@ -79,16 +79,16 @@ impl ToJsonCache {
     }
 
     pub(crate) fn get(&mut self, schema: &SchemaRef) -> Option<&[u8]> {
-        let key = Arc::as_ptr(schema) as usize;
+        let key = SchemaRef::as_ptr(schema) as usize;
         self.lru
             .get(&key)
-            .filter(|(held, _)| Arc::ptr_eq(held, schema))
+            .filter(|(held, _)| SchemaRef::ptr_eq(held, schema))
             .map(|(_, json)| &json[..])
     }
 
     pub(crate) fn insert(&mut self, schema: &SchemaRef, json: Box<[u8]>) {
         self.lru
-            .insert(Arc::as_ptr(schema) as usize, (Arc::clone(schema), json));
+            .insert(SchemaRef::as_ptr(schema) as usize, (schema.clone(), json));
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -120,16 +120,16 @@ impl ToConnectCache {
     pub(crate) fn get(&mut self, json: &[u8]) -> Option<SchemaRef> {
         if let Some((text, schema)) = &self.last {
             if **text == *json {
-                return Some(Arc::clone(schema));
+                return Some(schema.clone());
             }
         }
-        let schema = Arc::clone(self.lru.get(json)?);
+        let schema = self.lru.get(json)?.clone();
         let key = self
             .lru
             .map
             .get_key_value(json)
             .map(|(k, _)| Arc::clone(k))?;
-        self.last = Some((key, Arc::clone(&schema)));
+        self.last = Some((key, schema.clone()));
         Some(schema)
     }
 
@@ -138,8 +138,8 @@ impl ToConnectCache {
             return;
         }
         let key: Arc<[u8]> = Arc::from(json);
-        self.lru.insert(Arc::clone(&key), Arc::clone(schema));
-        self.last = Some((key, Arc::clone(schema)));
+        self.lru.insert(Arc::clone(&key), schema.clone());
+        self.last = Some((key, schema.clone()));
     }
 
     pub(crate) fn len(&self) -> usize {

@@ -11,8 +11,6 @@
 //! how Jackson writes non-finite floats, read back as those floats for float schemas (Kafka
 //! reads them as `0.0`), so every float value round-trips.
 
-use std::sync::Arc;
-
 use base64::Engine;
 use bytes::Bytes;
 use num_bigint::BigInt;
@@ -279,7 +277,7 @@ fn struct_to_connect(schema: &SchemaRef, node: &Node<'_>, replace_null: bool) ->
             next = i + 1;
         }
     }
-    let mut result = Struct::new(Arc::clone(schema))?;
+    let mut result = Struct::new(schema.clone())?;
     for (field, slot) in fields.iter().zip(slots) {
         let value = to_connect(Some(&field.schema), slot, replace_null)?;
         result.put(&field.name, value)?;

@@ -28,7 +28,7 @@
 
 use std::borrow::{Borrow, Cow};
 use std::cmp::Ordering;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 
 use bytes::Bytes;
 use jaq_json::{Map, Num, Rc, Val};
@@ -459,7 +459,7 @@ fn same_except_optional(a: &Schema, b: &Schema) -> bool {
 }
 
 fn same_schema(a: &SchemaRef, b: &SchemaRef) -> bool {
-    Arc::ptr_eq(a, b) || a == b
+    SchemaRef::ptr_eq(a, b) || a == b
 }
 
 /// Field names as jq gives them (or as a schema or program holds them), checked to be UTF-8.
@@ -503,14 +503,14 @@ enum RebuiltField {
 
 impl Rebuilt {
     fn matches(&self, base: &SchemaRef, fields: &[(FieldId, Cow<SchemaRef>)]) -> bool {
-        Arc::ptr_eq(&self.base, base)
+        SchemaRef::ptr_eq(&self.base, base)
             && self.fields.len() == fields.len()
             && self
                 .fields
                 .iter()
                 .zip(fields)
                 .all(|((id, schema), (other, other_schema))| {
-                    Arc::ptr_eq(schema, other_schema)
+                    SchemaRef::ptr_eq(schema, other_schema)
                         && match (id, other) {
                             (RebuiltField::Base(a), FieldId::Base(b)) => a == b,
                             (RebuiltField::New(a), FieldId::New(b)) => **a == **b,
@@ -559,7 +559,7 @@ impl Shapes {
             || {
                 let mut copy = (**schema).clone();
                 copy.optional = true;
-                Ok(Arc::new(copy))
+                Ok(SchemaRef::new(copy))
             },
         )
     }
@@ -713,7 +713,7 @@ impl Shapes {
         if same {
             for (i, (name, field_schema)) in fields.iter().enumerate() {
                 match struct_field(schema, i, field_name(name.as_ref())?) {
-                    Some(f) if Arc::ptr_eq(field_schema.borrow(), &f.schema) => {
+                    Some(f) if SchemaRef::ptr_eq(field_schema.borrow(), &f.schema) => {
                         in_order &= f.index == i
                     }
                     _ => {
@@ -757,7 +757,7 @@ impl Shapes {
                 .zip(&base.fields)
                 .enumerate()
                 .all(|(i, ((id, schema), field))| {
-                    *id == FieldId::Base(i) && Arc::ptr_eq(schema, &field.schema)
+                    *id == FieldId::Base(i) && SchemaRef::ptr_eq(schema, &field.schema)
                 });
         if same {
             let s = Struct::from_values(base.clone(), values)?;
@@ -1194,7 +1194,7 @@ mod tests {
             assert_eq!(fits_unchanged(&value, &schema), expected, "{value:?}");
             if expected {
                 let (s, v) = Shapes::new().fit(to_val(&value), &schema).unwrap();
-                assert!(Arc::ptr_eq(&s, &schema));
+                assert!(SchemaRef::ptr_eq(&s, &schema));
                 assert_eq!(v, value);
             }
         }
@@ -1238,11 +1238,11 @@ mod tests {
         let shapes = Shapes::new();
         let schema = Schema::optional(SchemaType::Int32);
         let (s, v) = shapes.fit(Val::from(4isize), &schema).unwrap();
-        assert!(Arc::ptr_eq(&s, &schema));
+        assert!(SchemaRef::ptr_eq(&s, &schema));
         assert_eq!(v, Value::Int32(4));
         let schema = LogicalType::decimal(2);
         let (s, v) = shapes.fit(Val::from(2.005), &schema).unwrap();
-        assert!(Arc::ptr_eq(&s, &schema));
+        assert!(SchemaRef::ptr_eq(&s, &schema));
         assert_eq!(v, Value::Decimal(Decimal::new(200, 2)));
         let schema = LogicalType::Timestamp.schema();
         let (_, v) = shapes.fit(Val::from(99isize), &schema).unwrap();
@@ -1250,7 +1250,7 @@ mod tests {
         let schema = SchemaBuilder::array(Schema::required(SchemaType::Int16)).build();
         let arr = Val::Arr(Rc::new(vec![Val::from(1isize), Val::from(2isize)]));
         let (s, v) = shapes.fit(arr, &schema).unwrap();
-        assert!(Arc::ptr_eq(&s, &schema));
+        assert!(SchemaRef::ptr_eq(&s, &schema));
         assert_eq!(v, Value::Array(vec![Value::Int16(1), Value::Int16(2)]));
     }
 
@@ -1283,7 +1283,7 @@ mod tests {
         map.insert(Val::from("age".to_owned()), Val::from(40isize));
         map.insert(Val::from("name".to_owned()), Val::from("bo".to_owned()));
         let (s, v) = shapes.fit(Val::obj(map), &schema).unwrap();
-        assert!(Arc::ptr_eq(&s, &schema));
+        assert!(SchemaRef::ptr_eq(&s, &schema));
         let Value::Struct(st) = v else { panic!() };
         assert_eq!(st.values(), &[Value::from("bo"), Value::Int32(40)]);
     }
@@ -1300,12 +1300,15 @@ mod tests {
         };
         let (s1, v1) = shapes.fit(record(1.0), &schema).unwrap();
         let (s2, _) = shapes.fit(record(2.0), &schema).unwrap();
-        assert!(Arc::ptr_eq(&s1, &s2));
+        assert!(SchemaRef::ptr_eq(&s1, &s2));
         assert_eq!(s1.name.as_deref(), Some("person"));
         assert_eq!(s1.version, Some(2));
         let names: Vec<_> = s1.fields.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, ["name", "total"]);
-        assert!(Arc::ptr_eq(&s1.fields[0].schema, &schema.fields[0].schema));
+        assert!(SchemaRef::ptr_eq(
+            &s1.fields[0].schema,
+            &schema.fields[0].schema
+        ));
         assert_eq!(*s1.fields[1].schema, *Schema::optional(SchemaType::Float64));
         let Value::Struct(st) = v1 else { panic!() };
         assert_eq!(st.values(), &[Value::from("bo"), Value::Float64(1.0)]);
@@ -1331,7 +1334,7 @@ mod tests {
         let (s2, _) = shapes
             .finish_appended(&base, fields(Some(int.clone())), values())
             .unwrap();
-        assert!(Arc::ptr_eq(&s1, &s2));
+        assert!(SchemaRef::ptr_eq(&s1, &s2));
         let named = vec![
             (&b"name"[..], base.fields[0].schema.clone()),
             (&b"age"[..], base.fields[1].schema.clone()),
@@ -1352,7 +1355,7 @@ mod tests {
         let (s4, _) = shapes
             .finish_appended(&base, fields(None), values()[..2].to_vec())
             .unwrap();
-        assert!(Arc::ptr_eq(&s4, &base));
+        assert!(SchemaRef::ptr_eq(&s4, &base));
     }
 
     #[test]

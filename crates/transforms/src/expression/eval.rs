@@ -19,7 +19,6 @@
 
 use std::borrow::Cow;
 use std::cell::{Cell, OnceCell};
-use std::sync::Arc;
 
 use bytes::{BufMut, BytesMut};
 use jaq_core::ops::Math;
@@ -1154,7 +1153,7 @@ fn finish_struct(
 ) -> Result<(SchemaRef, Value)> {
     let own = original.schema().clone();
     let mut values = original.into_values();
-    let in_order = Arc::ptr_eq(&own, schema)
+    let in_order = SchemaRef::ptr_eq(&own, schema)
         && values.len() <= entries.len()
         && entries.iter().enumerate().all(|(i, e)| match e.key {
             EntryKey::Orig(j) => i == j,
@@ -1216,7 +1215,7 @@ fn finish_struct(
                     EntryKey::New(_) => None,
                 };
                 match (field, own_schema) {
-                    (Some(f), Some(o)) if Arc::ptr_eq(o, &f.schema) => (f.schema.clone(), v),
+                    (Some(f), Some(o)) if SchemaRef::ptr_eq(o, &f.schema) => (f.schema.clone(), v),
                     _ => finish_field(shapes, Node::Val(convert::to_val(&v)), None, field)?,
                 }
             }

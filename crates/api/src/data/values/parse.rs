@@ -299,7 +299,7 @@ impl ValueParser<'_> {
                         }
                         let mut schema = Schema::new(SchemaType::Map);
                         schema.key_schema = Some(k);
-                        std::sync::Arc::new(schema)
+                        SchemaRef::new(schema)
                     }
                     _ => SchemaBuilder::new(SchemaType::Map).build(),
                 };
