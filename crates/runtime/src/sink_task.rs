@@ -810,37 +810,39 @@ impl Pipeline {
         } = rec;
         let headers = headers.into_iter().map(|h| (h.key, h.value));
         let position = Position {
-            topic: &topic,
             partition,
             offset,
             timestamp,
             timestamp_type,
         };
-        self.convert_parts(position, key, value, headers)
+        self.convert_parts(topic, position, key, value, headers)
     }
 
     /// Converts and transforms a record that is kept (for the dead-letter queue).
     fn convert_ref(&self, rec: &ConsumedRecord) -> Result<Option<SinkRecord>, Failed> {
         let headers = rec.headers.iter().map(|h| (h.key.clone(), h.value.clone()));
         let position = Position {
-            topic: &rec.topic,
             partition: rec.partition,
             offset: rec.offset,
             timestamp: rec.timestamp,
             timestamp_type: rec.timestamp_type,
         };
-        self.convert_parts(position, rec.key.clone(), rec.value.clone(), headers)
+        let (key, value) = (rec.key.clone(), rec.value.clone());
+        self.convert_parts(Arc::clone(&rec.topic), position, key, value, headers)
     }
 
-    /// Converts and transforms one consumed record; `None` when a transformation dropped it.
+    /// Converts and transforms one consumed record of `original_topic`; `None` when a
+    /// transformation dropped it. The name is taken rather than borrowed: each reference
+    /// count change is an atomic instruction, and this is once per record.
     fn convert_parts(
         &self,
-        at: Position<'_>,
+        original_topic: Arc<str>,
+        at: Position,
         key: Option<Bytes>,
         value: Option<Bytes>,
         headers: impl Iterator<Item = (String, Option<Bytes>)>,
     ) -> Result<Option<SinkRecord>, Failed> {
-        let topic: &str = at.topic;
+        let topic: &str = &original_topic;
         // The location is built only when a conversion fails: no allocation per record.
         let (partition, offset) = (at.partition, at.offset);
         let fail = |stage: Stage, class: FailedClass| {
@@ -879,7 +881,7 @@ impl Pipeline {
         }
         let timestamp = (at.timestamp_type != TimestampType::NoTimestamp).then_some(at.timestamp);
         let mut record = ConnectRecord {
-            topic: Arc::clone(at.topic),
+            topic: Arc::clone(&original_topic),
             kafka_partition: Some(partition),
             key_schema: key.schema,
             key: key.value,
@@ -905,17 +907,16 @@ impl Pipeline {
         }
         Ok(Some(SinkRecord {
             record,
-            original_topic: Arc::clone(at.topic),
+            original_topic,
             original_partition: partition,
             original_offset: offset,
         }))
     }
 }
 
-/// Where a consumed record sits, and its timestamp.
+/// Where in its topic a consumed record sits, and its timestamp.
 #[derive(Clone, Copy)]
-struct Position<'a> {
-    topic: &'a Arc<str>,
+struct Position {
     partition: i32,
     offset: i64,
     timestamp: i64,
