@@ -309,7 +309,7 @@ impl Cast {
         let Value::Struct(input) = value else {
             return Ok((updated, value));
         };
-        if !same_schema(input.schema(), schema) {
+        if input.schema() != schema {
             return Err(ConnectError::data("Struct schemas do not match."));
         }
         let mut values = input.into_values();
@@ -378,11 +378,6 @@ impl Cast {
         }
         Ok(builder.build())
     }
-}
-
-/// True when a struct's own schema is the schema the record declares.
-fn same_schema(a: &SchemaRef, b: &SchemaRef) -> bool {
-    SchemaRef::ptr_eq(a, b) || **a == **b
 }
 
 /// Casts one value (Kafka's `castValueToType`). The input type comes from the schema when

@@ -458,8 +458,9 @@ fn same_except_optional(a: &Schema, b: &Schema) -> bool {
         && a.value_schema == b.value_schema
 }
 
+/// Schema equality with both sides typed (handles compare their pointers first).
 fn same_schema(a: &SchemaRef, b: &SchemaRef) -> bool {
-    SchemaRef::ptr_eq(a, b) || a == b
+    a == b
 }
 
 /// Field names as jq gives them (or as a schema or program holds them), checked to be UTF-8.
