@@ -80,29 +80,19 @@ impl fmt::Debug for SchemaRef {
     }
 }
 
-/// The primitive schemas, required then optional, in [`SchemaType`] order; `Schema::required`
-/// and `Schema::optional` hand out references to these.
+/// The plain schemas, required then optional, indexed by [`SchemaType`] (in the order of
+/// [`SchemaType::ALL`]); `Schema::required` and `Schema::optional` hand out references to
+/// these.
 static PRIMITIVES: [[Schema; 12]; 2] = {
     const fn row(optional: bool) -> [Schema; 12] {
-        const fn of(schema_type: SchemaType, optional: bool) -> Schema {
-            let mut s = Schema::new(schema_type);
-            s.optional = optional;
-            s
+        let mut row = [const { Schema::new(SchemaType::Int8) }; 12];
+        let mut i = 0;
+        while i < row.len() {
+            row[i].schema_type = SchemaType::ALL[i];
+            row[i].optional = optional;
+            i += 1;
         }
-        [
-            of(SchemaType::Int8, optional),
-            of(SchemaType::Int16, optional),
-            of(SchemaType::Int32, optional),
-            of(SchemaType::Int64, optional),
-            of(SchemaType::Float32, optional),
-            of(SchemaType::Float64, optional),
-            of(SchemaType::Boolean, optional),
-            of(SchemaType::String, optional),
-            of(SchemaType::Bytes, optional),
-            of(SchemaType::Array, optional),
-            of(SchemaType::Map, optional),
-            of(SchemaType::Struct, optional),
-        ]
+        row
     }
     [row(false), row(true)]
 };
@@ -137,6 +127,22 @@ pub enum SchemaType {
 }
 
 impl SchemaType {
+    /// Every type, in declaration order (`ALL[t as usize] == t`).
+    pub const ALL: [SchemaType; 12] = [
+        SchemaType::Int8,
+        SchemaType::Int16,
+        SchemaType::Int32,
+        SchemaType::Int64,
+        SchemaType::Float32,
+        SchemaType::Float64,
+        SchemaType::Boolean,
+        SchemaType::String,
+        SchemaType::Bytes,
+        SchemaType::Array,
+        SchemaType::Map,
+        SchemaType::Struct,
+    ];
+
     /// Kafka's upper-case name (`INT32`, `STRUCT`, ...), used in error messages.
     pub fn name(self) -> &'static str {
         match self {
@@ -448,21 +454,8 @@ mod tests {
 
     #[test]
     fn primitive_handles_are_shared_statics_of_the_asked_type() {
-        let all = [
-            SchemaType::Int8,
-            SchemaType::Int16,
-            SchemaType::Int32,
-            SchemaType::Int64,
-            SchemaType::Float32,
-            SchemaType::Float64,
-            SchemaType::Boolean,
-            SchemaType::String,
-            SchemaType::Bytes,
-            SchemaType::Array,
-            SchemaType::Map,
-            SchemaType::Struct,
-        ];
-        for t in all {
+        for (i, t) in SchemaType::ALL.into_iter().enumerate() {
+            assert_eq!(t as usize, i);
             for (handle, optional) in [(Schema::required(t), false), (Schema::optional(t), true)] {
                 let mut expected = Schema::new(t);
                 expected.optional = optional;
