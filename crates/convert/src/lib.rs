@@ -28,6 +28,7 @@ pub mod number;
 pub mod simple_header;
 pub mod string;
 
+use bytes::Bytes;
 use sluice_api::converter::ConverterPlugin;
 
 pub use byte_array::ByteArrayConverter;
@@ -50,4 +51,26 @@ pub fn plugins() -> Vec<ConverterPlugin> {
         number::BOOLEAN_PLUGIN,
         simple_header::PLUGIN,
     ]
+}
+
+/// `Bytes` owning the converted `buf`. The buffer is trimmed to its length first: `Bytes`
+/// then keeps the allocation itself, where a buffer with spare capacity would get a second,
+/// shared header allocated beside it (and a reference count to drop). Trimming a few spare
+/// bytes does not move the data with the allocators in use here (they shrink in place).
+pub(crate) fn bytes_of(buf: Vec<u8>) -> Bytes {
+    Bytes::from(buf.into_boxed_slice())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The trimmed buffer keeps every byte, and an empty one makes empty bytes.
+    #[test]
+    fn bytes_of_keeps_a_buffer_with_spare_room_whole() {
+        let mut buf = Vec::with_capacity(64);
+        buf.extend_from_slice(b"{\"orderid\":42}");
+        assert_eq!(&bytes_of(buf)[..], b"{\"orderid\":42}");
+        assert!(bytes_of(Vec::with_capacity(16)).is_empty());
+    }
 }

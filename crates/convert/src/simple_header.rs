@@ -21,7 +21,7 @@ pub struct SimpleHeaderConverter;
 impl SimpleHeaderConverter {
     /// The text bytes of a header value, `None` for null.
     pub fn serialize(&self, value: &Value) -> Option<Bytes> {
-        convert_to_string(value).map(|s| Bytes::from(s.into_bytes()))
+        convert_to_string(value).map(|s| crate::bytes_of(s.into_bytes()))
     }
 
     /// Header bytes to an inferred (schema, value).

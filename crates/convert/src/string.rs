@@ -202,10 +202,10 @@ impl StringConverter {
             Value::String(s) if self.write_encoding == Encoding::Utf8 => {
                 Some(Bytes::copy_from_slice(s.as_bytes()))
             }
-            Value::String(s) => Some(Bytes::from(self.write_encoding.encode(s))),
+            Value::String(s) => Some(crate::bytes_of(self.write_encoding.encode(s))),
             other => {
                 let text = to_java_string(other);
-                Some(Bytes::from(match self.write_encoding {
+                Some(crate::bytes_of(match self.write_encoding {
                     Encoding::Utf8 => text.into_bytes(),
                     enc => enc.encode(&text),
                 }))
@@ -248,7 +248,7 @@ impl Converter for StringConverter {
     ) -> Result<Option<Bytes>> {
         Ok(match value {
             Value::String(s) if self.write_encoding == Encoding::Utf8 => {
-                Some(Bytes::from(s.into_bytes()))
+                Some(crate::bytes_of(s.into_bytes()))
             }
             other => self.serialize(&other),
         })

@@ -337,7 +337,7 @@ impl Converter for JsonConverter {
         schema: Option<&SchemaRef>,
         value: &Value,
     ) -> Result<Option<Bytes>> {
-        Ok(self.serialize(schema, value)?.map(Bytes::from))
+        Ok(self.serialize(schema, value)?.map(crate::bytes_of))
     }
 
     fn to_connect_data(&self, _topic: &str, data: Option<Bytes>) -> Result<SchemaAndValue> {

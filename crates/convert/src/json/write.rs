@@ -366,8 +366,9 @@ impl JsonWriter<'_> {
         let bytes = s.as_bytes();
         self.out.reserve(bytes.len() + 2);
         self.out.push(b'"');
+        let plain = plain_prefix(bytes);
         let mut start = 0;
-        for (i, &b) in bytes.iter().enumerate() {
+        for (i, &b) in bytes.iter().enumerate().skip(plain) {
             let escape = ESCAPE[usize::from(b)];
             if escape == 0 {
                 continue;
@@ -385,6 +386,37 @@ impl JsonWriter<'_> {
         self.out.extend_from_slice(&bytes[start..]);
         self.out.push(b'"');
     }
+}
+
+/// The length of the start of `bytes` that needs no escape, found eight bytes at a time
+/// (field names and most values have no escapes at all). It stops at the first word with
+/// an escape or at the last few bytes, at most seven bytes before the first escape; the
+/// byte-by-byte loop of `write_str` goes on from there.
+fn plain_prefix(bytes: &[u8]) -> usize {
+    let mut done = 0;
+    for chunk in bytes.chunks_exact(8) {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        if needs_escape(word) {
+            break;
+        }
+        done += 8;
+    }
+    done
+}
+
+/// Whether any of eight bytes is a control character, a quote or a backslash.
+fn needs_escape(word: [u8; 8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    /// A byte of `x` is below `n` (`n` at most 128); exact for the word as a whole.
+    fn has_below(x: u64, n: u8) -> bool {
+        x.wrapping_sub(ONES * u64::from(n)) & !x & HIGHS != 0
+    }
+    let x = u64::from_ne_bytes(word);
+    has_below(x, 0x20)
+        || has_below(x ^ (ONES * u64::from(b'"')), 1)
+        || has_below(x ^ (ONES * u64::from(b'\\')), 1)
 }
 
 /// For each byte: 0 when it is written as is, else the letter after the backslash (`u` for a
@@ -459,6 +491,39 @@ mod tests {
         .write_value(None, value)
         .unwrap();
         String::from_utf8(out).unwrap()
+    }
+
+    /// Every byte that needs an escape is found wherever it sits in a string, before, inside
+    /// or after the eight-byte words that `plain_prefix` skips.
+    #[test]
+    fn escapes_are_found_at_every_position() {
+        let escaped: &[(char, &str)] = &[
+            ('"', "\\\""),
+            ('\\', "\\\\"),
+            ('\n', "\\n"),
+            ('\u{1}', "\\u0001"),
+            ('\u{1f}', "\\u001F"),
+        ];
+        for chars in 0..12 {
+            let base: String = "aé~".chars().cycle().take(chars).collect();
+            let cuts = base.char_indices().map(|(i, _)| i).chain([base.len()]);
+            for cut in cuts {
+                for (c, escape) in escaped {
+                    let mut text = base.clone();
+                    text.insert(cut, *c);
+                    let mut expected = base.clone();
+                    expected.insert_str(cut, escape);
+                    assert_eq!(
+                        json_of(&Value::String(text.clone())),
+                        format!("\"{expected}\""),
+                        "{text:?}"
+                    );
+                }
+            }
+        }
+        assert_eq!(plain_prefix(b"abcdefgh~~~~~~~~\x7f\x80"), 16);
+        assert_eq!(plain_prefix(b"abcdefgh\x7f\""), 8);
+        assert_eq!(plain_prefix(b"abcdefg\""), 0);
     }
 
     /// Doubles and floats write as Java prints them, in and out of the plain range, through
