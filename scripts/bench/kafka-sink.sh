@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Sink path on Kafka: a topic of N 100-byte records (3 partitions) on the test broker
-# (scripts/services/kafka.sh, or $SLUICE_KAFKA_BOOTSTRAP) read two ways in the same run:
+# (scripts/services/kafka.sh, or $SLUICE_KAFKA_BOOTSTRAP) read three ways in the same run:
 #   1. raw_consume: a plain librdkafka consumer (crates/kafka/examples/raw_consume.rs)
-#      assigned every partition from the beginning, until it has N records;
-#   2. sluice standalone, FileStreamSink writing the topic to a file (StringConverter),
+#      assigned every partition from the beginning, until it has N records (the baseline
+#      of the target);
+#   2. raw_consume --write: the same consumer also writing each value and a newline to a
+#      file in 1 MiB writes, as FileStreamSink does: the cost of the sink's job itself;
+#   3. sluice standalone, FileStreamSink writing the topic to a file (StringConverter),
 #      as consumer group connect-bench-sink-..., until the file holds every byte (then the
 #      output is compared with the input).
 # Both clients get the same settings: librdkafka's fetch defaults, except the two that
@@ -24,9 +27,10 @@
 #
 #   scripts/bench/kafka-sink.sh [LINES] [ROUNDS]      (default 2000000 lines, 1 round)
 #
-# With ROUNDS > 1 both runs repeat on the same topic (raw, sluice, raw, sluice, ...), each
-# Sluice run with a new group. Prints records/s and MB/s of each, and the ratio to the raw
-# consumer of the same round (target >= 0.90).
+# With ROUNDS > 1 the runs repeat on the same topic (raw, raw writing, sluice, raw, ...),
+# each Sluice run with a new group. Prints records/s and MB/s of each, the ratio to the raw
+# consumer of the same round (target >= 0.90), and the ratio to the raw consumer that
+# writes the file.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 LINES=${1:-2000000}
@@ -96,6 +100,17 @@ for round in $(seq 1 "$ROUNDS"); do
   RAW_F="$(figures "$(echo "$out" | grep '^first=')" "$t0" 1) $(awk -F'[=+]' '{ print $2 + $3 }' "$WORK/time.txt")"
   RAW_T=$(run_threads reported "$out" "$b0")
 
+  rm -f "$WORK/raw-out.txt"
+  b0=$(broker_cpu)
+  t0=$(now)
+  out=$(/usr/bin/time -f "cpu=%U+%S" -o "$WORK/time.txt" \
+    "$TARGET/release/examples/raw_consume" --write "$WORK/raw-out.txt" "$B" "$TOPIC" "$LINES" \
+    fetch.queue.backoff.ms=10 isolation.level=read_uncommitted)
+  [ "$(stat -c %s "$WORK/raw-out.txt")" = "$BYTES" ] \
+    || { echo "the raw consumer's output file is short" >&2; exit 1; }
+  RAWW_F="$(figures "$(echo "$out" | grep '^first=')" "$t0" 1) $(awk -F'[=+]' '{ print $2 + $3 }' "$WORK/time.txt")"
+  RAWW_T=$(run_threads reported "$out" "$b0")
+
   rm -f "$WORK/out.txt" "$WORK/connect.offsets"
   cat > "$WORK/sink.properties" <<PROPS
 name=bench-sink-$round-$(date +%s%N)
@@ -116,26 +131,32 @@ PROPS
   cmp -s <(sort "$WORK/in.txt") <(sort "$WORK/out.txt") \
     && echo "Round $round: the output holds every input line." \
     || { echo "OUTPUT DIFFERS" >&2; exit 1; }
-  RESULTS+=("$RAW_F|$SLUICE_F")
-  THREADS+=("$RAW_T|$SLUICE_T")
+  RESULTS+=("$RAW_F|$RAWW_F|$SLUICE_F")
+  THREADS+=("$RAW_T|$RAWW_T|$SLUICE_T")
 done
 
 echo
 echo "Kafka ($B) -> sink, $LINES records of 99 bytes, 3 partitions ($(nproc) cores), $ROUNDS round(s)"
 for i in "${!RESULTS[@]}"; do
-  IFS='|' read -r RAW_F SLUICE_F <<<"${RESULTS[$i]}"
-  IFS='|' read -r RAW_T SLUICE_T <<<"${THREADS[$i]}"
+  IFS='|' read -r RAW_F RAWW_F SLUICE_F <<<"${RESULTS[$i]}"
+  IFS='|' read -r RAW_T RAWW_T SLUICE_T <<<"${THREADS[$i]}"
   read -r raw_s raw_n raw_w raw_c <<<"$RAW_F"
+  read -r rw_s rw_n rw_w rw_c <<<"$RAWW_F"
   read -r sl_s sl_n sl_w sl_c <<<"$SLUICE_F"
   echo "steady state (first record to last):"
   rate "raw librdkafka consumer" "$raw_s" "$raw_n"
+  rate "raw consumer writing file" "$rw_s" "$rw_n"
   rate "sluice FileStreamSink" "$sl_s" "$sl_n"
   echo "whole run (process start to last record):"
   rate "raw librdkafka consumer" "$raw_w" "$LINES"
+  rate "raw consumer writing file" "$rw_w" "$LINES"
   rate "sluice FileStreamSink" "$sl_w" "$LINES"
-  echo "client CPU (whole run): raw $raw_c s, sluice $sl_c s"
+  echo "client CPU (whole run): raw $raw_c s, raw writing $rw_c s, sluice $sl_c s"
   echo "CPU seconds by thread (whole run), and the broker's during the run:"
-  printf '  %-26s %s\n' "raw librdkafka consumer" "$RAW_T" "sluice FileStreamSink" "$SLUICE_T"
+  printf '  %-26s %s\n' "raw librdkafka consumer" "$RAW_T" "raw consumer writing file" "$RAWW_T" \
+    "sluice FileStreamSink" "$SLUICE_T"
   awk -v rs="$raw_s" -v rn="$raw_n" -v ss="$sl_s" -v sn="$sl_n" -v rw="$raw_w" -v sw="$sl_w" \
     'BEGIN { printf "FileStreamSink / raw: steady %.3f, whole run %.3f\n", sn / ss / (rn / rs), rw / sw }'
+  awk -v rs="$rw_s" -v rn="$rw_n" -v ss="$sl_s" -v sn="$sl_n" \
+    'BEGIN { printf "FileStreamSink / raw writing the file: steady %.3f\n", sn / ss / (rn / rs) }'
 done

@@ -1,19 +1,23 @@
 //! The baseline of the Kafka sink benchmark (`scripts/bench/kafka-sink.sh`): a plain
 //! librdkafka consumer reading every partition of a topic from the beginning until it has
 //! seen COUNT records. It touches each value (sums the bytes) so the records are really
-//! read. Prints the whole-run rate (from the assignment to the last record) and, as
+//! read; with `--write FILE` it also writes each value and a newline to FILE, as
+//! FileStreamSink does (gathered into 1 MiB writes), so that the benchmark can show the cost
+//! of the sink's job beside the cost of reading alone. Prints the whole-run rate (from the assignment to the last record) and, as
 //! `first=... last=...` in Unix seconds, when the first and the last record arrived: the
 //! steady-state window, measured the same way as the benchmark measures Sluice; then, as
 //! `threads: ...`, the CPU time of each of its threads (the script prints it beside Sluice's).
 //!
 //! ```text
-//! cargo run --release -p sluice-kafka --example raw_consume -- BOOTSTRAP TOPIC COUNT [KEY=VALUE...]
+//! cargo run --release -p sluice-kafka --example raw_consume -- [--write FILE] BOOTSTRAP TOPIC COUNT [KEY=VALUE...]
 //! ```
 //!
 //! Extra `KEY=VALUE` arguments are librdkafka consumer settings.
 
 mod common;
 
+use std::fs::File;
+use std::io::{BufWriter, Write};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rdkafka::config::ClientConfig;
@@ -22,8 +26,19 @@ use rdkafka::{Message, Offset, TopicPartitionList};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [bootstrap, topic, count, extra @ ..] = args.as_slice() else {
-        return Err("usage: raw_consume BOOTSTRAP TOPIC COUNT [KEY=VALUE...]".into());
+    let (write_to, args) = match args.as_slice() {
+        [flag, path, rest @ ..] if flag == "--write" => (Some(path.as_str()), rest),
+        all => (None, all),
+    };
+    let [bootstrap, topic, count, extra @ ..] = args else {
+        return Err(
+            "usage: raw_consume [--write FILE] BOOTSTRAP TOPIC COUNT [KEY=VALUE...]".into(),
+        );
+    };
+    // The output, gathered into writes of 1 MiB as FileStreamSink gathers its lines.
+    let mut output = match write_to {
+        Some(path) => Some(BufWriter::with_capacity(1 << 20, File::create(path)?)),
+        None => None,
     };
     let wanted: u64 = count.parse()?;
     let mut config = ClientConfig::new();
@@ -58,12 +73,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         if let Some(message) = consumer.poll(Duration::from_millis(100)) {
             let message = message?;
-            bytes += message.payload().map_or(0, |p| p.len() as u64);
+            let payload = message.payload().unwrap_or_default();
+            bytes += payload.len() as u64;
+            if let Some(out) = output.as_mut() {
+                out.write_all(payload)?;
+                out.write_all(b"\n")?;
+            }
             if seen == 0 {
                 first = unix_now();
             }
             seen += 1;
         }
+    }
+    if let Some(out) = output.as_mut() {
+        out.flush()?;
     }
     let last = unix_now();
     let secs = started.elapsed().as_secs_f64();
