@@ -4,7 +4,9 @@
 # librdkafka producer (crates/kafka/examples/raw_produce.rs, sluice-kafka's producer settings)
 # sending the same bytes in the same round:
 #   1. raw_produce: every line of a file of N 100-byte lines as one record value (no key);
-#   2. sluice standalone, FileStreamSource reading the same file (StringConverter);
+#   2. sluice standalone, FileStreamSource reading the same file (StringConverter) with its
+#      default batch.size (2,000 lines per poll, as in Kafka: larger polls measured slower,
+#      their records no longer fit the caches between polling, converting and sending);
 #   3. raw_produce --keyed: Datagen's own records (keys and values, byte for byte; taken once,
 #      before the rounds, from a Datagen run on the embedded log with the same seed);
 #   4. sluice standalone, DatagenConnector (quickstart orders, random.seed=1, string keys,
@@ -178,7 +180,6 @@ name=bench-file-source
 connector.class=FileStreamSource
 file=$WORK/in.txt
 topic=bench-file-$RUN
-batch.size=20000
 PROPS
   FILE_F=$(run_sluice "$WORK/kafka.properties" "$WORK/file.properties")
   FILE_T=$(cat "$WORK/threads.txt")
