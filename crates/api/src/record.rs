@@ -121,6 +121,13 @@ impl OffsetMap {
     /// Inserts or replaces an entry, keeping the position of a replaced key.
     pub fn insert(&mut self, key: impl Into<Cow<'static, str>>, value: Value) {
         let key = key.into();
+        if let Entries::Many(entries) = &self.0 {
+            if entries.is_empty() {
+                // The usual case, a source task's one-entry offset per record: straight in.
+                self.0 = Entries::One([(key, value)]);
+                return;
+            }
+        }
         match self.slice_mut().iter_mut().find(|(k, _)| *k == key) {
             Some(slot) => slot.1 = value,
             None => self.push(key, value),
