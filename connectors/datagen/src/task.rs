@@ -129,13 +129,14 @@ impl Running {
                 source_partition: self.partition.clone(),
                 source_offset: OffsetMap::new().with(ITERATION_FIELD, self.next as i64),
                 record: ConnectRecord {
-                    topic: self.topic.clone(),
                     key_schema: Some(self.key_schema.clone()),
                     key: Value::String(generated.key),
-                    value_schema: self.generator.schema().cloned(),
-                    value: generated.value,
                     timestamp: Some(wall_ms),
-                    ..ConnectRecord::default()
+                    ..ConnectRecord::new(
+                        self.topic.clone(),
+                        self.generator.schema().cloned(),
+                        generated.value,
+                    )
                 },
             });
         }

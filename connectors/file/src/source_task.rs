@@ -166,11 +166,12 @@ impl FileStreamSourceTask {
                 source_partition: shared.partition.clone(),
                 source_offset: OffsetMap::new().with(POSITION_FIELD, position),
                 record: ConnectRecord {
-                    topic: shared.topic.clone(),
-                    value_schema: Some(Schema::required(SchemaType::String)),
-                    value: Value::String(text),
                     timestamp: Some(timestamp),
-                    ..ConnectRecord::default()
+                    ..ConnectRecord::new(
+                        shared.topic.clone(),
+                        Some(Schema::required(SchemaType::String)),
+                        Value::String(text),
+                    )
                 },
             });
         });

@@ -73,12 +73,23 @@ pub struct ConnectRecord {
 
 impl ConnectRecord {
     /// A record for `topic` with a schema'd or schemaless value and nothing else set.
+    ///
+    /// Source tasks build one per record, typically as the base of a struct update
+    /// (`ConnectRecord { key, ..ConnectRecord::new(topic, schema, value) }`). The fields are
+    /// spelled out rather than taken from `Default`, whose topic is a shared empty name that
+    /// would be counted up and down again for every record.
     pub fn new(topic: impl Into<Arc<str>>, value_schema: Option<SchemaRef>, value: Value) -> Self {
         ConnectRecord {
             topic: topic.into(),
+            kafka_partition: None,
+            key_schema: None,
+            key: Value::Null,
             value_schema,
             value,
-            ..Default::default()
+            timestamp: None,
+            headers: Headers::new(),
+            kafka_offset: None,
+            timestamp_type: TimestampType::NoTimestamp,
         }
     }
 }
