@@ -557,13 +557,20 @@ impl Sender {
         let mut bytes = 0;
         let mut dropped = Vec::new();
         let mut dropped_count = 0;
+        if consume && self.transforms.is_empty() {
+            // Each record moves into its converted form while it is in the cache; the
+            // offsets to commit are taken out first.
+            let offsets = last_offsets(&mut batch, false);
+            for record in batch.drain(..) {
+                let produced = convert_owned(&self.converters, record).map_err(|f| f.error)?;
+                bytes += produced_bytes(&produced);
+                out.push(produced);
+            }
+            return Ok(self.dispatch(out, bytes, offsets, None, end));
+        }
         for (i, record) in batch.iter_mut().enumerate() {
             let outcome = if self.transforms.is_empty() {
-                if consume {
-                    convert_owned(&self.converters, record).map(Some)
-                } else {
-                    convert(&self.converters, record, &record.record).map(Some)
-                }
+                convert(&self.converters, record, &record.record).map(Some)
             } else {
                 // The task acknowledges records as it polled them, so keep those it wants.
                 let input = if copy_input {
@@ -603,9 +610,23 @@ impl Sender {
             }
         }
         TaskCounters::add(&self.counters.dropped, dropped_count);
+        let offsets = last_offsets(&mut batch, keep);
+        Ok(self.dispatch(out, bytes, offsets, keep.then_some((batch, dropped)), end))
+    }
+
+    /// Sends the converted records `out` (`bytes` of payload) and queues the send with the
+    /// source `offsets` it completes and the polled records kept for acknowledgements;
+    /// returns `end`, the end of transaction asked after the batch.
+    fn dispatch(
+        &mut self,
+        out: Vec<ProduceRecord>,
+        bytes: usize,
+        offsets: Vec<(Arc<OffsetMap>, OffsetMap)>,
+        kept: Option<(Vec<SourceRecord>, Vec<usize>)>,
+        end: Option<TransactionEnd>,
+    ) -> Option<TransactionEnd> {
         self.counters.topics.note(out.iter().map(|r| &r.topic));
         let records = out.len();
-        let offsets = last_offsets(&mut batch, keep);
         let ack = if out.is_empty() {
             // Everything was dropped: nothing to write, but the offsets still advance in
             // send order.
@@ -620,11 +641,11 @@ impl Sender {
             records,
             bytes,
             offsets,
-            kept: keep.then_some((batch, dropped)),
+            kept,
             result: None,
         });
         self.in_flight_bytes += bytes;
-        Ok(end)
+        end
     }
 
     /// The exactly-once loop: sends batches inside transactions and ends them per the
@@ -971,25 +992,40 @@ fn convert(
     with_headers(converters, source, r, key, value)
 }
 
-/// Converts the record of `source`, letting the converters take its key and value (see
-/// [`sluice_api::converter::Converter::from_connect_data_owned`]); they are left null.
+/// Converts the record of `source`, which nothing reads afterwards: the converters take its
+/// key and value (see [`sluice_api::converter::Converter::from_connect_data_owned`]) and its
+/// topic name moves into the produced record.
 fn convert_owned(
     converters: &Converters,
-    source: &mut SourceRecord,
+    mut source: SourceRecord,
 ) -> Result<ProduceRecord, SourceFailure> {
     let [key_class, value_class, _] = converters.class_names;
     let key = std::mem::take(&mut source.record.key);
     let value = std::mem::take(&mut source.record.value);
-    let (source, r) = (&*source, &source.record);
+    let r = &source.record;
     let key = converters
         .key
         .from_connect_data_owned(&r.topic, r.key_schema.as_ref(), key)
-        .map_err(failed_at(source, r, Stage::KeyConverter, key_class))?;
+        .map_err(failed_at(&source, r, Stage::KeyConverter, key_class))?;
     let value = converters
         .value
         .from_connect_data_owned(&r.topic, r.value_schema.as_ref(), value)
-        .map_err(failed_at(source, r, Stage::ValueConverter, value_class))?;
-    with_headers(converters, source, r, key, value)
+        .map_err(failed_at(&source, r, Stage::ValueConverter, value_class))?;
+    let headers = convert_headers(converters, &source, r)?;
+    let ConnectRecord {
+        topic,
+        kafka_partition,
+        timestamp,
+        ..
+    } = source.record;
+    Ok(ProduceRecord {
+        topic,
+        partition: kafka_partition,
+        key,
+        value,
+        headers,
+        timestamp,
+    })
 }
 
 /// Turns an error of the converter `class_name` at `stage` on `r` (the record of `source`)
@@ -1015,6 +1051,22 @@ fn with_headers(
     key: Option<Bytes>,
     value: Option<Bytes>,
 ) -> Result<ProduceRecord, SourceFailure> {
+    Ok(ProduceRecord {
+        topic: r.topic.clone(),
+        partition: r.kafka_partition,
+        key,
+        value,
+        headers: convert_headers(converters, source, r)?,
+        timestamp: r.timestamp,
+    })
+}
+
+/// The headers of `r` (the record of `source`) in the log's form.
+fn convert_headers(
+    converters: &Converters,
+    source: &SourceRecord,
+    r: &ConnectRecord,
+) -> Result<Vec<LogHeader>, SourceFailure> {
     let mut headers = Vec::with_capacity(r.headers.len());
     for h in &r.headers {
         let value = converters
@@ -1035,14 +1087,7 @@ fn with_headers(
             value,
         });
     }
-    Ok(ProduceRecord {
-        topic: r.topic.clone(),
-        partition: r.kafka_partition,
-        key,
-        value,
-        headers,
-        timestamp: r.timestamp,
-    })
+    Ok(headers)
 }
 
 /// Transforms `input` (the content of `source`) and converts the result; `None` when a
