@@ -90,26 +90,29 @@ consumer.session.timeout.ms=6000
 listeners=http://127.0.0.1:0
 PROPS
 
+# Runs raw_consume over the topic (extra leading arguments such as --write FILE); leaves
+# "steady_seconds steady_records whole_seconds cpu" in RUN_F and its threads in RUN_T.
+run_raw() {
+  local b0 t0 out
+  b0=$(broker_cpu)
+  t0=$(now)
+  out=$(/usr/bin/time -f "cpu=%U+%S" -o "$WORK/time.txt" \
+    "$TARGET/release/examples/raw_consume" "$@" "$B" "$TOPIC" "$LINES" \
+    fetch.queue.backoff.ms=10 isolation.level=read_uncommitted)
+  RUN_F="$(figures "$(echo "$out" | grep '^first=')" "$t0" 1) $(awk -F'[=+]' '{ print $2 + $3 }' "$WORK/time.txt")"
+  RUN_T=$(run_threads reported "$out" "$b0")
+}
+
 declare -a RESULTS THREADS
 for round in $(seq 1 "$ROUNDS"); do
-  b0=$(broker_cpu)
-  t0=$(now)
-  out=$(/usr/bin/time -f "cpu=%U+%S" -o "$WORK/time.txt" \
-    "$TARGET/release/examples/raw_consume" "$B" "$TOPIC" "$LINES" \
-    fetch.queue.backoff.ms=10 isolation.level=read_uncommitted)
-  RAW_F="$(figures "$(echo "$out" | grep '^first=')" "$t0" 1) $(awk -F'[=+]' '{ print $2 + $3 }' "$WORK/time.txt")"
-  RAW_T=$(run_threads reported "$out" "$b0")
+  run_raw
+  RAW_F=$RUN_F RAW_T=$RUN_T
 
   rm -f "$WORK/raw-out.txt"
-  b0=$(broker_cpu)
-  t0=$(now)
-  out=$(/usr/bin/time -f "cpu=%U+%S" -o "$WORK/time.txt" \
-    "$TARGET/release/examples/raw_consume" --write "$WORK/raw-out.txt" "$B" "$TOPIC" "$LINES" \
-    fetch.queue.backoff.ms=10 isolation.level=read_uncommitted)
+  run_raw --write "$WORK/raw-out.txt"
   [ "$(stat -c %s "$WORK/raw-out.txt")" = "$BYTES" ] \
     || { echo "the raw consumer's output file is short" >&2; exit 1; }
-  RAWW_F="$(figures "$(echo "$out" | grep '^first=')" "$t0" 1) $(awk -F'[=+]' '{ print $2 + $3 }' "$WORK/time.txt")"
-  RAWW_T=$(run_threads reported "$out" "$b0")
+  RAWW_F=$RUN_F RAWW_T=$RUN_T
 
   rm -f "$WORK/out.txt" "$WORK/connect.offsets"
   cat > "$WORK/sink.properties" <<PROPS

@@ -555,8 +555,6 @@ impl Sender {
         let consume = !keep && !handled;
         let mut out = Vec::with_capacity(batch.len());
         let mut bytes = 0;
-        let mut dropped = Vec::new();
-        let mut dropped_count = 0;
         if consume && self.transforms.is_empty() {
             // Each record moves into its converted form while it is in the cache; the
             // offsets to commit are taken out first.
@@ -568,6 +566,8 @@ impl Sender {
             }
             return Ok(self.dispatch(out, bytes, offsets, None, end));
         }
+        let mut dropped = Vec::new();
+        let mut dropped_count = 0;
         for (i, record) in batch.iter_mut().enumerate() {
             let outcome = if self.transforms.is_empty() {
                 convert(&self.converters, record, &record.record).map(Some)
