@@ -1012,6 +1012,73 @@ fn schemas_are_translated_once() {
     assert_eq!(small.cached_schemas().0, 1);
 }
 
+/// Struct member names are written from a per-schema cache after the first record: the
+/// output is the same with the cache on or off, first write or later, for names that need
+/// escapes, structs nested in structs, arrays and maps, and a struct whose own schema is an
+/// equal copy of the one it is written with.
+#[test]
+fn member_names_are_written_alike_with_and_without_the_cache() {
+    let inner = SchemaBuilder::struct_()
+        .field("quote\"d", req(SchemaType::Int32))
+        .unwrap()
+        .field("tab\tbed", opt(SchemaType::String))
+        .unwrap()
+        .build();
+    let schema = SchemaBuilder::struct_()
+        .field("id", req(SchemaType::Int64))
+        .unwrap()
+        .field("inner", inner.clone())
+        .unwrap()
+        .field("list", SchemaBuilder::array(inner.clone()).build())
+        .unwrap()
+        .field(
+            "by_key",
+            SchemaBuilder::map(req(SchemaType::String), inner.clone()).build(),
+        )
+        .unwrap()
+        .build();
+    let inner_value = |n: i32, text: &str, of: &SchemaRef| {
+        Value::Struct(Struct::from_values(of.clone(), vec![Value::Int32(n), s(text)]).unwrap())
+    };
+    // The value's own schema is an equal copy, not the schema's own Arc.
+    let copy = SchemaRef::new((*inner).clone());
+    let value = Value::Struct(
+        Struct::from_values(
+            schema.clone(),
+            vec![
+                Value::Int64(7),
+                inner_value(1, "a", &inner),
+                Value::Array(vec![
+                    inner_value(2, "b", &copy),
+                    inner_value(3, "c", &inner),
+                ]),
+                Value::Map(vec![(s("k"), inner_value(4, "d", &copy))]),
+            ],
+        )
+        .unwrap(),
+    );
+    let expected = concat!(
+        r#"{"id":7,"inner":{"quote\"d":1,"tab\tbed":"a"},"#,
+        r#""list":[{"quote\"d":2,"tab\tbed":"b"},{"quote\"d":3,"tab\tbed":"c"}],"#,
+        r#""by_key":{"k":{"quote\"d":4,"tab\tbed":"d"}}}"#
+    );
+    let cached = schemaless();
+    let uncached = JsonConverter::new(JsonConverterConfig {
+        schemas_enable: false,
+        schemas_cache_size: 0,
+        ..Default::default()
+    });
+    for _ in 0..2 {
+        assert_eq!(write(&cached, Some(&schema), &value), expected);
+        assert_eq!(write(&uncached, Some(&schema), &value), expected);
+    }
+    // A struct written on its own uses its own entry.
+    assert_eq!(
+        write(&cached, Some(&inner), &inner_value(5, "e", &inner)),
+        r#"{"quote\"d":5,"tab\tbed":"e"}"#
+    );
+}
+
 #[test]
 fn works_as_header_converter() {
     let c = with_schemas();

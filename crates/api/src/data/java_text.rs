@@ -146,7 +146,58 @@ pub fn write_f64<W: Write + ?Sized>(out: &mut W, v: f64) -> fmt::Result {
     if !v.is_finite() || v == 0.0 {
         return write_special(out, v.is_nan(), v == 0.0, v.is_sign_negative());
     }
-    write_finite(out, v, v < 0.0, (1e-3..1e7).contains(&v.abs()))
+    let magnitude = v.abs();
+    let plain = (1e-3..1e7).contains(&magnitude);
+    if plain {
+        // Below 1e9, adding a half and truncating rounds to the nearest whole number.
+        let hundredths = (magnitude * 100.0 + 0.5) as u32;
+        if f64::from(hundredths) / 100.0 == magnitude {
+            return write_hundredths(out, v < 0.0, hundredths);
+        }
+    }
+    write_finite(out, v, v < 0.0, plain)
+}
+
+/// Java's text of a double in the plain range that is a whole number of hundredths (prices,
+/// quantities, percentages), written without the shortest-digits search: the two-decimal
+/// text reads back as the double, and no shorter text does (neighbouring doubles below 1e7
+/// are far closer than 0.01), so it is the shortest, with trailing fraction zeros dropped
+/// down to one digit as Java does (`12.5`, `3.0`).
+fn write_hundredths<W: Write + ?Sized>(
+    out: &mut W,
+    negative: bool,
+    hundredths: u32,
+) -> fmt::Result {
+    let (mut whole, fraction) = (hundredths / 100, hundredths % 100);
+    // "-9999999.99" at most.
+    let mut text = [0u8; 11];
+    let mut start = text.len();
+    let mut push = |digit: u32| {
+        start -= 1;
+        text[start] = b'0' + digit as u8;
+    };
+    match fraction {
+        f if f % 10 == 0 => push(f / 10),
+        f => {
+            push(f % 10);
+            push(f / 10);
+        }
+    }
+    start -= 1;
+    text[start] = b'.';
+    loop {
+        start -= 1;
+        text[start] = b'0' + (whole % 10) as u8;
+        whole /= 10;
+        if whole == 0 {
+            break;
+        }
+    }
+    if negative {
+        start -= 1;
+        text[start] = b'-';
+    }
+    out.write_str(std::str::from_utf8(&text[start..]).map_err(|_| fmt::Error)?)
 }
 
 /// Writes `v` as Java's `Float.toString` does.
@@ -483,6 +534,30 @@ mod tests {
             assert_eq!(f64_to_string(*v), *want, "{v:e}");
             assert_eq!(text(Value::Float64(*v)), *want, "{v:e}");
         }
+    }
+
+    /// The hundredths shortcut writes exactly what the shortest-digits search writes, for
+    /// every whole number of hundredths in the ranges checked, either sign, and leaves other
+    /// doubles alone.
+    #[test]
+    fn hundredths_render_as_the_shortest_digits() {
+        let searched = |v: f64| {
+            let mut text = String::new();
+            write_finite(&mut text, v, v < 0.0, true).unwrap();
+            text
+        };
+        let hundredths = (1..=2_000_000u32).chain(999_000_000..=999_999_999);
+        for n in hundredths.step_by(7) {
+            let v = f64::from(n) / 100.0;
+            assert_eq!(f64_to_string(v), searched(v), "{n} hundredths");
+            assert_eq!(f64_to_string(-v), searched(-v), "-{n} hundredths");
+        }
+        for v in [0.001, 0.0049, 0.125, 1.005, 2.675, 0.1 + 0.2, 9_999_999.995] {
+            assert_eq!(f64_to_string(v), searched(v), "{v}");
+        }
+        assert_eq!(f64_to_string(5.4), "5.4");
+        assert_eq!(f64_to_string(-0.05), "-0.05");
+        assert_eq!(f64_to_string(9_999_999.99), "9999999.99");
     }
 
     #[test]

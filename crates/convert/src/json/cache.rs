@@ -13,6 +13,8 @@ use std::sync::Arc;
 
 use sluice_api::data::SchemaRef;
 
+use super::write::MemberNames;
+
 /// A small least-recently-used map. Eviction scans for the oldest entry, which only happens
 /// on a miss when the cache is full.
 pub(crate) struct Lru<K, V> {
@@ -93,6 +95,33 @@ impl ToJsonCache {
 
     pub(crate) fn len(&self) -> usize {
         self.lru.len()
+    }
+}
+
+/// Record schema → the member names of its structs as JSON, keyed and kept like
+/// [`ToJsonCache`]'s entries.
+pub(crate) struct MemberNamesCache {
+    lru: Lru<usize, (SchemaRef, Arc<MemberNames>)>,
+}
+
+impl MemberNamesCache {
+    pub(crate) fn new(capacity: usize) -> Self {
+        MemberNamesCache {
+            lru: Lru::new(capacity),
+        }
+    }
+
+    pub(crate) fn get(&mut self, schema: &SchemaRef) -> Option<Arc<MemberNames>> {
+        let key = SchemaRef::as_ptr(schema) as usize;
+        self.lru
+            .get(&key)
+            .filter(|(held, _)| SchemaRef::ptr_eq(held, schema))
+            .map(|(_, names)| Arc::clone(names))
+    }
+
+    pub(crate) fn insert(&mut self, schema: &SchemaRef, names: Arc<MemberNames>) {
+        self.lru
+            .insert(SchemaRef::as_ptr(schema) as usize, (schema.clone(), names));
     }
 }
 

@@ -17,7 +17,7 @@ mod read;
 mod write;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 use sluice_api::config::{
@@ -28,8 +28,8 @@ use sluice_api::data::{Schema, SchemaAndValue, SchemaRef, Value};
 use sluice_api::{ConnectError, Result};
 
 use crate::config::{converter_config_def, parse_converter_config};
-use cache::{ToConnectCache, ToJsonCache};
-use write::JsonWriter;
+use cache::{MemberNamesCache, ToConnectCache, ToJsonCache};
+use write::{JsonWriter, MemberNames};
 
 /// Kafka's class name for this converter.
 pub const JSON_CONVERTER_CLASS: &str = "org.apache.kafka.connect.json.JsonConverter";
@@ -163,6 +163,8 @@ pub struct JsonConverter {
     config: JsonConverterConfig,
     to_json: Mutex<ToJsonCache>,
     to_connect: Mutex<ToConnectCache>,
+    /// Struct member names as JSON, per record schema.
+    member_names: Mutex<MemberNamesCache>,
     /// Size of the last output, to size the next buffer in one allocation.
     size_hint: AtomicUsize,
 }
@@ -173,6 +175,7 @@ impl JsonConverter {
         JsonConverter {
             to_json: Mutex::new(ToJsonCache::new(config.schemas_cache_size)),
             to_connect: Mutex::new(ToConnectCache::new(config.schemas_cache_size)),
+            member_names: Mutex::new(MemberNamesCache::new(config.schemas_cache_size)),
             size_hint: AtomicUsize::new(64),
             config,
         }
@@ -219,6 +222,18 @@ impl JsonConverter {
         schema: Option<&SchemaRef>,
         value: &Value,
     ) -> Result<()> {
+        let members = match (schema, value) {
+            (Some(s), Value::Struct(_)) => self.member_names(s),
+            _ => None,
+        };
+        let payload = |out: &mut Vec<u8>| {
+            JsonWriter {
+                out,
+                config: &self.config,
+                members: members.as_deref(),
+            }
+            .write_value(schema.map(|s| &**s), value)
+        };
         if self.config.schemas_enable {
             out.extend_from_slice(b"{\"schema\":");
             match schema {
@@ -226,18 +241,33 @@ impl JsonConverter {
                 None => out.extend_from_slice(b"null"),
             }
             out.extend_from_slice(b",\"payload\":");
-            self.writer(out).write_value(schema.map(|s| &**s), value)?;
+            payload(out)?;
             out.push(b'}');
         } else {
-            self.writer(out).write_value(schema.map(|s| &**s), value)?;
+            payload(out)?;
         }
         Ok(())
+    }
+
+    /// The member names of the structs of `schema`, from the cache or made now (`None` when
+    /// caching is off).
+    fn member_names(&self, schema: &SchemaRef) -> Option<Arc<MemberNames>> {
+        if self.config.schemas_cache_size == 0 {
+            return None;
+        }
+        if let Some(names) = lock(&self.member_names).get(schema) {
+            return Some(names);
+        }
+        let names = Arc::new(MemberNames::of(schema));
+        lock(&self.member_names).insert(schema, Arc::clone(&names));
+        Some(names)
     }
 
     fn writer<'a>(&'a self, out: &'a mut Vec<u8>) -> JsonWriter<'a> {
         JsonWriter {
             out,
             config: &self.config,
+            members: None,
         }
     }
 

@@ -19,6 +19,77 @@ use super::{DecimalFormat, JsonConverterConfig};
 pub(crate) struct JsonWriter<'a> {
     pub out: &'a mut Vec<u8>,
     pub config: &'a JsonConverterConfig,
+    /// The member names of the structs of the record's schema, already in JSON (`None`:
+    /// each name is escaped as it is written).
+    pub members: Option<&'a MemberNames>,
+}
+
+/// The member names of every struct schema in one record schema, written as JSON once per
+/// schema instead of once per record: for each field, its escaped name, the colon, and the
+/// separator before it (`{` is written apart, so the first is `"id":`, the next `,"name":`).
+///
+/// Struct schemas are found by their address in the record schema's tree, which the cache
+/// entry holding this keeps alive.
+pub(crate) struct MemberNames {
+    /// (address of a struct schema, its members' names as JSON in field order).
+    structs: Vec<(usize, Box<[Name]>)>,
+}
+
+/// One member name as JSON, with the separator before it and the colon after.
+type Name = Box<[u8]>;
+
+impl MemberNames {
+    /// The member names of `schema` and of every struct schema under it.
+    pub(crate) fn of(schema: &Schema) -> Self {
+        let mut names = MemberNames {
+            structs: Vec::new(),
+        };
+        names.add(schema);
+        names
+    }
+
+    fn add(&mut self, schema: &Schema) {
+        if schema.schema_type == SchemaType::Struct {
+            let config = JsonConverterConfig::default();
+            let rendered = schema
+                .fields
+                .iter()
+                .enumerate()
+                .map(|(i, field)| {
+                    let mut out = Vec::with_capacity(field.name.len() + 4);
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    JsonWriter {
+                        out: &mut out,
+                        config: &config,
+                        members: None,
+                    }
+                    .write_str(&field.name);
+                    out.push(b':');
+                    out.into_boxed_slice()
+                })
+                .collect();
+            self.structs.push((address(schema), rendered));
+        }
+        let nested = schema.fields.iter().map(|f| &f.schema);
+        for inner in nested.chain(&schema.key_schema).chain(&schema.value_schema) {
+            self.add(inner);
+        }
+    }
+
+    /// The member names of `schema` when it is one of the struct schemas of the tree.
+    fn get(&self, schema: &Schema) -> Option<&[Name]> {
+        let at = address(schema);
+        self.structs
+            .iter()
+            .find(|(a, _)| *a == at)
+            .map(|(_, names)| &names[..])
+    }
+}
+
+fn address(schema: &Schema) -> usize {
+    std::ptr::from_ref(schema) as usize
 }
 
 impl JsonWriter<'_> {
@@ -96,13 +167,19 @@ impl JsonWriter<'_> {
                 }) else {
                     return Err(ConnectError::data("Mismatching schema."));
                 };
+                let names = self.members.and_then(|m| m.get(schema));
                 self.out.push(b'{');
                 for (i, (field, v)) in schema.fields.iter().zip(st.values()).enumerate() {
-                    if i > 0 {
-                        self.out.push(b',');
+                    match names.and_then(|n| n.get(i)) {
+                        Some(name) => self.out.extend_from_slice(name),
+                        None => {
+                            if i > 0 {
+                                self.out.push(b',');
+                            }
+                            self.write_str(&field.name);
+                            self.out.push(b':');
+                        }
                     }
-                    self.write_str(&field.name);
-                    self.out.push(b':');
                     self.write_value(Some(&field.schema), v)?;
                 }
                 self.out.push(b'}');
@@ -164,6 +241,7 @@ impl JsonWriter<'_> {
                 JsonWriter {
                     out: &mut text,
                     config: self.config,
+                    members: self.members,
                 }
                 .write_value(key_schema, key)?;
                 match text.as_slice() {
@@ -487,6 +565,7 @@ mod tests {
         JsonWriter {
             out: &mut out,
             config: &config,
+            members: None,
         }
         .write_value(None, value)
         .unwrap();
