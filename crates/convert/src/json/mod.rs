@@ -8,8 +8,9 @@
 //! non-string keys as `[[k,v],..]`), the null and default rules and the error messages are
 //! Kafka's; see [`JsonConverter`].
 //!
-//! Schemas are translated once per distinct schema and kept in two LRU caches of
-//! `schemas.cache.size` entries each.
+//! Schemas are translated once per distinct schema and kept in LRU caches of
+//! `schemas.cache.size` entries each: schema JSON for writing, Connect schemas for reading,
+//! and the member names of each written schema's structs as JSON.
 
 mod cache;
 mod parser;
@@ -97,7 +98,7 @@ impl JsonConverterConfig {
                 ConfigKey::new(SCHEMAS_CACHE_SIZE_CONFIG, ConfigType::Int)
                     .default_value("1000")
                     .importance(Importance::High)
-                    .doc("How many translated schemas each of this converter's two schema caches keeps.")
+                    .doc("How many schemas each of this converter's schema caches keeps: schema JSON written, schemas read, and struct member names written as JSON.")
                     .group("Schemas", 1)
                     .width(Width::Medium)
                     .display_name("Schema Cache Size"),
