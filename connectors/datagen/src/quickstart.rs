@@ -308,23 +308,7 @@ impl Generator {
 /// buffer on as the record's key bytes, and a buffer with room to spare (as `to_string`'s)
 /// would be trimmed first, once per record.
 fn decimal(n: i64) -> String {
-    // "-9223372036854775808" at most.
-    let mut text = [0u8; 20];
-    let mut start = text.len();
-    let mut rest = n.unsigned_abs();
-    loop {
-        start -= 1;
-        text[start] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    if n < 0 {
-        start -= 1;
-        text[start] = b'-';
-    }
-    String::from_utf8_lossy(&text[start..]).into_owned()
+    itoa::Buffer::new().format(n).to_owned()
 }
 
 /// A Timestamp field: the logical value with schemas, plain int64 milliseconds without

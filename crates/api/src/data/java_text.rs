@@ -168,36 +168,18 @@ fn write_hundredths<W: Write + ?Sized>(
     negative: bool,
     hundredths: u32,
 ) -> fmt::Result {
-    let (mut whole, fraction) = (hundredths / 100, hundredths % 100);
-    // "-9999999.99" at most.
-    let mut text = [0u8; 11];
-    let mut start = text.len();
-    let mut push = |digit: u32| {
-        start -= 1;
-        text[start] = b'0' + digit as u8;
-    };
-    match fraction {
-        f if f % 10 == 0 => push(f / 10),
-        f => {
-            push(f % 10);
-            push(f / 10);
-        }
-    }
-    start -= 1;
-    text[start] = b'.';
-    loop {
-        start -= 1;
-        text[start] = b'0' + (whole % 10) as u8;
-        whole /= 10;
-        if whole == 0 {
-            break;
-        }
-    }
     if negative {
-        start -= 1;
-        text[start] = b'-';
+        out.write_char('-')?;
     }
-    out.write_str(std::str::from_utf8(&text[start..]).map_err(|_| fmt::Error)?)
+    out.write_str(itoa::Buffer::new().format(hundredths / 100))?;
+    let fraction = hundredths % 100;
+    let digits = [
+        b'.',
+        b'0' + (fraction / 10) as u8,
+        b'0' + (fraction % 10) as u8,
+    ];
+    let used = if fraction.is_multiple_of(10) { 2 } else { 3 };
+    out.write_str(std::str::from_utf8(&digits[..used]).map_err(|_| fmt::Error)?)
 }
 
 /// Writes `v` as Java's `Float.toString` does.
