@@ -1079,6 +1079,83 @@ fn member_names_are_written_alike_with_and_without_the_cache() {
     );
 }
 
+/// Struct members of the primitive types, `Date` and `Timestamp` are written by a direct
+/// writer once the schema is cached; every value, including nulls, defaults and other
+/// logical types, gives the same output or the same error as the general path without the
+/// cache.
+#[test]
+fn struct_members_are_written_alike_by_the_direct_writers() {
+    let with_default = SchemaBuilder::new(SchemaType::Int32)
+        .optional()
+        .default_value(Value::Int32(9))
+        .unwrap()
+        .build();
+    let fields: Vec<(&str, SchemaRef)> = vec![
+        ("i8", req(SchemaType::Int8)),
+        ("i16", req(SchemaType::Int16)),
+        ("i32", req(SchemaType::Int32)),
+        ("i64", req(SchemaType::Int64)),
+        ("f32", req(SchemaType::Float32)),
+        ("f64", req(SchemaType::Float64)),
+        ("bool", req(SchemaType::Boolean)),
+        ("text", opt(SchemaType::String)),
+        ("date", LogicalType::Date.schema()),
+        ("ts", LogicalType::Timestamp.schema()),
+        ("time", LogicalType::Time.schema()),
+        ("dec", LogicalType::decimal(2)),
+        ("dflt", with_default),
+    ];
+    let mut builder = SchemaBuilder::struct_();
+    for (name, schema) in &fields {
+        builder = builder.field(*name, schema.clone()).unwrap();
+    }
+    let schema = builder.build();
+    let good = vec![
+        Value::Int8(-8),
+        Value::Int16(16),
+        Value::Int32(-32),
+        Value::Int64(1 << 40),
+        Value::Float32(0.1),
+        Value::Float64(f64::NAN),
+        Value::Boolean(true),
+        s("a \"quoted\" text"),
+        Value::Date(19_000),
+        Value::Timestamp(1_700_000_000_123),
+        Value::Time(1_000),
+        Value::Decimal(Decimal::new(1234, 2)),
+        Value::Null,
+    ];
+    let cached = schemaless();
+    let uncached = JsonConverter::new(JsonConverterConfig {
+        schemas_enable: false,
+        schemas_cache_size: 0,
+        ..Default::default()
+    });
+    let value = Value::Struct(Struct::from_values(schema.clone(), good.clone()).unwrap());
+    let expected = concat!(
+        r#"{"i8":-8,"i16":16,"i32":-32,"i64":1099511627776,"f32":0.1,"f64":"NaN","#,
+        r#""bool":true,"text":"a \"quoted\" text","date":19000,"ts":1700000000123,"#,
+        r#""time":1000,"dec":"BNI=","dflt":9}"#
+    );
+    for _ in 0..2 {
+        assert_eq!(write(&cached, Some(&schema), &value), expected);
+        assert_eq!(write(&uncached, Some(&schema), &value), expected);
+    }
+    // A null in the optional string field, and a Time out of its range: the same output
+    // and the same error either way.
+    let mut values = good.clone();
+    values[7] = Value::Null;
+    let value = Value::Struct(Struct::from_values(schema.clone(), values.clone()).unwrap());
+    let expected = write(&uncached, Some(&schema), &value);
+    assert!(expected.contains(r#""text":null"#), "{expected}");
+    assert_eq!(write(&cached, Some(&schema), &value), expected);
+    values[10] = Value::Time(-1);
+    let value = Value::Struct(Struct::from_values_unchecked(schema.clone(), values).unwrap());
+    let expected = write_err(&uncached, Some(&schema), &value);
+    assert!(expected.contains("Time type"), "{expected}");
+    assert_eq!(write_err(&cached, Some(&schema), &value), expected);
+}
+
 #[test]
 fn works_as_header_converter() {
     let c = with_schemas();

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use sluice_api::data::SchemaRef;
 
-use super::write::MemberNames;
+use super::write::StructMembers;
 
 /// A small least-recently-used map. Eviction scans for the oldest entry, which only happens
 /// on a miss when the cache is full.
@@ -98,20 +98,20 @@ impl ToJsonCache {
     }
 }
 
-/// Record schema → the member names of its structs as JSON, keyed and kept like
+/// Record schema → the members of its structs prepared for writing, keyed and kept like
 /// [`ToJsonCache`]'s entries.
-pub(crate) struct MemberNamesCache {
-    lru: Lru<usize, (SchemaRef, Arc<MemberNames>)>,
+pub(crate) struct StructMembersCache {
+    lru: Lru<usize, (SchemaRef, Arc<StructMembers>)>,
 }
 
-impl MemberNamesCache {
+impl StructMembersCache {
     pub(crate) fn new(capacity: usize) -> Self {
-        MemberNamesCache {
+        StructMembersCache {
             lru: Lru::new(capacity),
         }
     }
 
-    pub(crate) fn get(&mut self, schema: &SchemaRef) -> Option<Arc<MemberNames>> {
+    pub(crate) fn get(&mut self, schema: &SchemaRef) -> Option<Arc<StructMembers>> {
         let key = SchemaRef::as_ptr(schema) as usize;
         self.lru
             .get(&key)
@@ -119,7 +119,7 @@ impl MemberNamesCache {
             .map(|(_, names)| Arc::clone(names))
     }
 
-    pub(crate) fn insert(&mut self, schema: &SchemaRef, names: Arc<MemberNames>) {
+    pub(crate) fn insert(&mut self, schema: &SchemaRef, names: Arc<StructMembers>) {
         self.lru
             .insert(SchemaRef::as_ptr(schema) as usize, (schema.clone(), names));
     }

@@ -10,7 +10,7 @@
 //!
 //! Schemas are translated once per distinct schema and kept in LRU caches of
 //! `schemas.cache.size` entries each: schema JSON for writing, Connect schemas for reading,
-//! and the member names of each written schema's structs as JSON.
+//! and the members of each written schema's structs (names as JSON, how values are written).
 
 mod cache;
 mod parser;
@@ -29,8 +29,8 @@ use sluice_api::data::{Schema, SchemaAndValue, SchemaRef, Value};
 use sluice_api::{ConnectError, Result};
 
 use crate::config::{converter_config_def, parse_converter_config};
-use cache::{MemberNamesCache, ToConnectCache, ToJsonCache};
-use write::{JsonWriter, MemberNames};
+use cache::{StructMembersCache, ToConnectCache, ToJsonCache};
+use write::{JsonWriter, StructMembers};
 
 /// Kafka's class name for this converter.
 pub const JSON_CONVERTER_CLASS: &str = "org.apache.kafka.connect.json.JsonConverter";
@@ -164,8 +164,8 @@ pub struct JsonConverter {
     config: JsonConverterConfig,
     to_json: Mutex<ToJsonCache>,
     to_connect: Mutex<ToConnectCache>,
-    /// Struct member names as JSON, per record schema.
-    member_names: Mutex<MemberNamesCache>,
+    /// Struct members prepared for writing, per record schema.
+    struct_members: Mutex<StructMembersCache>,
     /// Size of the last output, to size the next buffer in one allocation.
     size_hint: AtomicUsize,
 }
@@ -176,7 +176,7 @@ impl JsonConverter {
         JsonConverter {
             to_json: Mutex::new(ToJsonCache::new(config.schemas_cache_size)),
             to_connect: Mutex::new(ToConnectCache::new(config.schemas_cache_size)),
-            member_names: Mutex::new(MemberNamesCache::new(config.schemas_cache_size)),
+            struct_members: Mutex::new(StructMembersCache::new(config.schemas_cache_size)),
             size_hint: AtomicUsize::new(64),
             config,
         }
@@ -224,7 +224,7 @@ impl JsonConverter {
         value: &Value,
     ) -> Result<()> {
         let members = match (schema, value) {
-            (Some(s), Value::Struct(_)) => self.member_names(s),
+            (Some(s), Value::Struct(_)) => self.struct_members(s),
             _ => None,
         };
         let payload = |out: &mut Vec<u8>| {
@@ -250,17 +250,17 @@ impl JsonConverter {
         Ok(())
     }
 
-    /// The member names of the structs of `schema`, from the cache or made now (`None` when
+    /// The members of the structs of `schema`, from the cache or made now (`None` when
     /// caching is off).
-    fn member_names(&self, schema: &SchemaRef) -> Option<Arc<MemberNames>> {
+    fn struct_members(&self, schema: &SchemaRef) -> Option<Arc<StructMembers>> {
         if self.config.schemas_cache_size == 0 {
             return None;
         }
-        if let Some(names) = lock(&self.member_names).get(schema) {
+        if let Some(names) = lock(&self.struct_members).get(schema) {
             return Some(names);
         }
-        let names = Arc::new(MemberNames::of(schema));
-        lock(&self.member_names).insert(schema, Arc::clone(&names));
+        let names = Arc::new(StructMembers::of(schema));
+        lock(&self.struct_members).insert(schema, Arc::clone(&names));
         Some(names)
     }
 

@@ -19,29 +19,81 @@ use super::{DecimalFormat, JsonConverterConfig};
 pub(crate) struct JsonWriter<'a> {
     pub out: &'a mut Vec<u8>,
     pub config: &'a JsonConverterConfig,
-    /// The member names of the structs of the record's schema, already in JSON (`None`:
-    /// each name is escaped as it is written).
-    pub members: Option<&'a MemberNames>,
+    /// The members of the structs of the record's schema, prepared for writing (`None`:
+    /// each name is escaped as it is written and each value goes the general path).
+    pub members: Option<&'a StructMembers>,
 }
 
-/// The member names of every struct schema in one record schema, written as JSON once per
-/// schema instead of once per record: for each field, its escaped name, the colon, and the
-/// separator before it (`{` is written apart, so the first is `"id":`, the next `,"name":`).
+/// The members of every struct schema in one record schema, prepared once per schema
+/// instead of once per record: for each field, its name as JSON (with the separator before
+/// it and the colon after; `{` is written apart, so the first is `"id":`, the next
+/// `,"name":`) and how its values are written.
 ///
 /// Struct schemas are found by their address in the record schema's tree, which the cache
 /// entry holding this keeps alive.
-pub(crate) struct MemberNames {
-    /// (address of a struct schema, its members' names as JSON in field order).
-    structs: Vec<(usize, Box<[Name]>)>,
+pub(crate) struct StructMembers {
+    /// (address of a struct schema, its members in field order).
+    structs: Vec<(usize, Box<[Member]>)>,
 }
 
-/// One member name as JSON, with the separator before it and the colon after.
-type Name = Box<[u8]>;
+/// One member of a struct schema, ready to write.
+struct Member {
+    /// The name as JSON, with the separator before it and the colon after.
+    name: Box<[u8]>,
+    /// How a non-null value of the field is written.
+    kind: MemberKind,
+}
 
-impl MemberNames {
-    /// The member names of `schema` and of every struct schema under it.
+/// The field schemas whose values have a direct writer: a value of the variant the schema
+/// expects is written without looking at the schema again; anything else (nulls, logical
+/// types that check their value, nested structs, a value that does not match) takes the
+/// general path, which gives the same output and the same errors.
+#[derive(Clone, Copy)]
+enum MemberKind {
+    Int8,
+    Int16,
+    Int32,
+    Int64,
+    Float32,
+    Float64,
+    Boolean,
+    String,
+    /// The `Date` logical type: days since the epoch.
+    Date,
+    /// The `Timestamp` logical type: milliseconds since the epoch.
+    Timestamp,
+    /// Everything written through [`JsonWriter::write_value`].
+    General,
+}
+
+impl MemberKind {
+    fn of(schema: &Schema) -> Self {
+        match schema.logical_type() {
+            Some(LogicalType::Date) => return MemberKind::Date,
+            Some(LogicalType::Timestamp) => return MemberKind::Timestamp,
+            Some(_) => return MemberKind::General,
+            None => {}
+        }
+        match schema.schema_type {
+            SchemaType::Int8 => MemberKind::Int8,
+            SchemaType::Int16 => MemberKind::Int16,
+            SchemaType::Int32 => MemberKind::Int32,
+            SchemaType::Int64 => MemberKind::Int64,
+            SchemaType::Float32 => MemberKind::Float32,
+            SchemaType::Float64 => MemberKind::Float64,
+            SchemaType::Boolean => MemberKind::Boolean,
+            SchemaType::String => MemberKind::String,
+            SchemaType::Bytes | SchemaType::Array | SchemaType::Map | SchemaType::Struct => {
+                MemberKind::General
+            }
+        }
+    }
+}
+
+impl StructMembers {
+    /// The members of `schema` and of every struct schema under it.
     pub(crate) fn of(schema: &Schema) -> Self {
-        let mut names = MemberNames {
+        let mut names = StructMembers {
             structs: Vec::new(),
         };
         names.add(schema);
@@ -51,7 +103,7 @@ impl MemberNames {
     fn add(&mut self, schema: &Schema) {
         if schema.schema_type == SchemaType::Struct {
             let config = JsonConverterConfig::default();
-            let rendered = schema
+            let members = schema
                 .fields
                 .iter()
                 .enumerate()
@@ -67,10 +119,13 @@ impl MemberNames {
                     }
                     .write_str(&field.name);
                     out.push(b':');
-                    out.into_boxed_slice()
+                    Member {
+                        name: out.into_boxed_slice(),
+                        kind: MemberKind::of(&field.schema),
+                    }
                 })
                 .collect();
-            self.structs.push((address(schema), rendered));
+            self.structs.push((address(schema), members));
         }
         let nested = schema.fields.iter().map(|f| &f.schema);
         for inner in nested.chain(&schema.key_schema).chain(&schema.value_schema) {
@@ -78,13 +133,13 @@ impl MemberNames {
         }
     }
 
-    /// The member names of `schema` when it is one of the struct schemas of the tree.
-    fn get(&self, schema: &Schema) -> Option<&[Name]> {
+    /// The members of `schema` when it is one of the struct schemas of the tree.
+    fn get(&self, schema: &Schema) -> Option<&[Member]> {
         let at = address(schema);
         self.structs
             .iter()
             .find(|(a, _)| *a == at)
-            .map(|(_, names)| &names[..])
+            .map(|(_, members)| &members[..])
     }
 }
 
@@ -167,20 +222,25 @@ impl JsonWriter<'_> {
                 }) else {
                     return Err(ConnectError::data("Mismatching schema."));
                 };
-                let names = self.members.and_then(|m| m.get(schema));
                 self.out.push(b'{');
-                for (i, (field, v)) in schema.fields.iter().zip(st.values()).enumerate() {
-                    match names.and_then(|n| n.get(i)) {
-                        Some(name) => self.out.extend_from_slice(name),
-                        None => {
+                let fields = schema.fields.iter().zip(st.values());
+                match self.members.and_then(|m| m.get(schema)) {
+                    Some(members) => {
+                        for (member, (field, v)) in members.iter().zip(fields) {
+                            self.out.extend_from_slice(&member.name);
+                            self.write_member(member.kind, &field.schema, v)?;
+                        }
+                    }
+                    None => {
+                        for (i, (field, v)) in fields.enumerate() {
                             if i > 0 {
                                 self.out.push(b',');
                             }
                             self.write_str(&field.name);
                             self.out.push(b':');
+                            self.write_value(Some(&field.schema), v)?;
                         }
                     }
-                    self.write_value(Some(&field.schema), v)?;
                 }
                 self.out.push(b'}');
             }
@@ -190,6 +250,30 @@ impl JsonWriter<'_> {
                     other.type_name()
                 )))
             }
+        }
+        Ok(())
+    }
+
+    /// A struct member's value: directly when its variant is the one `kind` expects, else
+    /// through [`JsonWriter::write_value`].
+    fn write_member(&mut self, kind: MemberKind, schema: &Schema, value: &Value) -> Result<()> {
+        match (kind, value) {
+            (MemberKind::Int8, Value::Int8(v)) => self.write_i64(i64::from(*v)),
+            (MemberKind::Int16, Value::Int16(v)) => self.write_i64(i64::from(*v)),
+            (MemberKind::Int32, Value::Int32(v)) | (MemberKind::Date, Value::Date(v)) => {
+                self.write_i64(i64::from(*v));
+            }
+            (MemberKind::Int64, Value::Int64(v)) | (MemberKind::Timestamp, Value::Timestamp(v)) => {
+                self.write_i64(*v);
+            }
+            (MemberKind::Float32, Value::Float32(v)) => self.write_float(FloatKind::F32(*v)),
+            (MemberKind::Float64, Value::Float64(v)) => self.write_float(FloatKind::F64(*v)),
+            (MemberKind::String, Value::String(s)) => self.write_str(s),
+            (MemberKind::Boolean, Value::Boolean(b)) => {
+                self.out
+                    .extend_from_slice(if *b { b"true" } else { b"false" });
+            }
+            _ => return self.write_value(Some(schema), value),
         }
         Ok(())
     }
