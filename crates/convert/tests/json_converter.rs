@@ -1080,9 +1080,9 @@ fn member_names_are_written_alike_with_and_without_the_cache() {
 }
 
 /// Struct members of the primitive types, `Date` and `Timestamp` are written by a direct
-/// writer once the schema is cached; every value, including nulls, defaults and other
-/// logical types, gives the same output or the same error as the general path without the
-/// cache.
+/// writer once the schema is cached (nested structs are covered by the test above), with
+/// names short and long; every value, including nulls, defaults and other logical types,
+/// gives the same output or the same error as the general path without the cache.
 #[test]
 fn struct_members_are_written_alike_by_the_direct_writers() {
     let with_default = SchemaBuilder::new(SchemaType::Int32)
@@ -1104,6 +1104,10 @@ fn struct_members_are_written_alike_by_the_direct_writers() {
         ("time", LogicalType::Time.schema()),
         ("dec", LogicalType::decimal(2)),
         ("dflt", with_default),
+        (
+            "a_member_name_longer_than_thirty_two_bytes",
+            req(SchemaType::Int64),
+        ),
     ];
     let mut builder = SchemaBuilder::struct_();
     for (name, schema) in &fields {
@@ -1124,6 +1128,7 @@ fn struct_members_are_written_alike_by_the_direct_writers() {
         Value::Time(1_000),
         Value::Decimal(Decimal::new(1234, 2)),
         Value::Null,
+        Value::Int64(5),
     ];
     let cached = schemaless();
     let uncached = JsonConverter::new(JsonConverterConfig {
@@ -1135,7 +1140,7 @@ fn struct_members_are_written_alike_by_the_direct_writers() {
     let expected = concat!(
         r#"{"i8":-8,"i16":16,"i32":-32,"i64":1099511627776,"f32":0.1,"f64":"NaN","#,
         r#""bool":true,"text":"a \"quoted\" text","date":19000,"ts":1700000000123,"#,
-        r#""time":1000,"dec":"BNI=","dflt":9}"#
+        r#""time":1000,"dec":"BNI=","dflt":9,"a_member_name_longer_than_thirty_two_bytes":5}"#
     );
     for _ in 0..2 {
         assert_eq!(write(&cached, Some(&schema), &value), expected);

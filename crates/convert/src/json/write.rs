@@ -10,7 +10,7 @@ use std::fmt;
 
 use base64::Engine;
 use sluice_api::data::java_text::{decimal_to_string, write_f32, write_f64};
-use sluice_api::data::{Decimal, LogicalType, Schema, SchemaType, Value};
+use sluice_api::data::{Decimal, LogicalType, Schema, SchemaType, Struct, Value};
 use sluice_api::{ConnectError, Result};
 
 use super::{DecimalFormat, JsonConverterConfig};
@@ -39,9 +39,45 @@ pub(crate) struct StructMembers {
 /// One member of a struct schema, ready to write.
 struct Member {
     /// The name as JSON, with the separator before it and the colon after.
-    name: Box<[u8]>,
+    name: MemberName,
     /// How a non-null value of the field is written.
     kind: MemberKind,
+}
+
+/// A member name as JSON. Most are short: those are kept in a fixed-size block, copied whole
+/// and cut to length, which takes a few moves instead of a call to `memcpy` for a length
+/// known only at run time.
+enum MemberName {
+    Short { block: [u8; SHORT_NAME], len: usize },
+    Long(Box<[u8]>),
+}
+
+/// The size of a short member name's block.
+const SHORT_NAME: usize = 32;
+
+impl MemberName {
+    fn new(json: Vec<u8>) -> Self {
+        if json.len() > SHORT_NAME {
+            return MemberName::Long(json.into_boxed_slice());
+        }
+        let mut block = [0; SHORT_NAME];
+        block[..json.len()].copy_from_slice(&json);
+        MemberName::Short {
+            block,
+            len: json.len(),
+        }
+    }
+
+    fn write(&self, out: &mut Vec<u8>) {
+        match self {
+            MemberName::Short { block, len } => {
+                let end = out.len() + len;
+                out.extend_from_slice(block);
+                out.truncate(end);
+            }
+            MemberName::Long(json) => out.extend_from_slice(json),
+        }
+    }
 }
 
 /// The field schemas whose values have a direct writer: a value of the variant the schema
@@ -62,6 +98,8 @@ enum MemberKind {
     Date,
     /// The `Timestamp` logical type: milliseconds since the epoch.
     Timestamp,
+    /// A nested struct, written with its own members.
+    Struct,
     /// Everything written through [`JsonWriter::write_value`].
     General,
 }
@@ -83,9 +121,8 @@ impl MemberKind {
             SchemaType::Float64 => MemberKind::Float64,
             SchemaType::Boolean => MemberKind::Boolean,
             SchemaType::String => MemberKind::String,
-            SchemaType::Bytes | SchemaType::Array | SchemaType::Map | SchemaType::Struct => {
-                MemberKind::General
-            }
+            SchemaType::Struct => MemberKind::Struct,
+            SchemaType::Bytes | SchemaType::Array | SchemaType::Map => MemberKind::General,
         }
     }
 }
@@ -120,7 +157,7 @@ impl StructMembers {
                     .write_str(&field.name);
                     out.push(b':');
                     Member {
-                        name: out.into_boxed_slice(),
+                        name: MemberName::new(out),
                         kind: MemberKind::of(&field.schema),
                     }
                 })
@@ -216,34 +253,10 @@ impl JsonWriter<'_> {
                 self.out.push(b']');
             }
             (SchemaType::Map, Value::Map(entries)) => self.write_map(schema, entries)?,
-            (SchemaType::Struct, Value::Struct(st)) => {
-                let Some(schema) = schema.filter(|s| {
-                    std::ptr::eq(st.schema().as_ref(), *s) || st.schema().as_ref() == *s
-                }) else {
-                    return Err(ConnectError::data("Mismatching schema."));
-                };
-                self.out.push(b'{');
-                let fields = schema.fields.iter().zip(st.values());
-                match self.members.and_then(|m| m.get(schema)) {
-                    Some(members) => {
-                        for (member, (field, v)) in members.iter().zip(fields) {
-                            self.out.extend_from_slice(&member.name);
-                            self.write_member(member.kind, &field.schema, v)?;
-                        }
-                    }
-                    None => {
-                        for (i, (field, v)) in fields.enumerate() {
-                            if i > 0 {
-                                self.out.push(b',');
-                            }
-                            self.write_str(&field.name);
-                            self.out.push(b':');
-                            self.write_value(Some(&field.schema), v)?;
-                        }
-                    }
-                }
-                self.out.push(b'}');
-            }
+            (SchemaType::Struct, Value::Struct(st)) => match schema {
+                Some(schema) => self.write_struct(schema, st)?,
+                None => return Err(ConnectError::data("Mismatching schema.")),
+            },
             (t, other) => {
                 return Err(ConnectError::data(format!(
                     "Invalid type for {t}: class {}",
@@ -251,6 +264,35 @@ impl JsonWriter<'_> {
                 )))
             }
         }
+        Ok(())
+    }
+
+    /// A struct under `schema`, which must be (or equal) the struct's own schema.
+    fn write_struct(&mut self, schema: &Schema, st: &Struct) -> Result<()> {
+        if !(std::ptr::eq(st.schema().as_ref(), schema) || st.schema().as_ref() == schema) {
+            return Err(ConnectError::data("Mismatching schema."));
+        }
+        self.out.push(b'{');
+        let fields = schema.fields.iter().zip(st.values());
+        match self.members.and_then(|m| m.get(schema)) {
+            Some(members) => {
+                for (member, (field, v)) in members.iter().zip(fields) {
+                    member.name.write(self.out);
+                    self.write_member(member.kind, &field.schema, v)?;
+                }
+            }
+            None => {
+                for (i, (field, v)) in fields.enumerate() {
+                    if i > 0 {
+                        self.out.push(b',');
+                    }
+                    self.write_str(&field.name);
+                    self.out.push(b':');
+                    self.write_value(Some(&field.schema), v)?;
+                }
+            }
+        }
+        self.out.push(b'}');
         Ok(())
     }
 
@@ -273,6 +315,7 @@ impl JsonWriter<'_> {
                 self.out
                     .extend_from_slice(if *b { b"true" } else { b"false" });
             }
+            (MemberKind::Struct, Value::Struct(st)) => self.write_struct(schema, st)?,
             _ => return self.write_value(Some(schema), value),
         }
         Ok(())
