@@ -81,9 +81,9 @@ impl MemberName {
 }
 
 /// The field schemas whose values have a direct writer: a value of the variant the schema
-/// expects is written without looking at the schema again; anything else (nulls, logical
-/// types that check their value, nested structs, a value that does not match) takes the
-/// general path, which gives the same output and the same errors.
+/// expects is written without looking at the schema again; anything else (nulls, `Time` and
+/// `Decimal`, which check their value, bytes, arrays and maps, a value of another variant)
+/// takes the general path, which gives the same output and the same errors.
 #[derive(Clone, Copy)]
 enum MemberKind {
     Int8,
