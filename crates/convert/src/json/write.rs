@@ -84,6 +84,10 @@ impl MemberName {
 /// expects is written without looking at the schema again; anything else (nulls, `Time` and
 /// `Decimal`, which check their value, bytes, arrays and maps, a value of another variant)
 /// takes the general path, which gives the same output and the same errors.
+///
+/// One variant per type, so that [`JsonWriter::write_member`] dispatches once on (kind,
+/// value): a kind holding the `SchemaType` and sharing `write_value`'s arms cost 80 more
+/// instructions per Datagen order (two matches in a row).
 #[derive(Clone, Copy)]
 enum MemberKind {
     Int8,
