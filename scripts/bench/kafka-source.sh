@@ -20,9 +20,14 @@
 # batch.size 1 MB, no compression).
 #
 # Two figures per run:
-#   steady:    from the first acknowledged record to the last (Sluice: /metrics
-#              source_record_write_total sampled every 5 ms by crates/kafka/examples/progress.rs;
-#              raw: the producer's first and last delivery report);
+#   steady:    from the first acknowledged record to the last (raw: the producer's first and
+#              last delivery report; Sluice: the first sample of /metrics
+#              source_record_write_total above zero, sampled every 5 ms by
+#              crates/kafka/examples/progress.rs, with the records written by then left out,
+#              to the time the worker reports for its last acknowledgement,
+#              source_task_last_write_timestamp_seconds; after the first sample the stopwatch
+#              scrapes every 100 ms, so that its cost, which a producer timing itself does not
+#              pay, stays out of the run);
 #   whole run: from the process start to the last acknowledged record (start-up, connecting).
 # Beside them, the CPU time the client process used (user + system, all threads, start-up
 # included): on this 2-core machine the broker, the client and other work share the cores,
@@ -102,7 +107,8 @@ run_sluice() { # worker-file connector-file
   RUST_LOG=warn "$BIN" standalone "$1" "$2" &
   PID=$!
   if ! line=$("$PROGRESS" metrics "127.0.0.1:$PORT" \
-      sluice_connect_source_task_source_record_write_total "$LINES" "$PID"); then
+      sluice_connect_source_task_source_record_write_total "$LINES" "$PID" \
+      --last-at sluice_connect_source_task_last_write_timestamp_seconds); then
     kill -TERM "$PID" 2>/dev/null || true
     exit 1
   fi

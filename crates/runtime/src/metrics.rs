@@ -67,6 +67,10 @@ pub struct TaskCounters {
     pub sent: AtomicU64,
     /// Source records acknowledged by the log.
     pub written: AtomicU64,
+    /// When the log last acknowledged records of this source task, in milliseconds since
+    /// the Unix epoch (0 before the first): shows a stalled source at a glance, and times a
+    /// run's last record exactly without sampling `written`.
+    pub last_write_ms: AtomicU64,
     /// Sink records handed to `SinkTask::put`.
     pub put: AtomicU64,
     /// Records a transformation dropped (not written, or not put).

@@ -428,6 +428,14 @@ async fn the_distributed_worker_serves_metrics_with_the_sink_lag_per_partition()
     let records = 250;
     let source = json!({"name": "src", "config": {"connector.class": SOURCE_CLASS,
         "topic": topic, "records": records.to_string(), "batch.size": "50"}});
+    let unix_now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64()
+    };
+    // Whole milliseconds: the gauge has no finer precision.
+    let created_at = (unix_now() * 1000.0).floor() / 1000.0;
     let (status, text) = call(&app, Method::POST, "/connectors", &source.to_string()).await;
     assert_eq!(status, StatusCode::CREATED, "{text}");
     let src = [("connector", "src"), ("task", "0")];
@@ -459,6 +467,17 @@ async fn the_distributed_worker_serves_metrics_with_the_sink_lag_per_partition()
         )
         .unwrap()
             > 0.0
+    );
+    // The last acknowledgement happened after the connector was created, and before now.
+    let last_write = value(
+        &written,
+        "sluice_connect_source_task_last_write_timestamp_seconds",
+        &src,
+    )
+    .unwrap();
+    assert!(
+        (created_at..=unix_now()).contains(&last_write),
+        "last write at {last_write}, the connector created at {created_at}"
     );
 
     let paused = scrape_until(&app, "the lag of the paused sink", |s| {

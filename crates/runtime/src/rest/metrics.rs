@@ -313,6 +313,15 @@ fn task_families(w: &mut Writer, m: &WorkerMetrics) {
     w.per_task(
         m,
         Some(Source),
+        "sluice_connect_source_task_last_write_timestamp_seconds",
+        "gauge",
+        "When the log last acknowledged records of the task, in seconds since the Unix epoch \
+         (0 before the first).",
+        |t| load(&t.counters.last_write_ms) as f64 / 1000.0,
+    );
+    w.per_task(
+        m,
+        Some(Source),
         "sluice_connect_source_task_transactions_committed_total",
         "counter",
         "Transactions an exactly-once source task committed (0 without exactly-once support).",
