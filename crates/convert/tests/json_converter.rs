@@ -1247,3 +1247,40 @@ fn deep_nesting_within_jacksons_limit_converts() {
         .join()
         .unwrap();
 }
+
+/// Records are written through a buffer the thread reuses: each comes out whole and alone,
+/// after a failed record, after a record larger than the buffer the thread keeps, and when
+/// records of two converters alternate.
+#[test]
+fn each_record_is_written_alone_through_the_reused_buffer() {
+    let c = schemaless();
+    let point = SchemaBuilder::struct_()
+        .field("x", req(SchemaType::Int32))
+        .unwrap()
+        .build();
+    let other = SchemaBuilder::struct_()
+        .field("x", req(SchemaType::Int32))
+        .unwrap()
+        .field("y", req(SchemaType::Int32))
+        .unwrap()
+        .build();
+    let good = Value::Struct(Struct::from_values(point.clone(), vec![Value::Int32(1)]).unwrap());
+    // A struct of another schema than the one given fails after the brace is written.
+    let bad =
+        Value::Struct(Struct::from_values(other, vec![Value::Int32(1), Value::Int32(2)]).unwrap());
+    assert_eq!(write(&c, Some(&point), &good), r#"{"x":1}"#);
+    assert_eq!(write_err(&c, Some(&point), &bad), "Mismatching schema.");
+    assert_eq!(write(&c, Some(&point), &good), r#"{"x":1}"#);
+
+    let large = "a".repeat(3 << 20);
+    let written = write(&c, None, &s(&large));
+    assert_eq!(written.len(), large.len() + 2);
+    assert_eq!(write(&c, None, &Value::Int64(7)), "7");
+
+    let enveloped = with_schemas();
+    assert_eq!(
+        write(&enveloped, Some(&req(SchemaType::Int64)), &Value::Int64(7)),
+        r#"{"schema":{"type":"int64","optional":false},"payload":7}"#
+    );
+    assert_eq!(write(&c, Some(&point), &good), r#"{"x":1}"#);
+}

@@ -32,6 +32,17 @@ use crate::config::{converter_config_def, parse_converter_config};
 use cache::{StructMembersCache, ToConnectCache, ToJsonCache};
 use write::{JsonWriter, StructMembers};
 
+thread_local! {
+    /// The buffer this thread writes records into before copying each out at its exact
+    /// size: one allocation per record, where writing into a buffer of a guessed size
+    /// takes a second call to trim it (see [`crate::bytes_of`]).
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The largest scratch buffer a thread keeps between records (one larger record does not
+/// hold its memory for good).
+const SCRATCH_KEPT: usize = 1 << 20;
+
 /// Kafka's class name for this converter.
 pub const JSON_CONVERTER_CLASS: &str = "org.apache.kafka.connect.json.JsonConverter";
 
@@ -368,7 +379,21 @@ impl Converter for JsonConverter {
         schema: Option<&SchemaRef>,
         value: &Value,
     ) -> Result<Option<Bytes>> {
-        Ok(self.serialize(schema, value)?.map(crate::bytes_of))
+        if schema.is_none() && value.is_null() {
+            return Ok(None);
+        }
+        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut out) => {
+                out.clear();
+                self.serialize_into(&mut out, schema, value)?;
+                let bytes = Bytes::copy_from_slice(&out);
+                if out.capacity() > SCRATCH_KEPT {
+                    *out = Vec::new();
+                }
+                Ok(Some(bytes))
+            }
+            Err(_) => Ok(self.serialize(schema, value)?.map(crate::bytes_of)),
+        })
     }
 
     fn to_connect_data(&self, _topic: &str, data: Option<Bytes>) -> Result<SchemaAndValue> {
