@@ -14,6 +14,9 @@
 //!
 //! - [`producer`]: one librdkafka producer per [`LogProducer`], with a polling thread whose
 //!   delivery callback completes each batch's future; transactions on blocking threads.
+//!   Records go to librdkafka through `native`, the workspace's only `unsafe` code: one
+//!   direct call per record with a kept topic handle, where rdkafka's safe call looks the
+//!   topic up by name every time.
 //! - [`consumer`]: a librdkafka consumer polled on a blocking thread; group rebalances are
 //!   forwarded to the async [`sluice_log::RebalanceListener`] inside `poll`.
 //! - [`admin`]: topics and group offsets.
@@ -26,6 +29,7 @@ pub mod consumer;
 mod context;
 mod error;
 pub mod group;
+mod native;
 pub mod producer;
 #[cfg(feature = "testing")]
 pub mod testing;

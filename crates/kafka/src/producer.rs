@@ -1,7 +1,8 @@
 //! The producer: one librdkafka producer with its own polling thread.
 //!
 //! `send` hands every record of a batch to librdkafka at once (librdkafka copies the
-//! bytes into its queue) with a small slot naming the batch and the record's index as the
+//! bytes into its queue), through librdkafka's handle of the record's topic (the crate's
+//! `native` module), with a small slot naming the batch and the record's index as the
 //! delivery opaque; the polling thread's delivery callback fills the record's metadata and
 //! completes the batch's future when the last record is acknowledged. Nothing else is
 //! allocated per record. When librdkafka's queue is full, `send` waits for room and
@@ -21,8 +22,8 @@ use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerGroupMetadata};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{Header, Message, OwnedHeaders};
-use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::message::Message;
+use rdkafka::producer::{DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::util::Timeout;
 use sluice_log::{
     DeliveryFuture, LogError, LogProducer, LogResult, ProduceRecord, ProducerConfig,
@@ -33,6 +34,7 @@ use tokio::sync::oneshot;
 use crate::admin::offset_list;
 use crate::context::LogContext;
 use crate::error::map_error;
+use crate::native::TopicHandle;
 use crate::KafkaConfig;
 
 /// How long one transaction call may take unless `max.block.ms` says otherwise (the
@@ -158,6 +160,9 @@ pub struct KafkaProducer {
     /// Bound of each blocking transaction call (`max.block.ms`).
     txn_timeout: Duration,
     group_metadata: Mutex<HashMap<String, Arc<ConsumerGroupMetadata>>>,
+    /// librdkafka's handle of each topic this producer has sent to, so a record names its
+    /// topic without librdkafka looking the name up (see [`crate::native`]).
+    topics: Mutex<HashMap<Arc<str>, Arc<TopicHandle>>>,
 }
 
 impl KafkaProducer {
@@ -202,6 +207,7 @@ impl KafkaProducer {
             transactional_id: producer.transactional_id,
             txn_timeout,
             group_metadata: Mutex::new(HashMap::new()),
+            topics: Mutex::new(HashMap::new()),
         })
     }
 
@@ -243,6 +249,18 @@ impl KafkaProducer {
         })
     }
 
+    /// The topic handle of `topic`, created on first use; `None` when librdkafka refuses
+    /// the name.
+    fn topic_handle(&self, topic: &Arc<str>) -> Option<Arc<TopicHandle>> {
+        let mut topics = self.topics.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(h) = topics.get(topic) {
+            return Some(Arc::clone(h));
+        }
+        let handle = Arc::new(TopicHandle::new(&self.producer, topic)?);
+        topics.insert(Arc::clone(topic), Arc::clone(&handle));
+        Some(handle)
+    }
+
     /// The group metadata librdkafka wants with transactional offsets, from a consumer of
     /// `group` that never joins it (member id empty, generation -1).
     fn metadata_of(&self, group: &str) -> LogResult<Arc<ConsumerGroupMetadata>> {
@@ -281,18 +299,6 @@ fn wait_for_room() {
     }
 }
 
-/// Record headers in librdkafka's form.
-fn headers_of(record: &ProduceRecord) -> OwnedHeaders {
-    let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
-    for h in &record.headers {
-        headers = headers.insert(Header {
-            key: &h.key,
-            value: h.value.as_deref(),
-        });
-    }
-    headers
-}
-
 #[async_trait]
 impl LogProducer for KafkaProducer {
     fn send(&self, records: Vec<ProduceRecord>) -> DeliveryFuture {
@@ -302,45 +308,33 @@ impl LogProducer for KafkaProducer {
         }
         let (tx, rx) = oneshot::channel();
         let batch = Arc::new(Batch::new(n, tx));
+        // The handle of the last record's topic: a batch rarely has more than one.
+        let mut handle: Option<Arc<TopicHandle>> = None;
         for (index, r) in records.iter().enumerate() {
-            let slot = Box::new(Slot {
+            let topic = &*r.topic;
+            let sending = || format!("sending a record to topic '{topic}'");
+            if handle.as_ref().is_none_or(|h| h.name() != topic) {
+                handle = self.topic_handle(&r.topic);
+            }
+            let Some(handle) = &handle else {
+                let refused = KafkaError::MessageProduction(RDKafkaErrorCode::InvalidTopic);
+                batch.complete(index, Err(map_error(refused, &sending(), Some(topic))));
+                continue;
+            };
+            let mut slot = Box::new(Slot {
                 batch: Arc::clone(&batch),
                 index,
             });
-            let mut record: BaseRecord<'_, [u8], [u8], Box<Slot>> =
-                BaseRecord::with_opaque_to(&r.topic, slot);
-            if let Some(p) = r.partition {
-                record = record.partition(p);
-            }
-            if let Some(k) = &r.key {
-                record = record.key(&k[..]);
-            }
-            if let Some(v) = &r.value {
-                record = record.payload(&v[..]);
-            }
-            if let Some(ts) = r.timestamp {
-                record = record.timestamp(ts);
-            }
-            if !r.headers.is_empty() {
-                record = record.headers(headers_of(r));
-            }
             loop {
-                match self.producer.send(record) {
+                match handle.produce(r, slot) {
                     Ok(()) => break,
-                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                        record = back;
+                    Err((RDKafkaErrorCode::QueueFull, back)) => {
+                        slot = back;
                         wait_for_room();
                     }
-                    Err((e, _)) => {
-                        let topic = &*r.topic;
-                        batch.complete(
-                            index,
-                            Err(map_error(
-                                e,
-                                &format!("sending a record to topic '{topic}'"),
-                                Some(topic),
-                            )),
-                        );
+                    Err((code, _)) => {
+                        let e = KafkaError::MessageProduction(code);
+                        batch.complete(index, Err(map_error(e, &sending(), Some(topic))));
                         break;
                     }
                 }

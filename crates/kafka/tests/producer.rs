@@ -1,5 +1,6 @@
 //! Producer behaviour specific to the Kafka backend: a full send queue makes `send` wait
-//! rather than drop, and client settings (here zstd compression) pass through.
+//! rather than drop, client settings (here zstd compression) pass through, and records
+//! librdkafka refuses fail their batch with a readable error while the others are written.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -98,4 +99,70 @@ async fn compression_settings_pass_through() {
     }
     assert_eq!(got.len(), 100);
     assert_eq!(got[99].value.as_deref(), Some(&b"value-99"[..]));
+}
+
+/// Reads partition 0 of `topic` until `n` records arrived (or 100 polls passed).
+async fn read_back(log: &dyn Log, topic: &str, n: usize) -> Vec<String> {
+    let mut consumer = log.consumer(ConsumerConfig::default()).unwrap();
+    consumer
+        .assign(&[TopicPartition::new(topic, 0)])
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    for _ in 0..100 {
+        if got.len() >= n {
+            break;
+        }
+        let batch = consumer
+            .poll(Duration::from_millis(300), &mut NoopRebalanceListener)
+            .await
+            .unwrap();
+        got.extend(
+            batch.iter().map(|r| {
+                String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned()
+            }),
+        );
+    }
+    got
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_records_fail_their_batch_and_the_others_are_written() {
+    let log = testing::connect().await;
+    let (first, second) = (
+        testing::unique_topic("refused-a"),
+        testing::unique_topic("refused-b"),
+    );
+    for t in [&first, &second] {
+        log.admin().create_topic(NewTopic::new(t, 1)).await.unwrap();
+    }
+    let producer = log
+        .producer(ProducerConfig {
+            properties: properties(&[("message.max.bytes", "10000")]),
+            ..Default::default()
+        })
+        .unwrap();
+    // One batch over two topics, with a record above message.max.bytes in the middle.
+    let mut batch = records(&first, 2);
+    batch.insert(1, records(&first, 1).remove(0));
+    batch[1].value = Some(Bytes::from(vec![b'x'; 20_000]));
+    batch.extend(records(&second, 3));
+    let error = producer.send(batch).await.unwrap_err().to_string();
+    assert!(
+        error.contains(&first) && error.to_lowercase().contains("too large"),
+        "{error}"
+    );
+    // A topic name librdkafka cannot take (a NUL byte) fails its record, not the process.
+    let error = producer
+        .send(records("bad\0name", 1))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("bad\0name"), "{error}");
+    // The records around the refused ones were written, in order, once.
+    assert_eq!(read_back(&*log, &first, 2).await, ["value-0", "value-1"]);
+    assert_eq!(
+        read_back(&*log, &second, 3).await,
+        ["value-0", "value-1", "value-2"]
+    );
 }
