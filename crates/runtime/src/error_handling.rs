@@ -15,7 +15,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bytes::Bytes;
 use sluice_api::config::ConfigMap;
@@ -348,10 +348,7 @@ impl ErrorHandler {
     /// `Tolerance exceeded in error handler` wrapping the cause.
     pub async fn report(&self, failure: Failure<'_>) -> Decision {
         self.counters.record_errors.fetch_add(1, Ordering::Relaxed);
-        let now_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
+        let now_ms = crate::metrics::unix_now_ms();
         self.counters
             .last_error_timestamp
             .store(now_ms, Ordering::Relaxed);

@@ -11,12 +11,20 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sluice_api::TopicPartition;
 
 use crate::error_handling::ErrorCounters;
 use crate::status::{ConnectorStatus, ConnectorTaskId};
+
+/// The wall-clock time in milliseconds since the Unix epoch (0 if the clock is set before
+/// it), as the timestamps of the metrics, statuses and logger levels are kept.
+pub(crate) fn unix_now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
 
 /// Count, total and maximum of the durations of a repeated operation (a poll, a put, an
 /// offset commit), kept with atomics.

@@ -917,10 +917,9 @@ impl Sender {
             source: Some(Box::new(e)),
         })?;
         TaskCounters::add(&self.counters.written, done.records);
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-        self.counters.last_write_ms.store(now_ms, Ordering::Relaxed);
+        self.counters
+            .last_write_ms
+            .store(crate::metrics::unix_now_ms(), Ordering::Relaxed);
         for (partition, offset) in done.offsets {
             let key = match &self.last_key {
                 Some((p, key)) if Arc::ptr_eq(p, &partition) || **p == *partition => key.clone(),

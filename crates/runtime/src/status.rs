@@ -195,9 +195,8 @@ impl ActiveTopics {
             }
             let mut uses = self.write();
             if !uses.contains_key(&**topic) {
-                let discovered_ms = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+                let discovered_ms =
+                    i64::try_from(crate::metrics::unix_now_ms()).unwrap_or(i64::MAX);
                 let used = TopicUse {
                     task: self.task,
                     discovered_ms,

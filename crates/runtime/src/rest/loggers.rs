@@ -9,7 +9,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::herder::LoggerLevel;
 
@@ -80,9 +79,7 @@ fn kafka_level(level: &str) -> Option<&'static str> {
 }
 
 fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    i64::try_from(crate::metrics::unix_now_ms()).unwrap_or(i64::MAX)
 }
 
 fn is_below(name: &str, parent: &str) -> bool {
