@@ -10,6 +10,11 @@
 //! Offsets are only committed explicitly (`enable.auto.commit=false`,
 //! `enable.auto.offset.store=false`); `max_poll_records` bounds each batch.
 //!
+//! The partitions a consumer is assigned are split off librdkafka's consumer queue before
+//! they are assigned, and their records are read in batches (`native::fetch`: one call per
+//! thousand records instead of one per record); the consumer queue keeps group events and
+//! errors, served by rdkafka's `poll` in the same loop.
+//!
 //! A poll copies each record's bytes once, out of librdkafka's buffers into an allocation
 //! of their own per key and value (see [`Copier`]); a consumer that can only receive one
 //! topic gives every record of a batch one shared name (a copy per batch, so the poll thread
@@ -42,7 +47,6 @@ use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, RebalanceProtocol};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{Offset, Timestamp, TopicPartitionList};
 use sluice_log::{
@@ -55,6 +59,7 @@ use tokio::task::JoinHandle;
 use crate::admin::{offset_list, offsets_of, partition_offsets, REQUEST_TIMEOUT};
 use crate::context::LogContext;
 use crate::error::map_error;
+use crate::native::{FetchQueue, FetchedMessage};
 use crate::KafkaConfig;
 
 /// A group change forwarded from librdkafka's polling thread to the async `poll`.
@@ -80,7 +85,13 @@ pub(crate) struct RebalanceContext {
     assignments: AtomicU64,
     /// Subscribed topics that librdkafka reported missing; see [`MissingTopics`].
     missing: MissingTopics,
+    /// The fetch queue, for the rebalance callback to split assigned partitions off to;
+    /// taken out when the consumer is dropped (it holds the consumer).
+    fetch: Mutex<Option<Arc<Fetch>>>,
 }
+
+/// The fetch queue of a [`KafkaConsumer`].
+type Fetch = FetchQueue<RebalanceContext>;
 
 /// How often a consumer looks again for subscribed topics that do not exist yet.
 const MISSING_TOPIC_RECHECK: Duration = Duration::from_secs(1);
@@ -193,9 +204,25 @@ impl RebalanceContext {
         rx.blocking_recv().ok()
     }
 
-    fn detach(&self) {
+    /// Stops forwarding rebalances, and hands back the fetch queue (to be dropped before
+    /// the consumer).
+    fn detach(&self) -> Option<Arc<Fetch>> {
         if let Ok(mut events) = self.events.lock() {
             *events = None;
+        }
+        self.fetch.lock().ok()?.take()
+    }
+
+    /// Splits the partitions of `tpl` off to the fetch queue; called before they are
+    /// assigned.
+    fn split_fetches(&self, tpl: &TopicPartitionList) {
+        let Ok(fetch) = self.fetch.lock() else {
+            return;
+        };
+        if let Some(fetch) = fetch.as_ref() {
+            for e in tpl.elements() {
+                fetch.split(e.topic(), e.partition());
+            }
         }
     }
 
@@ -255,6 +282,7 @@ impl ConsumerContext for RebalanceContext {
         );
         match err {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                self.split_fetches(tpl);
                 let result = if cooperative {
                     consumer.incremental_assign(tpl)
                 } else {
@@ -328,6 +356,11 @@ static NEXT_PRIVATE_GROUP: std::sync::atomic::AtomicU64 = std::sync::atomic::Ato
 /// A [`LogConsumer`] on a Kafka cluster.
 pub struct KafkaConsumer {
     consumer: Arc<BaseConsumer<RebalanceContext>>,
+    /// Where the assigned partitions' records are read from, in batches (see
+    /// [`crate::native::fetch`]); `None` when librdkafka offered no consumer queue to
+    /// watch, and records then come through rdkafka's `poll`. Taken when the consumer is
+    /// dropped.
+    fetch: Option<Arc<Fetch>>,
     events: mpsc::UnboundedReceiver<Event>,
     pending: Option<JoinHandle<PollResult>>,
     group_id: Option<String>,
@@ -431,12 +464,19 @@ impl KafkaConsumer {
             last_revoked: Mutex::new(Vec::new()),
             assignments: AtomicU64::new(0),
             missing: MissingTopics::default(),
+            fetch: Mutex::new(None),
         };
         let created: BaseConsumer<RebalanceContext> = client
             .create_with_context(context)
             .map_err(|e| map_error(e, "creating a Kafka consumer", None))?;
+        let created = Arc::new(created);
+        let fetch = FetchQueue::new(&created).map(Arc::new);
+        if let (Some(f), Ok(mut slot)) = (&fetch, created.context().fetch.lock()) {
+            *slot = Some(Arc::clone(f));
+        }
         Ok(KafkaConsumer {
-            consumer: Arc::new(created),
+            consumer: created,
+            fetch,
             events: rx,
             pending: None,
             group_id,
@@ -465,6 +505,7 @@ impl KafkaConsumer {
             only_topic_holds: Arc::clone(&self.only_topic_holds),
             expect: self.last_batch,
             skip_headers: self.skip_headers,
+            fetch: self.fetch.clone(),
         };
         let consumer = Arc::clone(&self.consumer);
         tokio::task::spawn_blocking(move || poll_batch(&consumer, job))
@@ -680,9 +721,15 @@ struct PollJob {
     expect: usize,
     /// Leave each record's headers undecoded.
     skip_headers: bool,
+    /// The consumer's fetch queue, if it has one.
+    fetch: Option<Arc<Fetch>>,
 }
 
 /// Reads up to `job.max` records, waiting up to `job.timeout` for the first.
+///
+/// Each round serves the consumer's own queue first (rebalances, errors, and records of
+/// partitions not split off to the fetch queue), then reads the fetch queue in batches; a
+/// wait on the fetch queue ends when the consumer's queue gets something to serve.
 fn poll_batch(consumer: &BaseConsumer<RebalanceContext>, job: PollJob) -> PollResult {
     let PollJob {
         max,
@@ -691,6 +738,7 @@ fn poll_batch(consumer: &BaseConsumer<RebalanceContext>, job: PollJob) -> PollRe
         only_topic_holds,
         expect,
         skip_headers,
+        fetch,
     } = job;
     let deadline = Instant::now() + timeout;
     let context = consumer.context();
@@ -705,7 +753,7 @@ fn poll_batch(consumer: &BaseConsumer<RebalanceContext>, job: PollJob) -> PollRe
         skip_headers,
     };
     while out.len() < max {
-        let wait = if out.is_empty() {
+        let wait = if out.is_empty() && fetch.is_none() {
             deadline.saturating_duration_since(Instant::now())
         } else {
             Duration::ZERO
@@ -719,34 +767,83 @@ fn poll_batch(consumer: &BaseConsumer<RebalanceContext>, job: PollJob) -> PollRe
             context.drop_revoked(&mut out);
         }
         match polled {
-            Some(Ok(message)) => out.push(copier.convert(&message)),
-            Some(Err(KafkaError::PartitionEOF(_))) => {}
-            Some(Err(e @ KafkaError::MessageConsumptionFatal(_))) => {
-                return Err(map_error(e, "consuming", None));
+            Some(Ok(message)) => {
+                take(
+                    Ok(FetchedMessage::of(&message)),
+                    &mut out,
+                    &mut copier,
+                    context,
+                )?;
+                continue;
             }
-            Some(Err(KafkaError::MessageConsumption(RDKafkaErrorCode::AutoOffsetReset)))
-                if out.is_empty() =>
-            {
-                return Err(LogError::Remote(
-                    "consuming: no committed offset and auto.offset.reset=none".into(),
-                ));
+            Some(Err(e)) => {
+                take(Err(e), &mut out, &mut copier, context)?;
+                continue;
             }
-            Some(Err(
-                e @ KafkaError::MessageConsumption(RDKafkaErrorCode::UnknownTopicOrPartition),
-            )) => {
-                if !context.missing.reported() {
-                    tracing::warn!(error = %e, "consumer error");
+            None => {}
+        }
+        if let Some(fetch) = &fetch {
+            let wait = if out.is_empty() {
+                deadline.saturating_duration_since(Instant::now())
+            } else {
+                Duration::ZERO
+            };
+            // Records after an error are kept (librdkafka has moved past them); the error
+            // is returned only when no record came with it.
+            let mut failed = None;
+            fetch.read(wait, max - out.len(), |message| {
+                let taken = match message.error() {
+                    Some(e) => take(Err(e), &mut out, &mut copier, context),
+                    None => take(Ok(message), &mut out, &mut copier, context),
+                };
+                if let Err(e) = taken {
+                    failed.get_or_insert(e);
                 }
-            }
-            Some(Err(e)) => tracing::warn!(error = %e, "consumer error"),
-            None => {
-                if !out.is_empty() || Instant::now() >= deadline {
-                    break;
+            });
+            if let Some(e) = failed {
+                if out.is_empty() {
+                    return Err(e);
                 }
+                tracing::warn!(error = %e, "consumer error");
             }
+        }
+        if !out.is_empty() || Instant::now() >= deadline {
+            break;
         }
     }
     Ok(out)
+}
+
+/// Adds a fetched message to `out`, or handles the error librdkafka reported instead:
+/// fatal errors, and a missing offset with `auto.offset.reset=none` before any record,
+/// end the poll.
+fn take(
+    polled: Result<FetchedMessage<'_>, KafkaError>,
+    out: &mut Vec<ConsumedRecord>,
+    copier: &mut Copier,
+    context: &RebalanceContext,
+) -> LogResult<()> {
+    match polled {
+        Ok(message) => out.push(copier.convert(&message)),
+        Err(KafkaError::PartitionEOF(_)) => {}
+        Err(e @ KafkaError::MessageConsumptionFatal(_)) => {
+            return Err(map_error(e, "consuming", None));
+        }
+        Err(KafkaError::MessageConsumption(RDKafkaErrorCode::AutoOffsetReset))
+            if out.is_empty() =>
+        {
+            return Err(LogError::Remote(
+                "consuming: no committed offset and auto.offset.reset=none".into(),
+            ));
+        }
+        Err(e @ KafkaError::MessageConsumption(RDKafkaErrorCode::UnknownTopicOrPartition)) => {
+            if !context.missing.reported() {
+                tracing::warn!(error = %e, "consumer error");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "consumer error"),
+    }
+    Ok(())
 }
 
 /// Turns librdkafka's messages into records, copying their bytes once.
@@ -769,7 +866,7 @@ struct Copier {
 
 impl Copier {
     /// The record's topic name, shared with the records before it of the same topic.
-    fn topic(&mut self, message: &BorrowedMessage<'_>) -> Arc<str> {
+    fn topic(&mut self, message: &FetchedMessage<'_>) -> Arc<str> {
         if let (Some(holds), Some(t)) = (&self.only_topic, &self.topic) {
             if holds.load(Ordering::Acquire) {
                 return Arc::clone(t);
@@ -777,9 +874,9 @@ impl Copier {
         }
         let name = message.topic();
         match &self.topic {
-            Some(t) if &**t == name => Arc::clone(t),
+            Some(t) if t.as_bytes() == name => Arc::clone(t),
             _ => {
-                let t: Arc<str> = Arc::from(name);
+                let t: Arc<str> = Arc::from(String::from_utf8_lossy(name));
                 self.topic = Some(Arc::clone(&t));
                 t
             }
@@ -787,22 +884,23 @@ impl Copier {
     }
 
     /// A librdkafka message as a record.
-    fn convert(&mut self, message: &BorrowedMessage<'_>) -> ConsumedRecord {
+    fn convert(&mut self, message: &FetchedMessage<'_>) -> ConsumedRecord {
         let topic = self.topic(message);
         let (timestamp, timestamp_type) = match message.timestamp() {
             Timestamp::NotAvailable => (-1, TimestampType::NoTimestamp),
             Timestamp::CreateTime(t) => (t, TimestampType::CreateTime),
             Timestamp::LogAppendTime(t) => (t, TimestampType::LogAppendTime),
         };
-        let headers = match (!self.skip_headers).then(|| message.headers()).flatten() {
-            Some(h) => h
-                .iter()
-                .map(|h| LogHeader {
-                    key: h.key.to_string(),
-                    value: h.value.map(Bytes::copy_from_slice),
+        let headers = if self.skip_headers {
+            Vec::new()
+        } else {
+            message
+                .headers()
+                .map(|(key, value)| LogHeader {
+                    key: key.into_owned(),
+                    value: value.map(Bytes::copy_from_slice),
                 })
-                .collect(),
-            None => Vec::new(),
+                .collect()
         };
         ConsumedRecord {
             topic,
@@ -875,6 +973,7 @@ impl LogConsumer for KafkaConsumer {
         );
         let reset = self.reset;
         let has_group = self.group_id.is_some();
+        let fetch = self.fetch.clone();
         // Kept partitions continue after the last record handed out.
         let restart = self.settle().await?;
         self.topics_change();
@@ -934,6 +1033,11 @@ impl LogConsumer for KafkaConsumer {
                     };
                     tpl.add_partition_offset(&tp.topic, tp.partition, start)
                         .map_err(|e| map_error(e, "building the assignment", None))?;
+                }
+                if let Some(fetch) = &fetch {
+                    for tp in &wanted {
+                        fetch.split(&tp.topic, tp.partition);
+                    }
                 }
                 consumer
                     .assign(&tpl)
@@ -1147,11 +1251,15 @@ impl LogConsumer for KafkaConsumer {
 
 impl Drop for KafkaConsumer {
     fn drop(&mut self) {
-        // Rebalances during librdkafka's own close must not wait for a listener.
-        self.consumer.context().detach();
+        // Rebalances during librdkafka's own close must not wait for a listener. The fetch
+        // queue goes first: it holds the consumer, and must go before the client does.
+        let fetch = (self.consumer.context().detach(), self.fetch.take());
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             let consumer = Arc::clone(&self.consumer);
-            runtime.spawn_blocking(move || drop(consumer));
+            runtime.spawn_blocking(move || {
+                drop(fetch);
+                drop(consumer);
+            });
         }
     }
 }

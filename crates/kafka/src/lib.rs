@@ -18,7 +18,9 @@
 //!   direct call per record with a kept topic handle, where rdkafka's safe call looks the
 //!   topic up by name every time.
 //! - [`consumer`]: a librdkafka consumer polled on a blocking thread; group rebalances are
-//!   forwarded to the async [`sluice_log::RebalanceListener`] inside `poll`.
+//!   forwarded to the async [`sluice_log::RebalanceListener`] inside `poll`. Its assigned
+//!   partitions' records are read in batches through `native`, where rdkafka's safe call
+//!   returns one record per call.
 //! - [`admin`]: topics and group offsets.
 //! - [`tls`]: rustls pieces (PEM, trust, client configs) shared by the group connection and
 //!   the REST API's https client and listeners.

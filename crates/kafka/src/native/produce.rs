@@ -9,10 +9,6 @@
 //! timestamp, headers and delivery opaque, minus the lookup. Measured on the Kafka source
 //! benchmark's records, it takes about a quarter off the CPU time of the sending thread
 //! (docs/PERFORMANCE.md, "The producer's topic handles").
-//!
-//! This is the only module of the workspace allowed `unsafe`; each block says why it is
-//! sound.
-#![allow(unsafe_code)]
 
 use std::ffi::{c_void, CString};
 use std::ptr::NonNull;
