@@ -2,10 +2,10 @@
 //!
 //! `send` hands every record of a batch to librdkafka at once (librdkafka copies the
 //! bytes into its queue), through librdkafka's handle of the record's topic (the crate's
-//! `native` module), with a small slot naming the batch and the record's index as the
-//! delivery opaque; the polling thread's delivery callback fills the record's metadata and
-//! completes the batch's future when the last record is acknowledged. Nothing else is
-//! allocated per record. When librdkafka's queue is full, `send` waits for room and
+//! `native` module), with a pointer to the record's entry in its batch as the delivery
+//! opaque; the polling thread's delivery callback fills the record's metadata there and
+//! completes the batch's future when the last record is acknowledged. Nothing is allocated
+//! per record. When librdkafka's queue is full, `send` waits for room and
 //! retries: records are never dropped.
 //!
 //! Idempotence is on unless the settings turn it off, and keyed records are placed with
@@ -13,7 +13,6 @@
 //! librdkafka's transactional API; its blocking calls run on blocking threads.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI32, AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -34,7 +33,7 @@ use tokio::sync::oneshot;
 use crate::admin::offset_list;
 use crate::context::LogContext;
 use crate::error::map_error;
-use crate::native::TopicHandle;
+use crate::native::{Batch, RecordSlot, TopicHandle};
 use crate::KafkaConfig;
 
 /// How long one transaction call may take unless `max.block.ms` says otherwise (the
@@ -42,77 +41,6 @@ use crate::KafkaConfig;
 const TXN_TIMEOUT: Duration = Duration::from_secs(60);
 /// Pause before retrying a send that found librdkafka's queue full.
 const QUEUE_FULL_WAIT: Duration = Duration::from_millis(1);
-
-/// Acknowledgement state of one sent batch. Deliveries only store atomics; the last one
-/// collects the results, so no lock is taken per record.
-struct Batch {
-    results: Box<[AtomicMetadata]>,
-    remaining: AtomicUsize,
-    error: Mutex<Option<LogError>>,
-    done: Mutex<Option<oneshot::Sender<LogResult<Vec<RecordMetadata>>>>>,
-}
-
-/// Where one record was written, filled in by its delivery report.
-#[derive(Default)]
-struct AtomicMetadata {
-    partition: AtomicI32,
-    offset: AtomicI64,
-    timestamp: AtomicI64,
-}
-
-impl Batch {
-    fn new(n: usize, done: oneshot::Sender<LogResult<Vec<RecordMetadata>>>) -> Self {
-        Batch {
-            results: (0..n).map(|_| AtomicMetadata::default()).collect(),
-            remaining: AtomicUsize::new(n),
-            error: Mutex::new(None),
-            done: Mutex::new(Some(done)),
-        }
-    }
-
-    /// Records the outcome of record `index`; the last one completes the batch.
-    fn complete(&self, index: usize, outcome: Result<RecordMetadata, LogError>) {
-        match outcome {
-            Ok(meta) => {
-                if let Some(slot) = self.results.get(index) {
-                    slot.partition.store(meta.partition, Ordering::Relaxed);
-                    slot.offset.store(meta.offset, Ordering::Relaxed);
-                    slot.timestamp.store(meta.timestamp, Ordering::Relaxed);
-                }
-            }
-            Err(e) => {
-                if let Ok(mut error) = self.error.lock() {
-                    error.get_or_insert(e);
-                }
-            }
-        }
-        if self.remaining.fetch_sub(1, Ordering::AcqRel) != 1 {
-            return;
-        }
-        let error = self.error.lock().ok().and_then(|mut e| e.take());
-        let result = match error {
-            Some(e) => Err(e),
-            None => Ok(self
-                .results
-                .iter()
-                .map(|m| RecordMetadata {
-                    partition: m.partition.load(Ordering::Relaxed),
-                    offset: m.offset.load(Ordering::Relaxed),
-                    timestamp: m.timestamp.load(Ordering::Relaxed),
-                })
-                .collect()),
-        };
-        if let Some(done) = self.done.lock().ok().and_then(|mut d| d.take()) {
-            let _ = done.send(result);
-        }
-    }
-}
-
-/// The delivery opaque of one record: its batch and position in it.
-pub(crate) struct Slot {
-    batch: Arc<Batch>,
-    index: usize,
-}
 
 /// Completes batches from librdkafka's delivery reports.
 pub(crate) struct DeliveryContext {
@@ -130,9 +58,9 @@ impl ClientContext for DeliveryContext {
 }
 
 impl ProducerContext for DeliveryContext {
-    type DeliveryOpaque = Box<Slot>;
+    type DeliveryOpaque = RecordSlot;
 
-    fn delivery(&self, result: &DeliveryResult<'_>, slot: Box<Slot>) {
+    fn delivery(&self, result: &DeliveryResult<'_>, slot: RecordSlot) {
         let outcome = match result {
             Ok(message) => Ok(RecordMetadata {
                 partition: message.partition(),
@@ -148,7 +76,7 @@ impl ProducerContext for DeliveryContext {
                 ))
             }
         };
-        slot.batch.complete(slot.index, outcome);
+        slot.complete(outcome);
     }
 }
 
@@ -307,10 +235,10 @@ impl LogProducer for KafkaProducer {
             return Box::pin(std::future::ready(Ok(Vec::new())));
         }
         let (tx, rx) = oneshot::channel();
-        let batch = Arc::new(Batch::new(n, tx));
+        let mut slots = Batch::start(n, tx);
         // The handle of the last record's topic: a batch rarely has more than one.
         let mut handle: Option<Arc<TopicHandle>> = None;
-        for (index, r) in records.iter().enumerate() {
+        for (r, mut slot) in records.iter().zip(slots.by_ref()) {
             let topic = &*r.topic;
             let sending = || format!("sending a record to topic '{topic}'");
             if handle.as_ref().is_none_or(|h| h.name() != topic) {
@@ -318,13 +246,9 @@ impl LogProducer for KafkaProducer {
             }
             let Some(handle) = &handle else {
                 let refused = KafkaError::MessageProduction(RDKafkaErrorCode::InvalidTopic);
-                batch.complete(index, Err(map_error(refused, &sending(), Some(topic))));
+                slot.complete(Err(map_error(refused, &sending(), Some(topic))));
                 continue;
             };
-            let mut slot = Box::new(Slot {
-                batch: Arc::clone(&batch),
-                index,
-            });
             loop {
                 match handle.produce(r, slot) {
                     Ok(()) => break,
@@ -332,9 +256,9 @@ impl LogProducer for KafkaProducer {
                         slot = back;
                         wait_for_room();
                     }
-                    Err((code, _)) => {
+                    Err((code, back)) => {
                         let e = KafkaError::MessageProduction(code);
-                        batch.complete(index, Err(map_error(e, &sending(), Some(topic))));
+                        back.complete(Err(map_error(e, &sending(), Some(topic))));
                         break;
                     }
                 }

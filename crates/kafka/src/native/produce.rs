@@ -9,18 +9,28 @@
 //! timestamp, headers and delivery opaque, minus the lookup. Measured on the Kafka source
 //! benchmark's records, it takes about a quarter off the CPU time of the sending thread
 //! (docs/PERFORMANCE.md, "The producer's topic handles").
+//!
+//! Each record's delivery opaque is a [`RecordSlot`]: a pointer to the record's entry in
+//! its [`Batch`], where the delivery report writes the record's metadata. A batch lends its
+//! in-flight records one reference to itself when it is created, and the record completed
+//! last gives it back, so the sending thread and librdkafka's delivery-report thread share
+//! no per-record allocation or reference count (a boxed slot holding an `Arc` of its batch
+//! cost an allocation and an atomic increment on one thread, a free and an atomic decrement
+//! on the other, for every record).
 
 use std::ffi::{c_void, CString};
 use std::ptr::NonNull;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, AtomicI64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use rdkafka::bindings as rdsys;
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::producer::{Producer, ThreadedProducer};
 use rdkafka::IntoOpaque;
-use sluice_log::{LogHeader, ProduceRecord};
+use sluice_log::{LogError, LogHeader, LogResult, ProduceRecord, RecordMetadata};
+use tokio::sync::oneshot;
 
-use crate::producer::{DeliveryContext, Slot};
+use crate::producer::DeliveryContext;
 
 /// librdkafka's partition number for "let the partitioner choose" (`RD_KAFKA_PARTITION_UA`).
 const PARTITION_UNASSIGNED: i32 = -1;
@@ -79,8 +89,8 @@ impl TopicHandle {
     pub(crate) fn produce(
         &self,
         record: &ProduceRecord,
-        slot: Box<Slot>,
-    ) -> Result<(), (RDKafkaErrorCode, Box<Slot>)> {
+        slot: RecordSlot,
+    ) -> Result<(), (RDKafkaErrorCode, RecordSlot)> {
         let headers = NativeHeaders::of(&record.headers);
         let opaque = slot.into_ptr();
         let args = [
@@ -137,8 +147,8 @@ impl TopicHandle {
             code
         };
         // SAFETY: the record was not queued, so librdkafka did not keep the opaque: it is
-        // still the box `into_ptr` gave up above, returned to its owner exactly once.
-        let slot = unsafe { Box::<Slot>::from_ptr(opaque) };
+        // still the slot `into_ptr` gave up above, returned to its owner exactly once.
+        let slot = unsafe { RecordSlot::from_ptr(opaque) };
         Err((code.into(), slot))
     }
 }
@@ -216,5 +226,179 @@ impl Drop for NativeHeaders {
     fn drop(&mut self) {
         // SAFETY: the list is ours (no queued message took it) and is destroyed once.
         unsafe { rdsys::rd_kafka_headers_destroy(self.raw.as_ptr()) }
+    }
+}
+
+/// The outcome of one sent batch, completed by its records' delivery reports. Deliveries
+/// only store atomics; the last one collects the results, so no lock is taken per record.
+pub(crate) struct Batch {
+    entries: Box<[Entry]>,
+    remaining: AtomicUsize,
+    error: Mutex<Option<LogError>>,
+    done: Mutex<Option<oneshot::Sender<LogResult<Vec<RecordMetadata>>>>>,
+}
+
+/// Where one record was written, filled in by its delivery report, and its batch.
+struct Entry {
+    partition: AtomicI32,
+    offset: AtomicI64,
+    timestamp: AtomicI64,
+    /// The batch holding this entry (its address inside the batch's `Arc`).
+    batch: *const Batch,
+}
+
+// SAFETY: `batch` is only read, and points to a `Batch`, which is `Sync`; the rest is
+// atomics.
+unsafe impl Send for Entry {}
+// SAFETY: as above.
+unsafe impl Sync for Entry {}
+
+impl Batch {
+    /// A batch of `n` records whose results go to `done`, and the delivery slot of each
+    /// record, in order. The batch lends its slots one reference to itself; every slot must
+    /// be completed once, by its delivery report or by [`RecordSlot::complete`]. `n` is at
+    /// least 1 (a batch of no records would never complete).
+    pub(crate) fn start(
+        n: usize,
+        done: oneshot::Sender<LogResult<Vec<RecordMetadata>>>,
+    ) -> RecordSlots {
+        debug_assert!(n > 0, "a batch of no records never completes");
+        let batch = Arc::new_cyclic(|this| Batch {
+            entries: (0..n)
+                .map(|_| Entry {
+                    partition: AtomicI32::new(0),
+                    offset: AtomicI64::new(0),
+                    timestamp: AtomicI64::new(0),
+                    batch: this.as_ptr(),
+                })
+                .collect(),
+            remaining: AtomicUsize::new(n),
+            error: Mutex::new(None),
+            done: Mutex::new(Some(done)),
+        });
+        // The slots' reference, given back by the record completed last.
+        let lent = Arc::into_raw(batch);
+        RecordSlots {
+            batch: lent,
+            next: 0,
+            len: n,
+        }
+    }
+
+    /// Records the outcome of `entry`; true when it was the batch's last record, which
+    /// also completes the batch.
+    fn complete(&self, entry: &Entry, outcome: Result<RecordMetadata, LogError>) -> bool {
+        match outcome {
+            Ok(meta) => {
+                entry.partition.store(meta.partition, Ordering::Relaxed);
+                entry.offset.store(meta.offset, Ordering::Relaxed);
+                entry.timestamp.store(meta.timestamp, Ordering::Relaxed);
+            }
+            Err(e) => {
+                if let Ok(mut error) = self.error.lock() {
+                    error.get_or_insert(e);
+                }
+            }
+        }
+        if self.remaining.fetch_sub(1, Ordering::AcqRel) != 1 {
+            return false;
+        }
+        let error = self.error.lock().ok().and_then(|mut e| e.take());
+        let result = match error {
+            Some(e) => Err(e),
+            None => Ok(self
+                .entries
+                .iter()
+                .map(|m| RecordMetadata {
+                    partition: m.partition.load(Ordering::Relaxed),
+                    offset: m.offset.load(Ordering::Relaxed),
+                    timestamp: m.timestamp.load(Ordering::Relaxed),
+                })
+                .collect()),
+        };
+        if let Some(done) = self.done.lock().ok().and_then(|mut d| d.take()) {
+            let _ = done.send(result);
+        }
+        true
+    }
+}
+
+/// The delivery slots of a batch's records, each handed out once, in order.
+pub(crate) struct RecordSlots {
+    /// The reference lent to the slots (from `Arc::into_raw`).
+    batch: *const Batch,
+    next: usize,
+    len: usize,
+}
+
+impl Iterator for RecordSlots {
+    type Item = RecordSlot;
+
+    fn next(&mut self) -> Option<RecordSlot> {
+        if self.next == self.len {
+            return None;
+        }
+        // SAFETY: the lent reference keeps the batch alive until every slot is completed,
+        // and this one is not handed out yet.
+        let entry = unsafe { &(*self.batch).entries[self.next] };
+        self.next += 1;
+        Some(RecordSlot {
+            entry: NonNull::from(entry),
+        })
+    }
+}
+
+impl Drop for RecordSlots {
+    fn drop(&mut self) {
+        // Slots never handed out fail their records, so the batch still completes.
+        for slot in self.by_ref() {
+            slot.complete(Err(LogError::Closed));
+        }
+    }
+}
+
+/// One record's delivery opaque: its entry in its batch. Completed exactly once.
+pub(crate) struct RecordSlot {
+    entry: NonNull<Entry>,
+}
+
+// SAFETY: the slot only leads to its entry and batch, both `Sync`; it is completed on
+// whichever thread gets the delivery report.
+unsafe impl Send for RecordSlot {}
+// SAFETY: as above; a shared slot gives no access at all.
+unsafe impl Sync for RecordSlot {}
+
+impl RecordSlot {
+    /// Completes the record with `outcome`; the batch's last record completes the batch
+    /// and gives back the reference its slots were lent.
+    pub(crate) fn complete(self, outcome: Result<RecordMetadata, LogError>) {
+        let batch = {
+            // SAFETY: the batch lives while any of its slots is not completed (the lent
+            // reference), and this one is not: `self` is consumed here, once.
+            let entry = unsafe { self.entry.as_ref() };
+            // SAFETY: as above; `entry.batch` is the batch holding the entry.
+            let batch = unsafe { &*entry.batch };
+            if !batch.complete(entry, outcome) {
+                return;
+            }
+            entry.batch
+        };
+        // SAFETY: every slot is completed now, so nothing uses the lent reference any more;
+        // it came from `Arc::into_raw` in `Batch::start` and is given back once, here.
+        unsafe { Arc::decrement_strong_count(batch) }
+    }
+}
+
+impl IntoOpaque for RecordSlot {
+    fn into_ptr(self) -> *mut c_void {
+        self.entry.as_ptr().cast()
+    }
+
+    unsafe fn from_ptr(ptr: *mut c_void) -> Self {
+        RecordSlot {
+            // SAFETY: `ptr` came from `into_ptr` (librdkafka hands back the opaque it was
+            // given), so it is the non-null entry pointer.
+            entry: unsafe { NonNull::new_unchecked(ptr.cast()) },
+        }
     }
 }
