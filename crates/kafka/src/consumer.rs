@@ -85,8 +85,10 @@ pub(crate) struct RebalanceContext {
     assignments: AtomicU64,
     /// Subscribed topics that librdkafka reported missing; see [`MissingTopics`].
     missing: MissingTopics,
-    /// The fetch queue, for the rebalance callback to split assigned partitions off to;
-    /// taken out when the consumer is dropped (it holds the consumer).
+    /// Where the assigned partitions' records are read from, in batches (see
+    /// [`crate::native::fetch`]); `None` when librdkafka offered no consumer queue to watch
+    /// (records then come through rdkafka's `poll`), and once the consumer is dropped: the
+    /// fetch queue holds the consumer, so it is taken out first.
     fetch: Mutex<Option<Arc<Fetch>>>,
 }
 
@@ -211,6 +213,11 @@ impl RebalanceContext {
             *events = None;
         }
         self.fetch.lock().ok()?.take()
+    }
+
+    /// The fetch queue, while the consumer has one.
+    fn fetch_queue(&self) -> Option<Arc<Fetch>> {
+        self.fetch.lock().ok()?.clone()
     }
 
     /// Splits the partitions of `tpl` off to the fetch queue; called before they are
@@ -356,11 +363,6 @@ static NEXT_PRIVATE_GROUP: std::sync::atomic::AtomicU64 = std::sync::atomic::Ato
 /// A [`LogConsumer`] on a Kafka cluster.
 pub struct KafkaConsumer {
     consumer: Arc<BaseConsumer<RebalanceContext>>,
-    /// Where the assigned partitions' records are read from, in batches (see
-    /// [`crate::native::fetch`]); `None` when librdkafka offered no consumer queue to
-    /// watch, and records then come through rdkafka's `poll`. Taken when the consumer is
-    /// dropped.
-    fetch: Option<Arc<Fetch>>,
     events: mpsc::UnboundedReceiver<Event>,
     pending: Option<JoinHandle<PollResult>>,
     group_id: Option<String>,
@@ -470,13 +472,11 @@ impl KafkaConsumer {
             .create_with_context(context)
             .map_err(|e| map_error(e, "creating a Kafka consumer", None))?;
         let created = Arc::new(created);
-        let fetch = FetchQueue::new(&created).map(Arc::new);
-        if let (Some(f), Ok(mut slot)) = (&fetch, created.context().fetch.lock()) {
-            *slot = Some(Arc::clone(f));
+        if let Ok(mut slot) = created.context().fetch.lock() {
+            *slot = FetchQueue::new(&created).map(Arc::new);
         }
         Ok(KafkaConsumer {
             consumer: created,
-            fetch,
             events: rx,
             pending: None,
             group_id,
@@ -505,7 +505,7 @@ impl KafkaConsumer {
             only_topic_holds: Arc::clone(&self.only_topic_holds),
             expect: self.last_batch,
             skip_headers: self.skip_headers,
-            fetch: self.fetch.clone(),
+            fetch: self.consumer.context().fetch_queue(),
         };
         let consumer = Arc::clone(&self.consumer);
         tokio::task::spawn_blocking(move || poll_batch(&consumer, job))
@@ -766,21 +766,17 @@ fn poll_batch(consumer: &BaseConsumer<RebalanceContext>, job: PollJob) -> PollRe
             revocations = now;
             context.drop_revoked(&mut out);
         }
-        match polled {
-            Some(Ok(message)) => {
-                take(
+        if let Some(polled) = polled {
+            match polled {
+                Ok(message) => take(
                     Ok(FetchedMessage::of(&message)),
                     &mut out,
                     &mut copier,
                     context,
-                )?;
-                continue;
+                )?,
+                Err(e) => take(Err(e), &mut out, &mut copier, context)?,
             }
-            Some(Err(e)) => {
-                take(Err(e), &mut out, &mut copier, context)?;
-                continue;
-            }
-            None => {}
+            continue;
         }
         if let Some(fetch) = &fetch {
             let wait = if out.is_empty() {
@@ -973,7 +969,7 @@ impl LogConsumer for KafkaConsumer {
         );
         let reset = self.reset;
         let has_group = self.group_id.is_some();
-        let fetch = self.fetch.clone();
+        let fetch = self.consumer.context().fetch_queue();
         // Kept partitions continue after the last record handed out.
         let restart = self.settle().await?;
         self.topics_change();
@@ -1253,7 +1249,7 @@ impl Drop for KafkaConsumer {
     fn drop(&mut self) {
         // Rebalances during librdkafka's own close must not wait for a listener. The fetch
         // queue goes first: it holds the consumer, and must go before the client does.
-        let fetch = (self.consumer.context().detach(), self.fetch.take());
+        let fetch = self.consumer.context().detach();
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             let consumer = Arc::clone(&self.consumer);
             runtime.spawn_blocking(move || {
