@@ -131,7 +131,6 @@ impl Running {
                 record: ConnectRecord {
                     key_schema: Some(self.key_schema.clone()),
                     key: Value::String(generated.key),
-                    timestamp: Some(wall_ms),
                     ..ConnectRecord::new(
                         self.topic.clone(),
                         self.generator.schema().cloned(),

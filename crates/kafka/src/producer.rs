@@ -227,6 +227,53 @@ fn wait_for_room() {
     }
 }
 
+/// What a failed send was doing, for its error.
+fn sending(topic: &str) -> String {
+    format!("sending a record to topic '{topic}'")
+}
+
+/// Queues one record, waiting while librdkafka's queue is full; a refused record
+/// completes its slot with the error.
+fn produce_one(handle: &TopicHandle, record: &ProduceRecord, mut slot: RecordSlot) {
+    loop {
+        match handle.produce(record, slot) {
+            Ok(()) => return,
+            Err((RDKafkaErrorCode::QueueFull, back)) => {
+                slot = back;
+                wait_for_room();
+            }
+            Err((code, back)) => {
+                let e = KafkaError::MessageProduction(code);
+                let topic = handle.name();
+                back.complete(Err(map_error(e, &sending(topic), Some(topic))));
+                return;
+            }
+        }
+    }
+}
+
+/// Queues a run of records without timestamps or headers in as few librdkafka calls as
+/// its queue allows: the records a full queue refused are sent again, in order, once it
+/// has room; a record refused for another reason completes its slot with the error.
+fn produce_run(handle: &TopicHandle, mut run: Vec<(&ProduceRecord, RecordSlot)>) {
+    while !run.is_empty() {
+        let mut again = Vec::new();
+        for (record, code, slot) in handle.produce_run(run) {
+            if code == RDKafkaErrorCode::QueueFull {
+                again.push((record, slot));
+            } else {
+                let e = KafkaError::MessageProduction(code);
+                let topic = handle.name();
+                slot.complete(Err(map_error(e, &sending(topic), Some(topic))));
+            }
+        }
+        run = again;
+        if !run.is_empty() {
+            wait_for_room();
+        }
+    }
+}
+
 #[async_trait]
 impl LogProducer for KafkaProducer {
     fn send(&self, records: Vec<ProduceRecord>) -> DeliveryFuture {
@@ -238,31 +285,29 @@ impl LogProducer for KafkaProducer {
         let mut slots = Batch::start(n, tx);
         // The handle of the last record's topic: a batch rarely has more than one.
         let mut handle: Option<Arc<TopicHandle>> = None;
-        for (r, mut slot) in records.iter().zip(slots.by_ref()) {
-            let topic = &*r.topic;
-            let sending = || format!("sending a record to topic '{topic}'");
-            if handle.as_ref().is_none_or(|h| h.name() != topic) {
+        // Consecutive records on that topic that librdkafka can take in one call.
+        let mut run = Vec::new();
+        for (r, slot) in records.iter().zip(slots.by_ref()) {
+            if handle.as_ref().is_none_or(|h| h.name() != &*r.topic) {
+                if let Some(h) = &handle {
+                    produce_run(h, std::mem::take(&mut run));
+                }
                 handle = self.topic_handle(&r.topic);
             }
-            let Some(handle) = &handle else {
+            let Some(h) = &handle else {
                 let refused = KafkaError::MessageProduction(RDKafkaErrorCode::InvalidTopic);
-                slot.complete(Err(map_error(refused, &sending(), Some(topic))));
+                slot.complete(Err(map_error(refused, &sending(&r.topic), Some(&r.topic))));
                 continue;
             };
-            loop {
-                match handle.produce(r, slot) {
-                    Ok(()) => break,
-                    Err((RDKafkaErrorCode::QueueFull, back)) => {
-                        slot = back;
-                        wait_for_room();
-                    }
-                    Err((code, back)) => {
-                        let e = KafkaError::MessageProduction(code);
-                        back.complete(Err(map_error(e, &sending(), Some(topic))));
-                        break;
-                    }
-                }
+            if r.timestamp.is_none() && r.headers.is_empty() {
+                run.push((r, slot));
+            } else {
+                produce_run(h, std::mem::take(&mut run));
+                produce_one(h, r, slot);
             }
+        }
+        if let Some(h) = &handle {
+            produce_run(h, run);
         }
         Box::pin(async move { rx.await.unwrap_or(Err(LogError::Closed)) })
     }

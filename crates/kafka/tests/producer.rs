@@ -1,6 +1,8 @@
 //! Producer behaviour specific to the Kafka backend: a full send queue makes `send` wait
-//! rather than drop, client settings (here zstd compression) pass through, and records
-//! librdkafka refuses fail their batch with a readable error while the others are written.
+//! rather than drop, client settings (here zstd compression) pass through, records
+//! librdkafka refuses fail their batch with a readable error while the others are written,
+//! and records without timestamp or headers (queued in runs) keep their order beside those
+//! with them (queued one by one).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -8,8 +10,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use sluice_kafka::testing;
 use sluice_log::{
-    ConsumerConfig, Log, NewTopic, NoopRebalanceListener, ProduceRecord, ProducerConfig,
-    TopicPartition,
+    ConsumedRecord, ConsumerConfig, Log, LogHeader, NewTopic, NoopRebalanceListener, ProduceRecord,
+    ProducerConfig, TopicPartition,
 };
 
 fn records(topic: &str, n: usize) -> Vec<ProduceRecord> {
@@ -101,8 +103,18 @@ async fn compression_settings_pass_through() {
     assert_eq!(got[99].value.as_deref(), Some(&b"value-99"[..]));
 }
 
-/// Reads partition 0 of `topic` until `n` records arrived (or 100 polls passed).
+/// The values of partition 0 of `topic`, read until `n` records arrived (or 100 polls
+/// passed).
 async fn read_back(log: &dyn Log, topic: &str, n: usize) -> Vec<String> {
+    read_records(log, topic, n)
+        .await
+        .iter()
+        .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned())
+        .collect()
+}
+
+/// The records of partition 0 of `topic`, read until `n` arrived (or 100 polls passed).
+async fn read_records(log: &dyn Log, topic: &str, n: usize) -> Vec<ConsumedRecord> {
     let mut consumer = log.consumer(ConsumerConfig::default()).unwrap();
     consumer
         .assign(&[TopicPartition::new(topic, 0)])
@@ -117,11 +129,7 @@ async fn read_back(log: &dyn Log, topic: &str, n: usize) -> Vec<String> {
             .poll(Duration::from_millis(300), &mut NoopRebalanceListener)
             .await
             .unwrap();
-        got.extend(
-            batch.iter().map(|r| {
-                String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned()
-            }),
-        );
+        got.extend(batch);
     }
     got
 }
@@ -165,4 +173,53 @@ async fn refused_records_fail_their_batch_and_the_others_are_written() {
         read_back(&*log, &second, 3).await,
         ["value-0", "value-1", "value-2"]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_with_and_without_timestamps_or_headers_keep_their_order() {
+    let log = testing::connect().await;
+    let topic = testing::unique_topic("mixed-runs");
+    log.admin()
+        .create_topic(NewTopic::new(&topic, 1))
+        .await
+        .unwrap();
+    let producer = log.producer(ProducerConfig::default()).unwrap();
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    // Runs of plain records, broken by one with a timestamp and one with a header.
+    let mut batch = records(&topic, 8);
+    batch[2].timestamp = Some(1_234);
+    batch[5].headers = vec![LogHeader {
+        key: "h".into(),
+        value: Some(Bytes::from_static(b"v")),
+    }];
+    let meta = producer.send(batch).await.unwrap();
+    let offsets: Vec<i64> = meta.iter().map(|m| m.offset).collect();
+    assert_eq!(offsets, (0..8).collect::<Vec<i64>>());
+    assert_eq!(meta[2].timestamp, 1_234);
+
+    let got = read_records(&*log, &topic, 8).await;
+    let values: Vec<String> = got
+        .iter()
+        .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned())
+        .collect();
+    assert_eq!(
+        values,
+        (0..8).map(|i| format!("value-{i}")).collect::<Vec<_>>()
+    );
+    for (i, r) in got.iter().enumerate() {
+        match i {
+            2 => assert_eq!(r.timestamp, 1_234),
+            // The producer stamps a record without a timestamp when it queues it.
+            _ => assert!(r.timestamp >= before, "record {i}: {}", r.timestamp),
+        }
+        let headers: Vec<&str> = r.headers.iter().map(|h| h.key.as_str()).collect();
+        assert_eq!(
+            headers,
+            if i == 5 { vec!["h"] } else { vec![] },
+            "record {i}"
+        );
+    }
 }
