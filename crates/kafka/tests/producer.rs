@@ -34,7 +34,9 @@ fn properties(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .collect()
 }
 
-async fn queue_full_run() {
+/// Sends `n` records in one batch through a queue of `queue` messages and checks they were
+/// all written, in order.
+async fn queue_full_run(n: usize, queue: &str) {
     let log = testing::connect().await;
     let topic = testing::unique_topic("queue-full");
     log.admin()
@@ -43,23 +45,30 @@ async fn queue_full_run() {
         .unwrap();
     let producer = log
         .producer(ProducerConfig {
-            properties: properties(&[("queue.buffering.max.messages", "10")]),
+            properties: properties(&[("queue.buffering.max.messages", queue)]),
             ..Default::default()
         })
         .unwrap();
-    let meta = producer.send(records(&topic, 2_000)).await.unwrap();
+    let meta = producer.send(records(&topic, n)).await.unwrap();
     let offsets: Vec<i64> = meta.iter().map(|m| m.offset).collect();
-    assert_eq!(offsets, (0..2_000).collect::<Vec<i64>>());
+    assert_eq!(offsets, (0..n as i64).collect::<Vec<i64>>());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_queue_makes_send_wait_instead_of_dropping() {
-    queue_full_run().await;
+    queue_full_run(2_000, "10").await;
+}
+
+/// A batch longer than one librdkafka call takes goes in several, and a full queue holds
+/// back the calls after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_longer_than_one_call_keeps_its_order_through_a_full_queue() {
+    queue_full_run(150_000, "20000").await;
 }
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_full_queue_makes_send_wait_on_a_single_threaded_runtime_too() {
-    queue_full_run().await;
+    queue_full_run(2_000, "10").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -38,6 +38,9 @@ use crate::producer::DeliveryContext;
 /// librdkafka's partition number for "let the partitioner choose" (`RD_KAFKA_PARTITION_UA`).
 const PARTITION_UNASSIGNED: i32 = -1;
 
+/// The most records one `rd_kafka_produce_batch` call takes (its count is a C `int`).
+const MAX_RUN: usize = 1 << 16;
+
 /// The producer type whose records this module sends.
 pub(crate) type NativeProducer = ThreadedProducer<DeliveryContext>;
 
@@ -163,11 +166,31 @@ impl TopicHandle {
     ///
     /// Returns the records librdkafka refused, in order, with their slots and error codes.
     /// A full queue (`QueueFull`) refuses every record from the first one that did not fit
-    /// on, so those form the end of the run.
+    /// on, so those form the end of the run. A run longer than [`MAX_RUN`] is queued in
+    /// calls of that many.
     pub(crate) fn produce_run<'r>(
         &self,
         records: Vec<(&'r ProduceRecord, RecordSlot)>,
     ) -> Vec<(&'r ProduceRecord, RDKafkaErrorCode, RecordSlot)> {
+        if records.len() > MAX_RUN {
+            let mut records = records;
+            let mut refused = Vec::new();
+            while !records.is_empty() {
+                let rest = records.split_off(records.len().min(MAX_RUN));
+                refused.extend(self.produce_run(records));
+                records = rest;
+                let full = refused
+                    .last()
+                    .is_some_and(|(_, code, _)| *code == RDKafkaErrorCode::QueueFull);
+                if full {
+                    // The queue is full: the records after the refused ones wait too, so
+                    // they are not queued ahead of them.
+                    let waiting = records.drain(..);
+                    refused.extend(waiting.map(|(r, slot)| (r, RDKafkaErrorCode::QueueFull, slot)));
+                }
+            }
+            return refused;
+        }
         let mut messages: Vec<rdsys::rd_kafka_message_t> = records
             .iter()
             .map(|(record, _)| {
@@ -195,7 +218,8 @@ impl TopicHandle {
                 record
             })
             .collect();
-        let count = i32::try_from(messages.len()).unwrap_or(i32::MAX);
+        // At most MAX_RUN entries, so the count fits.
+        let count = messages.len() as i32;
         // SAFETY: the topic handle is valid (`self` holds it and its client); `messages`
         // holds `count` initialised entries whose key and value pointers point into
         // `records`, alive for the call; librdkafka copies both (RD_KAFKA_MSG_F_COPY),
