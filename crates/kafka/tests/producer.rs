@@ -118,8 +118,13 @@ async fn read_back(log: &dyn Log, topic: &str, n: usize) -> Vec<String> {
     read_records(log, topic, n)
         .await
         .iter()
-        .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned())
+        .map(value_text)
         .collect()
+}
+
+/// A record's value as text (empty for none).
+fn value_text(record: &ConsumedRecord) -> String {
+    String::from_utf8_lossy(record.value.as_deref().unwrap_or_default()).into_owned()
 }
 
 /// The records of partition 0 of `topic`, read until `n` arrived (or 100 polls passed).
@@ -210,10 +215,7 @@ async fn records_with_and_without_timestamps_or_headers_keep_their_order() {
     assert_eq!(meta[2].timestamp, 1_234);
 
     let got = read_records(&*log, &topic, 8).await;
-    let values: Vec<String> = got
-        .iter()
-        .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned())
-        .collect();
+    let values: Vec<String> = got.iter().map(value_text).collect();
     assert_eq!(
         values,
         (0..8).map(|i| format!("value-{i}")).collect::<Vec<_>>()
