@@ -61,22 +61,21 @@ impl ProducerContext for DeliveryContext {
     type DeliveryOpaque = RecordSlot;
 
     fn delivery(&self, result: &DeliveryResult<'_>, slot: RecordSlot) {
-        let outcome = match result {
-            Ok(message) => Ok(RecordMetadata {
+        match result {
+            Ok(message) => slot.delivered(|| RecordMetadata {
                 partition: message.partition(),
                 offset: message.offset(),
                 timestamp: message.timestamp().to_millis().unwrap_or(-1),
             }),
             Err((e, message)) => {
                 let topic = message.topic();
-                Err(map_error(
+                slot.complete(Err(map_error(
                     e.clone(),
                     &format!("delivering a record to topic '{topic}'"),
                     Some(topic),
-                ))
+                )));
             }
-        };
-        slot.complete(outcome);
+        }
     }
 }
 
@@ -189,6 +188,44 @@ impl KafkaProducer {
         Some(handle)
     }
 
+    /// Queues `records` with a delivery slot each; the future resolves once all are
+    /// written, with where each went when `recorded` (else with an empty list).
+    fn send_batch(&self, records: Vec<ProduceRecord>, recorded: bool) -> DeliveryFuture {
+        let n = records.len();
+        if n == 0 {
+            return Box::pin(std::future::ready(Ok(Vec::new())));
+        }
+        let (tx, rx) = oneshot::channel();
+        let mut slots = Batch::start(n, recorded, tx);
+        // The handle of the last record's topic: a batch rarely has more than one.
+        let mut handle: Option<Arc<TopicHandle>> = None;
+        // Consecutive records on that topic that librdkafka can take in one call.
+        let mut run = Vec::new();
+        for (r, slot) in records.iter().zip(slots.by_ref()) {
+            if handle.as_ref().is_none_or(|h| h.name() != &*r.topic) {
+                if let Some(h) = &handle {
+                    produce_run(h, std::mem::take(&mut run));
+                }
+                handle = self.topic_handle(&r.topic);
+            }
+            let Some(h) = &handle else {
+                let refused = KafkaError::MessageProduction(RDKafkaErrorCode::InvalidTopic);
+                slot.complete(Err(map_error(refused, &sending(&r.topic), Some(&r.topic))));
+                continue;
+            };
+            if r.timestamp.is_none() && r.headers.is_empty() {
+                run.push((r, slot));
+            } else {
+                produce_run(h, std::mem::take(&mut run));
+                produce_one(h, r, slot);
+            }
+        }
+        if let Some(h) = &handle {
+            produce_run(h, run);
+        }
+        Box::pin(async move { rx.await.unwrap_or(Err(LogError::Closed)) })
+    }
+
     /// The group metadata librdkafka wants with transactional offsets, from a consumer of
     /// `group` that never joins it (member id empty, generation -1).
     fn metadata_of(&self, group: &str) -> LogResult<Arc<ConsumerGroupMetadata>> {
@@ -277,39 +314,11 @@ fn produce_run(handle: &TopicHandle, mut run: Vec<(&ProduceRecord, RecordSlot)>)
 #[async_trait]
 impl LogProducer for KafkaProducer {
     fn send(&self, records: Vec<ProduceRecord>) -> DeliveryFuture {
-        let n = records.len();
-        if n == 0 {
-            return Box::pin(std::future::ready(Ok(Vec::new())));
-        }
-        let (tx, rx) = oneshot::channel();
-        let mut slots = Batch::start(n, tx);
-        // The handle of the last record's topic: a batch rarely has more than one.
-        let mut handle: Option<Arc<TopicHandle>> = None;
-        // Consecutive records on that topic that librdkafka can take in one call.
-        let mut run = Vec::new();
-        for (r, slot) in records.iter().zip(slots.by_ref()) {
-            if handle.as_ref().is_none_or(|h| h.name() != &*r.topic) {
-                if let Some(h) = &handle {
-                    produce_run(h, std::mem::take(&mut run));
-                }
-                handle = self.topic_handle(&r.topic);
-            }
-            let Some(h) = &handle else {
-                let refused = KafkaError::MessageProduction(RDKafkaErrorCode::InvalidTopic);
-                slot.complete(Err(map_error(refused, &sending(&r.topic), Some(&r.topic))));
-                continue;
-            };
-            if r.timestamp.is_none() && r.headers.is_empty() {
-                run.push((r, slot));
-            } else {
-                produce_run(h, std::mem::take(&mut run));
-                produce_one(h, r, slot);
-            }
-        }
-        if let Some(h) = &handle {
-            produce_run(h, run);
-        }
-        Box::pin(async move { rx.await.unwrap_or(Err(LogError::Closed)) })
+        self.send_batch(records, true)
+    }
+
+    fn send_without_metadata(&self, records: Vec<ProduceRecord>) -> DeliveryFuture {
+        self.send_batch(records, false)
     }
 
     async fn flush(&self) -> LogResult<()> {

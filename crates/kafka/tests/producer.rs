@@ -1,8 +1,8 @@
 //! Producer behaviour specific to the Kafka backend: a full send queue makes `send` wait
 //! rather than drop, client settings (here zstd compression) pass through, records
 //! librdkafka refuses fail their batch with a readable error while the others are written,
-//! and records without timestamp or headers (queued in runs) keep their order beside those
-//! with them (queued one by one).
+//! records without timestamp or headers (queued in runs) keep their order beside those
+//! with them (queued one by one), and sends without per-record metadata behave alike.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -127,18 +127,16 @@ fn value_text(record: &ConsumedRecord) -> String {
     String::from_utf8_lossy(record.value.as_deref().unwrap_or_default()).into_owned()
 }
 
-/// The records of partition 0 of `topic`, read until `n` arrived (or 100 polls passed).
+/// The records of partition 0 of `topic`, read until `n` arrived (or 30 s passed).
 async fn read_records(log: &dyn Log, topic: &str, n: usize) -> Vec<ConsumedRecord> {
     let mut consumer = log.consumer(ConsumerConfig::default()).unwrap();
     consumer
         .assign(&[TopicPartition::new(topic, 0)])
         .await
         .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let mut got = Vec::new();
-    for _ in 0..100 {
-        if got.len() >= n {
-            break;
-        }
+    while got.len() < n && std::time::Instant::now() < deadline {
         let batch = consumer
             .poll(Duration::from_millis(300), &mut NoopRebalanceListener)
             .await
@@ -187,6 +185,50 @@ async fn refused_records_fail_their_batch_and_the_others_are_written() {
         read_back(&*log, &second, 3).await,
         ["value-0", "value-1", "value-2"]
     );
+}
+
+/// A send that skips per-record metadata (what a source task whose connector ignores
+/// `commit_record` uses) resolves with no metadata once its records are written, waits
+/// through a full queue like `send`, and fails on a refused record like `send`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sends_without_metadata_are_written_in_order_and_fail_like_sends() {
+    let log = testing::connect().await;
+    let topic = testing::unique_topic("no-metadata");
+    log.admin()
+        .create_topic(NewTopic::new(&topic, 1))
+        .await
+        .unwrap();
+    let producer = log
+        .producer(ProducerConfig {
+            properties: properties(&[
+                ("queue.buffering.max.messages", "10"),
+                ("message.max.bytes", "10000"),
+            ]),
+            ..Default::default()
+        })
+        .unwrap();
+    let meta = producer
+        .send_without_metadata(records(&topic, 2_000))
+        .await
+        .unwrap();
+    assert!(meta.is_empty(), "{} metadata entries", meta.len());
+    let expected: Vec<String> = (0..2_000).map(|i| format!("value-{i}")).collect();
+    assert_eq!(read_back(&*log, &topic, 2_000).await, expected);
+
+    let mut batch = records(&topic, 3);
+    batch[1].value = Some(Bytes::from(vec![b'x'; 20_000]));
+    let error = producer
+        .send_without_metadata(batch)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains(&topic) && error.to_lowercase().contains("too large"),
+        "{error}"
+    );
+    // The two records beside the refused one were written after the first 2,000.
+    let all = read_back(&*log, &topic, 2_002).await;
+    assert_eq!(all[2_000..], ["value-0", "value-2"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -96,6 +96,13 @@ pub trait LogProducer: Send + Sync {
     /// partition are placed by Kafka's default partitioner (murmur2 of the key; keyless
     /// records spread). The call itself does not wait for the write.
     fn send(&self, records: Vec<ProduceRecord>) -> DeliveryFuture;
+    /// Sends like [`send`](Self::send), for a caller that needs to know when the batch is
+    /// written but not where: the future may resolve with an empty list instead of the
+    /// records' metadata. A log that gets the metadata for free keeps the default; the
+    /// Kafka producer skips recording it for every record.
+    fn send_without_metadata(&self, records: Vec<ProduceRecord>) -> DeliveryFuture {
+        self.send(records)
+    }
     /// Waits until everything sent so far is acknowledged.
     async fn flush(&self) -> LogResult<()>;
     /// Registers the transactional id, fencing older producers with the same id and

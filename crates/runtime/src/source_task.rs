@@ -634,7 +634,12 @@ impl Sender {
             nothing
         } else {
             TaskCounters::add(&self.counters.sent, records);
-            self.producer.send(out)
+            if kept.is_some() {
+                self.producer.send(out)
+            } else {
+                // Only `commit_record` reads where records were written.
+                self.producer.send_without_metadata(out)
+            }
         };
         self.in_flight.push_back(InFlight {
             ack,

@@ -329,6 +329,8 @@ impl Drop for NativeHeaders {
 /// The outcome of one sent batch, completed by its records' delivery reports. Deliveries
 /// only store atomics; the last one collects the results, so no lock is taken per record.
 pub(crate) struct Batch {
+    /// Where each record was written, in send order; empty when the sender asked for the
+    /// outcome only, and then a delivery touches nothing but the count below.
     entries: Box<[Entry]>,
     remaining: AtomicUsize,
     error: Mutex<Option<LogError>>,
@@ -352,16 +354,18 @@ unsafe impl Sync for Entry {}
 
 impl Batch {
     /// A batch of `n` records whose results go to `done`, and the delivery slot of each
-    /// record, in order. The batch lends its slots one reference to itself; every slot must
-    /// be completed once, by its delivery report or by [`RecordSlot::complete`]. `n` is at
-    /// least 1 (a batch of no records would never complete).
+    /// record, in order. With `recorded` the result lists where each record was written;
+    /// without, it is empty. The batch lends its slots one reference to itself; every
+    /// slot must be completed once, by its delivery report or by [`RecordSlot::complete`].
+    /// `n` is at least 1 (a batch of no records would never complete).
     pub(crate) fn start(
         n: usize,
+        recorded: bool,
         done: oneshot::Sender<LogResult<Vec<RecordMetadata>>>,
     ) -> RecordSlots {
         debug_assert!(n > 0, "a batch of no records never completes");
         let batch = Arc::new_cyclic(|this| Batch {
-            entries: (0..n)
+            entries: (0..if recorded { n } else { 0 })
                 .map(|_| Entry {
                     partition: AtomicI32::new(0),
                     offset: AtomicI64::new(0),
@@ -379,22 +383,16 @@ impl Batch {
             batch: lent,
             next: 0,
             len: n,
+            recorded,
         }
     }
 
-    /// Records the outcome of `entry`; true when it was the batch's last record, which
-    /// also completes the batch.
-    fn complete(&self, entry: &Entry, outcome: Result<RecordMetadata, LogError>) -> bool {
-        match outcome {
-            Ok(meta) => {
-                entry.partition.store(meta.partition, Ordering::Relaxed);
-                entry.offset.store(meta.offset, Ordering::Relaxed);
-                entry.timestamp.store(meta.timestamp, Ordering::Relaxed);
-            }
-            Err(e) => {
-                if let Ok(mut error) = self.error.lock() {
-                    error.get_or_insert(e);
-                }
+    /// Counts one record as done, keeping the batch's first error; true when it was the
+    /// batch's last record, which also completes the batch.
+    fn complete(&self, error: Option<LogError>) -> bool {
+        if let Some(e) = error {
+            if let Ok(mut first) = self.error.lock() {
+                first.get_or_insert(e);
             }
         }
         if self.remaining.fetch_sub(1, Ordering::AcqRel) != 1 {
@@ -426,6 +424,8 @@ pub(crate) struct RecordSlots {
     batch: *const Batch,
     next: usize,
     len: usize,
+    /// Whether the batch has an entry per record.
+    recorded: bool,
 }
 
 impl Iterator for RecordSlots {
@@ -435,13 +435,17 @@ impl Iterator for RecordSlots {
         if self.next == self.len {
             return None;
         }
+        let index = self.next;
+        self.next += 1;
+        if !self.recorded {
+            // SAFETY: the batch pointer came from `Arc::into_raw`, so it is not null.
+            let batch = unsafe { NonNull::new_unchecked(self.batch.cast_mut()) };
+            return Some(RecordSlot::of_batch(batch));
+        }
         // SAFETY: the lent reference keeps the batch alive until every slot is completed,
         // and this one is not handed out yet.
-        let entry = unsafe { &(*self.batch).entries[self.next] };
-        self.next += 1;
-        Some(RecordSlot {
-            entry: NonNull::from(entry),
-        })
+        let entry = unsafe { &(*self.batch).entries[index] };
+        Some(RecordSlot::of_entry(NonNull::from(entry)))
     }
 }
 
@@ -454,9 +458,20 @@ impl Drop for RecordSlots {
     }
 }
 
-/// One record's delivery opaque: its entry in its batch. Completed exactly once.
+/// One record's delivery opaque, completed exactly once: its entry in its batch, or, when
+/// the batch records no metadata, the batch itself. The two are told apart by the
+/// pointer's lowest bit (set for a batch), free since both types are aligned to 8 bytes.
 pub(crate) struct RecordSlot {
-    entry: NonNull<Entry>,
+    tagged: NonNull<c_void>,
+}
+
+/// The lowest address bit, set in a [`RecordSlot`] that points to its batch.
+const BATCH_TAG: usize = 1;
+
+/// What a [`RecordSlot`] points to.
+enum SlotTarget<'a> {
+    Entry(&'a Entry),
+    Batch(&'a Batch),
 }
 
 // SAFETY: the slot only leads to its entry and batch, both `Sync`; it is completed on
@@ -466,19 +481,71 @@ unsafe impl Send for RecordSlot {}
 unsafe impl Sync for RecordSlot {}
 
 impl RecordSlot {
-    /// Completes the record with `outcome`; the batch's last record completes the batch
-    /// and gives back the reference its slots were lent.
+    fn of_entry(entry: NonNull<Entry>) -> RecordSlot {
+        RecordSlot {
+            tagged: entry.cast(),
+        }
+    }
+
+    fn of_batch(batch: NonNull<Batch>) -> RecordSlot {
+        RecordSlot {
+            tagged: batch.cast().map_addr(|a| a | BATCH_TAG),
+        }
+    }
+
+    /// The slot's entry or batch.
+    ///
+    /// # Safety
+    /// The slot must not be completed yet, so its batch (and entry) still live.
+    unsafe fn target(&self) -> SlotTarget<'_> {
+        let ptr = self.tagged.as_ptr();
+        if ptr.addr() & BATCH_TAG == 0 {
+            // SAFETY: an untagged slot points to a live entry (the caller's promise).
+            SlotTarget::Entry(unsafe { &*ptr.cast::<Entry>() })
+        } else {
+            let batch = ptr.map_addr(|a| a & !BATCH_TAG).cast::<Batch>();
+            // SAFETY: a tagged slot points to a live batch (the caller's promise).
+            SlotTarget::Batch(unsafe { &*batch })
+        }
+    }
+
+    /// Completes the record as written, with the metadata `written` reads from its
+    /// delivery report when its batch records it (`written` is not called otherwise).
+    pub(crate) fn delivered(self, written: impl FnOnce() -> RecordMetadata) {
+        // SAFETY: `self` is not completed yet; it is consumed by `finish`, once.
+        if let SlotTarget::Entry(entry) = unsafe { self.target() } {
+            let meta = written();
+            entry.partition.store(meta.partition, Ordering::Relaxed);
+            entry.offset.store(meta.offset, Ordering::Relaxed);
+            entry.timestamp.store(meta.timestamp, Ordering::Relaxed);
+        }
+        self.finish(None);
+    }
+
+    /// Completes the record with `outcome` (its metadata is kept only when its batch
+    /// records it).
     pub(crate) fn complete(self, outcome: Result<RecordMetadata, LogError>) {
+        match outcome {
+            Ok(meta) => self.delivered(|| meta),
+            Err(e) => self.finish(Some(e)),
+        }
+    }
+
+    /// Counts the record in its batch; the batch's last record completes the batch and
+    /// gives back the reference its slots were lent.
+    fn finish(self, error: Option<LogError>) {
         let batch = {
             // SAFETY: the batch lives while any of its slots is not completed (the lent
             // reference), and this one is not: `self` is consumed here, once.
-            let entry = unsafe { self.entry.as_ref() };
-            // SAFETY: as above; `entry.batch` is the batch holding the entry.
-            let batch = unsafe { &*entry.batch };
-            if !batch.complete(entry, outcome) {
+            let batch: &Batch = match unsafe { self.target() } {
+                // SAFETY: as above; `entry.batch` is the batch holding the entry.
+                SlotTarget::Entry(entry) => unsafe { &*entry.batch },
+                SlotTarget::Batch(batch) => batch,
+            };
+            if !batch.complete(error) {
                 return;
             }
-            entry.batch
+            std::ptr::from_ref(batch)
         };
         // SAFETY: every slot is completed now, so nothing uses the lent reference any more;
         // it came from `Arc::into_raw` in `Batch::start` and is given back once, here.
@@ -488,14 +555,14 @@ impl RecordSlot {
 
 impl IntoOpaque for RecordSlot {
     fn into_ptr(self) -> *mut c_void {
-        self.entry.as_ptr().cast()
+        self.tagged.as_ptr()
     }
 
     unsafe fn from_ptr(ptr: *mut c_void) -> Self {
         RecordSlot {
             // SAFETY: `ptr` came from `into_ptr` (librdkafka hands back the opaque it was
-            // given), so it is the non-null entry pointer.
-            entry: unsafe { NonNull::new_unchecked(ptr.cast()) },
+            // given), so it is the non-null tagged pointer.
+            tagged: unsafe { NonNull::new_unchecked(ptr) },
         }
     }
 }
