@@ -32,6 +32,7 @@ mod context;
 mod error;
 pub mod group;
 mod native;
+mod partitioner;
 pub mod producer;
 #[cfg(feature = "testing")]
 pub mod testing;

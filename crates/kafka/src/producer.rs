@@ -33,12 +33,16 @@ use tokio::sync::oneshot;
 use crate::admin::offset_list;
 use crate::context::LogContext;
 use crate::error::map_error;
-use crate::native::{Batch, RecordSlot, TopicHandle};
+use crate::native::{Batch, RecordSlot, RunRecord, TopicHandle, PARTITION_UNASSIGNED};
+use crate::partitioner::partition_of_key;
 use crate::KafkaConfig;
 
 /// How long one transaction call may take unless `max.block.ms` says otherwise (the
 /// Java client's default).
 const TXN_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a topic's partition count is trusted unless configured: librdkafka's default
+/// `topic.metadata.refresh.interval.ms` (and the Java client's `metadata.max.age.ms`).
+const DEFAULT_METADATA_MAX_AGE: Duration = Duration::from_secs(300);
 /// Pause before retrying a send that found librdkafka's queue full.
 const QUEUE_FULL_WAIT: Duration = Duration::from_millis(1);
 
@@ -90,6 +94,10 @@ pub struct KafkaProducer {
     /// librdkafka's handle of each topic this producer has sent to, so a record names its
     /// topic without librdkafka looking the name up (see [`crate::native`]).
     topics: Mutex<HashMap<Arc<str>, Arc<TopicHandle>>>,
+    /// While Kafka's default partitioner is in effect, the producer places keyed records
+    /// itself (see [`crate::partitioner`]) and trusts a topic's partition count this long;
+    /// `None` leaves every record without a partition to librdkafka's partitioner.
+    key_placement: Option<Duration>,
 }
 
 impl KafkaProducer {
@@ -108,6 +116,10 @@ impl KafkaProducer {
             client.set("transactional.id", id);
         }
         client.set_log_level(RDKafkaLogLevel::Warning);
+        let key_placement = match client.get("partitioner") {
+            Some("murmur2_random" | "murmur2") => Some(metadata_max_age(&client)),
+            _ => None,
+        };
         let max_block = producer
             .properties
             .get("max.block.ms")
@@ -135,6 +147,7 @@ impl KafkaProducer {
             txn_timeout,
             group_metadata: Mutex::new(HashMap::new()),
             topics: Mutex::new(HashMap::new()),
+            key_placement,
         })
     }
 
@@ -183,7 +196,8 @@ impl KafkaProducer {
         if let Some(h) = topics.get(topic) {
             return Some(Arc::clone(h));
         }
-        let handle = Arc::new(TopicHandle::new(&self.producer, topic)?);
+        let max_age = self.key_placement.unwrap_or(DEFAULT_METADATA_MAX_AGE);
+        let handle = Arc::new(TopicHandle::new(&self.producer, topic, max_age)?);
         topics.insert(Arc::clone(topic), Arc::clone(&handle));
         Some(handle)
     }
@@ -204,7 +218,7 @@ impl KafkaProducer {
         for (r, slot) in records.iter().zip(slots.by_ref()) {
             if handle.as_ref().is_none_or(|h| h.name() != &*r.topic) {
                 if let Some(h) = &handle {
-                    produce_run(h, std::mem::take(&mut run));
+                    produce_run(h, std::mem::take(&mut run), self.key_placement.is_some());
                 }
                 handle = self.topic_handle(&r.topic);
             }
@@ -216,12 +230,12 @@ impl KafkaProducer {
             if r.timestamp.is_none() && r.headers.is_empty() {
                 run.push((r, slot));
             } else {
-                produce_run(h, std::mem::take(&mut run));
+                produce_run(h, std::mem::take(&mut run), self.key_placement.is_some());
                 produce_one(h, r, slot);
             }
         }
         if let Some(h) = &handle {
-            produce_run(h, run);
+            produce_run(h, run, self.key_placement.is_some());
         }
         Box::pin(async move { rx.await.unwrap_or(Err(LogError::Closed)) })
     }
@@ -290,18 +304,49 @@ fn produce_one(handle: &TopicHandle, record: &ProduceRecord, mut slot: RecordSlo
 }
 
 /// Queues a run of records without timestamps or headers in as few librdkafka calls as
-/// its queue allows: the records a full queue refused are sent again, in order, once it
-/// has room; a record refused for another reason completes its slot with the error.
-fn produce_run(handle: &TopicHandle, mut run: Vec<(&ProduceRecord, RecordSlot)>) {
+/// its queue allows. With `place_keys` and the topic's partition count known, each keyed
+/// record without a partition gets its partition here (Kafka's default partitioner), and
+/// the run is queued grouped by partition, in order within each. The records a full queue
+/// refused are sent again, in order, once it has room; a placed record refused for an
+/// unknown partition (the topic shrank: deleted and created again) goes again through
+/// librdkafka's partitioner, and the count is read again; a record refused for another
+/// reason completes its slot with the error.
+fn produce_run(handle: &TopicHandle, run: Vec<(&ProduceRecord, RecordSlot)>, place_keys: bool) {
+    let partitions = place_keys.then(|| handle.partition_count()).flatten();
+    let mut run: Vec<RunRecord<'_>> = run
+        .into_iter()
+        .map(|(record, slot)| {
+            let placed = match (record.partition, &record.key, partitions) {
+                (Some(p), _, _) => p,
+                (None, Some(key), Some(n)) => partition_of_key(key, n),
+                _ => PARTITION_UNASSIGNED,
+            };
+            RunRecord {
+                record,
+                partition: placed,
+                slot,
+            }
+        })
+        .collect();
+    // Stable: each partition keeps its records' order.
+    run.sort_by_key(|r| r.partition);
     while !run.is_empty() {
         let mut again = Vec::new();
-        for (record, code, slot) in handle.produce_run(run) {
+        for (mut refused, code) in handle.produce_run(run) {
+            let placed_here =
+                refused.record.partition.is_none() && refused.partition != PARTITION_UNASSIGNED;
             if code == RDKafkaErrorCode::QueueFull {
-                again.push((record, slot));
+                again.push(refused);
+            } else if code == RDKafkaErrorCode::UnknownPartition && placed_here {
+                handle.expire_partition_count();
+                refused.partition = PARTITION_UNASSIGNED;
+                again.push(refused);
             } else {
                 let e = KafkaError::MessageProduction(code);
                 let topic = handle.name();
-                slot.complete(Err(map_error(e, &sending(topic), Some(topic))));
+                refused
+                    .slot
+                    .complete(Err(map_error(e, &sending(topic), Some(topic))));
             }
         }
         run = again;
@@ -309,6 +354,16 @@ fn produce_run(handle: &TopicHandle, mut run: Vec<(&ProduceRecord, RecordSlot)>)
             wait_for_room();
         }
     }
+}
+
+/// How long a topic's partition count is trusted: librdkafka's
+/// `topic.metadata.refresh.interval.ms`, when set to a positive value.
+fn metadata_max_age(client: &rdkafka::ClientConfig) -> Duration {
+    client
+        .get("topic.metadata.refresh.interval.ms")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|ms| *ms > 0)
+        .map_or(DEFAULT_METADATA_MAX_AGE, Duration::from_millis)
 }
 
 #[async_trait]

@@ -276,3 +276,61 @@ async fn records_with_and_without_timestamps_or_headers_keep_their_order() {
         );
     }
 }
+
+/// Keys whose murmur2 hash the Java client documents, with that hash: a keyed record goes
+/// to partition `(hash & 0x7fffffff) % partitions`.
+const KEY_HASHES: [(&str, u32); 6] = [
+    ("kafka", 0xd067_cf64),
+    ("giberish123456789", 0x8f55_2b0c),
+    ("1234", 0x9fc9_7b14),
+    ("234", 0xe7c0_09ca),
+    ("34", 0x8739_30da),
+    ("4", 0x5a4b_5ca1),
+];
+
+/// Keyed records land where Kafka's default partitioner puts them, whether librdkafka's
+/// partitioner places them (a record with a timestamp, or before the producer has read
+/// the topic's partition count) or the producer does (records without one, once it knows
+/// the count), and each partition keeps the send order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyed_records_go_to_kafkas_partition_in_order() {
+    let log = testing::connect().await;
+    let topic = testing::unique_topic("keyed");
+    log.admin()
+        .create_topic(NewTopic::new(&topic, 3))
+        .await
+        .unwrap();
+    let producer = log.producer(ProducerConfig::default()).unwrap();
+    let batch = |round: usize, timestamp: Option<i64>| -> Vec<ProduceRecord> {
+        (0..20)
+            .flat_map(|i| KEY_HASHES.iter().map(move |(key, _)| (i, *key)))
+            .map(|(i, key)| ProduceRecord {
+                topic: topic.as_str().into(),
+                partition: None,
+                key: Some(Bytes::from(key)),
+                value: Some(Bytes::from(format!("{round}-{i}"))),
+                headers: Vec::new(),
+                timestamp,
+            })
+            .collect()
+    };
+    // Round 0 is sent before the count can be known; the pause lets the producer read it.
+    for (round, timestamp) in [(0, None), (1, None), (2, Some(1_700_000_000_000))] {
+        let sent = batch(round, timestamp);
+        let meta = producer.send(sent.clone()).await.unwrap();
+        let mut last_offset = [-1_i64; 3];
+        for (record, m) in sent.iter().zip(&meta) {
+            let key = std::str::from_utf8(record.key.as_deref().unwrap()).unwrap();
+            let hash = KEY_HASHES.iter().find(|(k, _)| *k == key).unwrap().1;
+            let expected = ((hash & 0x7fff_ffff) % 3) as i32;
+            assert_eq!(m.partition, expected, "round {round}, key {key:?}");
+            let p = m.partition as usize;
+            assert!(
+                m.offset > last_offset[p],
+                "round {round}: offsets out of send order"
+            );
+            last_offset[p] = m.offset;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}

@@ -13,4 +13,4 @@ pub(crate) mod fetch;
 pub(crate) mod produce;
 
 pub(crate) use fetch::{FetchQueue, FetchedMessage};
-pub(crate) use produce::{Batch, RecordSlot, TopicHandle};
+pub(crate) use produce::{Batch, RecordSlot, RunRecord, TopicHandle, PARTITION_UNASSIGNED};

@@ -25,6 +25,7 @@ use std::ffi::{c_void, CString};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicI32, AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use rdkafka::bindings as rdsys;
 use rdkafka::error::RDKafkaErrorCode;
@@ -33,13 +34,17 @@ use rdkafka::IntoOpaque;
 use sluice_log::{LogError, LogHeader, LogResult, ProduceRecord, RecordMetadata};
 use tokio::sync::oneshot;
 
+use crate::partitioner::PartitionCount;
 use crate::producer::DeliveryContext;
 
 /// librdkafka's partition number for "let the partitioner choose" (`RD_KAFKA_PARTITION_UA`).
-const PARTITION_UNASSIGNED: i32 = -1;
+pub(crate) const PARTITION_UNASSIGNED: i32 = -1;
 
 /// The most records one `rd_kafka_produce_batch` call takes (its count is a C `int`).
 const MAX_RUN: usize = 1 << 16;
+
+/// How long a background metadata request for a topic's partition count may take.
+const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The producer type whose records this module sends.
 pub(crate) type NativeProducer = ThreadedProducer<DeliveryContext>;
@@ -52,6 +57,8 @@ pub(crate) struct TopicHandle {
     name: Arc<str>,
     topic: NonNull<rdsys::rd_kafka_topic_t>,
     producer: Arc<NativeProducer>,
+    /// The topic's partition count, for placing keyed records (see [`crate::partitioner`]).
+    partitions: Arc<PartitionCount>,
 }
 
 // SAFETY: librdkafka's topic handles are reference counted and may be used and released
@@ -62,9 +69,14 @@ unsafe impl Sync for TopicHandle {}
 
 impl TopicHandle {
     /// The handle of `name` on `producer` (librdkafka creates the topic object, with the
-    /// producer's topic settings, if it has none yet). `None` when the name holds a NUL
-    /// byte or librdkafka refuses it.
-    pub(crate) fn new(producer: &Arc<NativeProducer>, name: &Arc<str>) -> Option<TopicHandle> {
+    /// producer's topic settings, if it has none yet). Its partition count, once read, is
+    /// trusted for `metadata_max_age`. `None` when the name holds a NUL byte or librdkafka
+    /// refuses it.
+    pub(crate) fn new(
+        producer: &Arc<NativeProducer>,
+        name: &Arc<str>,
+        metadata_max_age: Duration,
+    ) -> Option<TopicHandle> {
         let c_name = CString::new(&**name).ok()?;
         // SAFETY: the client pointer is valid while `producer` lives; `name` is a valid C
         // string for the call (librdkafka copies it); a NULL configuration means the
@@ -80,12 +92,48 @@ impl TopicHandle {
             name: Arc::clone(name),
             topic,
             producer: Arc::clone(producer),
+            partitions: Arc::new(PartitionCount::unknown(metadata_max_age)),
         })
     }
 
     /// The topic's name.
     pub(crate) fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The topic's partition count as last read from the cluster, `None` until the first
+    /// read answers. A count that is due for a refresh is read again in the background
+    /// (one metadata request, on a thread of its own, so sending never waits for it).
+    pub(crate) fn partition_count(&self) -> Option<i32> {
+        if self.partitions.claim_refresh() {
+            let producer = Arc::clone(&self.producer);
+            let name = Arc::clone(&self.name);
+            let partitions = Arc::clone(&self.partitions);
+            let spawned = std::thread::Builder::new()
+                .name("sluice-kmeta".into())
+                .spawn(move || {
+                    let count = producer
+                        .client()
+                        .fetch_metadata(Some(&name), METADATA_TIMEOUT)
+                        .ok()
+                        .and_then(|m| {
+                            let topic = m.topics().iter().find(|t| t.name() == &*name)?;
+                            let n = topic.partitions().len();
+                            (topic.error().is_none() && n > 0).then(|| i32::try_from(n).ok())?
+                        });
+                    partitions.refreshed(count);
+                });
+            if spawned.is_err() {
+                self.partitions.refreshed(None);
+            }
+        }
+        self.partitions.get()
+    }
+
+    /// Makes the partition count due for a refresh (librdkafka refused a partition it
+    /// allowed).
+    pub(crate) fn expire_partition_count(&self) {
+        self.partitions.expire();
     }
 
     /// Queues `record` on this topic with `slot` as its delivery opaque: the delivery
@@ -158,49 +206,51 @@ impl TopicHandle {
         Err((code.into(), slot))
     }
 
-    /// Queues `records` on this topic in one librdkafka call (`rd_kafka_produce_batch`),
-    /// each with its delivery slot. Every record must be free of a timestamp and headers:
-    /// the call has no place for either, and librdkafka stamps each record with the time
-    /// of the call, as it does a record sent without a timestamp. One call costs librdkafka
-    /// one clock read and one topic lock for the whole run instead of per record.
+    /// Queues `run` on this topic in one librdkafka call (`rd_kafka_produce_batch`), each
+    /// record on its partition (or through librdkafka's partitioner) with its delivery
+    /// slot. Every record must be free of a timestamp and headers: the call has no place
+    /// for either, and librdkafka stamps each record with the time of the call, as it does
+    /// a record sent without a timestamp. One call costs librdkafka one clock read and one
+    /// topic lock for the whole run instead of per record, and consecutive records on one
+    /// partition one partition lookup.
     ///
-    /// Returns the records librdkafka refused, in order, with their slots and error codes.
-    /// A full queue (`QueueFull`) refuses every record from the first one that did not fit
-    /// on, so those form the end of the run. A run longer than [`MAX_RUN`] is queued in
-    /// calls of that many.
+    /// Returns the records librdkafka refused, in order, with their error codes. A full
+    /// queue (`QueueFull`) refuses every record from the first one that did not fit on,
+    /// so those form the end of the run. A run longer than [`MAX_RUN`] is queued in calls
+    /// of that many.
     pub(crate) fn produce_run<'r>(
         &self,
-        records: Vec<(&'r ProduceRecord, RecordSlot)>,
-    ) -> Vec<(&'r ProduceRecord, RDKafkaErrorCode, RecordSlot)> {
-        if records.len() > MAX_RUN {
-            let mut records = records;
+        run: Vec<RunRecord<'r>>,
+    ) -> Vec<(RunRecord<'r>, RDKafkaErrorCode)> {
+        if run.len() > MAX_RUN {
+            let mut run = run;
             let mut refused = Vec::new();
-            while !records.is_empty() {
-                let rest = records.split_off(records.len().min(MAX_RUN));
-                refused.extend(self.produce_run(records));
-                records = rest;
+            while !run.is_empty() {
+                let rest = run.split_off(run.len().min(MAX_RUN));
+                refused.extend(self.produce_run(run));
+                run = rest;
                 let full = refused
                     .last()
-                    .is_some_and(|(_, code, _)| *code == RDKafkaErrorCode::QueueFull);
+                    .is_some_and(|(_, code)| *code == RDKafkaErrorCode::QueueFull);
                 if full {
                     // The queue is full: the records after the refused ones wait too, so
                     // they are not queued ahead of them.
-                    let waiting = records.drain(..);
-                    refused.extend(waiting.map(|(r, slot)| (r, RDKafkaErrorCode::QueueFull, slot)));
+                    refused.extend(run.drain(..).map(|r| (r, RDKafkaErrorCode::QueueFull)));
                 }
             }
             return refused;
         }
-        let mut messages: Vec<rdsys::rd_kafka_message_t> = records
+        let mut messages: Vec<rdsys::rd_kafka_message_t> = run
             .iter()
-            .map(|(record, _)| {
+            .map(|queued| {
+                let record = queued.record;
                 debug_assert!(record.timestamp.is_none() && record.headers.is_empty());
                 let key = memory(record.key.as_deref());
                 let value = memory(record.value.as_deref());
                 rdsys::rd_kafka_message_t {
                     err: rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR,
                     rkt: std::ptr::null_mut(),
-                    partition: record.partition.unwrap_or(PARTITION_UNASSIGNED),
+                    partition: queued.partition,
                     payload: value.ptr,
                     len: value.size,
                     key: key.ptr,
@@ -210,19 +260,20 @@ impl TopicHandle {
                 }
             })
             .collect();
-        let records: Vec<&ProduceRecord> = records
+        // The slots go to librdkafka; the records and partitions stay here.
+        let kept: Vec<(&ProduceRecord, i32)> = run
             .into_iter()
             .zip(messages.iter_mut())
-            .map(|((record, slot), message)| {
-                message._private = slot.into_ptr();
-                record
+            .map(|(queued, message)| {
+                message._private = queued.slot.into_ptr();
+                (queued.record, queued.partition)
             })
             .collect();
         // At most MAX_RUN entries, so the count fits.
         let count = messages.len() as i32;
         // SAFETY: the topic handle is valid (`self` holds it and its client); `messages`
-        // holds `count` initialised entries whose key and value pointers point into
-        // `records`, alive for the call; librdkafka copies both (RD_KAFKA_MSG_F_COPY),
+        // holds `count` initialised entries whose key and value pointers point into the
+        // records, alive for the call; librdkafka copies both (RD_KAFKA_MSG_F_COPY),
         // takes each entry's partition (RD_KAFKA_MSG_F_PARTITION; -1 runs the
         // partitioner) and writes only each entry's `err`.
         unsafe {
@@ -234,20 +285,32 @@ impl TopicHandle {
                 count,
             )
         };
-        records
-            .into_iter()
+        kept.into_iter()
             .zip(&messages)
             .filter(|(_, message)| {
                 message.err != rdsys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR
             })
-            .map(|(record, message)| {
+            .map(|((record, partition), message)| {
                 // SAFETY: librdkafka refused this record, so it did not keep its opaque:
                 // the slot given up above, returned to its owner exactly once.
                 let slot = unsafe { RecordSlot::from_ptr(message._private) };
-                (record, message.err.into(), slot)
+                let refused = RunRecord {
+                    record,
+                    partition,
+                    slot,
+                };
+                (refused, message.err.into())
             })
             .collect()
     }
+}
+
+/// One record of a run for [`TopicHandle::produce_run`].
+pub(crate) struct RunRecord<'r> {
+    pub(crate) record: &'r ProduceRecord,
+    /// The partition to queue it on; -1 runs librdkafka's partitioner.
+    pub(crate) partition: i32,
+    pub(crate) slot: RecordSlot,
 }
 
 impl Drop for TopicHandle {
