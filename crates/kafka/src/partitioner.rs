@@ -2,7 +2,8 @@
 //!
 //! A keyed record goes to partition `murmur2(key) & 0x7fffffff` modulo the topic's
 //! partition count, in Kafka's Java client and in librdkafka's `murmur2_random`
-//! partitioner alike. librdkafka runs its partitioner per record under the topic's lock:
+//! partitioner alike ([`sluice_log::embedded::partition_for_key`], which the embedded log
+//! uses too). librdkafka runs its partitioner per record under the topic's lock:
 //! it reads the clock, looks the partition up, and takes and drops a reference to it. When
 //! the producer knows the partition count, it places each keyed record itself and hands
 //! librdkafka a run of records grouped by partition, which librdkafka queues with one
@@ -20,44 +21,6 @@
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-
-/// Kafka's murmur2 hash of `data` (the 32-bit MurmurHash2 with Kafka's seed), as the Java
-/// client's `Utils.murmur2` and librdkafka's `rd_murmur2` compute it.
-pub(crate) fn murmur2(data: &[u8]) -> u32 {
-    const M: u32 = 0x5bd1_e995;
-    const SEED: u32 = 0x9747_b28c;
-    // Kafka hashes the length as a 32-bit int; longer keys are not sent.
-    let mut h = SEED ^ data.len() as u32;
-    let mut chunks = data.chunks_exact(4);
-    for c in chunks.by_ref() {
-        let mut k = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-        k = k.wrapping_mul(M);
-        k ^= k >> 24;
-        k = k.wrapping_mul(M);
-        h = h.wrapping_mul(M) ^ k;
-    }
-    let tail = chunks.remainder();
-    if tail.len() == 3 {
-        h ^= u32::from(tail[2]) << 16;
-    }
-    if tail.len() >= 2 {
-        h ^= u32::from(tail[1]) << 8;
-    }
-    if !tail.is_empty() {
-        h ^= u32::from(tail[0]);
-        h = h.wrapping_mul(M);
-    }
-    h ^= h >> 13;
-    h = h.wrapping_mul(M);
-    h ^ (h >> 15)
-}
-
-/// The partition Kafka's default partitioner gives a record with `key` on a topic of
-/// `partitions` partitions (at least 1).
-pub(crate) fn partition_of_key(key: &[u8], partitions: i32) -> i32 {
-    // Masked to 31 bits, so the cast is lossless and the result is non-negative.
-    ((murmur2(key) & 0x7fff_ffff) as i32) % partitions
-}
 
 /// The partition count of one topic as last read from the cluster, and when to read it
 /// again.
@@ -138,40 +101,6 @@ fn now_ms() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The Java client's hashes of these keys (librdkafka checks its own against the same
-    /// values).
-    #[test]
-    fn murmur2_matches_kafka() {
-        let unaligned = "PreAmbleWillBeRemoved,ThePrePartThatIs";
-        let cases: [(&str, u32); 11] = [
-            ("kafka", 0xd067_cf64),
-            ("giberish123456789", 0x8f55_2b0c),
-            ("1234", 0x9fc9_7b14),
-            ("234", 0xe7c0_09ca),
-            ("34", 0x8739_30da),
-            ("4", 0x5a4b_5ca1),
-            (unaligned, 0x7842_4f1c),
-            (&unaligned[1..], 0x4a62_b377),
-            (&unaligned[2..], 0xe0e4_e09e),
-            (&unaligned[3..], 0x62b8_b43f),
-            ("", 0x106e_08d9),
-        ];
-        for (key, expected) in cases {
-            assert_eq!(murmur2(key.as_bytes()), expected, "key {key:?}");
-        }
-    }
-
-    #[test]
-    fn partitions_are_the_positive_hash_modulo_the_count() {
-        let positive = (0xd067_cf64_u32 & 0x7fff_ffff) as i32;
-        assert_eq!(partition_of_key(b"kafka", 3), positive % 3);
-        assert_eq!(partition_of_key(b"kafka", 1), 0);
-        for n in 1..50 {
-            let p = partition_of_key(format!("key-{n}").as_bytes(), 7);
-            assert!((0..7).contains(&p), "{p}");
-        }
-    }
 
     #[test]
     fn a_count_is_refreshed_once_due_and_by_one_claimant() {

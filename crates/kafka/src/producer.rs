@@ -24,6 +24,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::producer::{DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::util::Timeout;
+use sluice_log::embedded::partition_for_key;
 use sluice_log::{
     DeliveryFuture, LogError, LogProducer, LogResult, ProduceRecord, ProducerConfig,
     RecordMetadata, TopicPartition,
@@ -34,7 +35,6 @@ use crate::admin::offset_list;
 use crate::context::LogContext;
 use crate::error::map_error;
 use crate::native::{Batch, RecordSlot, RunRecord, TopicHandle, PARTITION_UNASSIGNED};
-use crate::partitioner::partition_of_key;
 use crate::KafkaConfig;
 
 /// How long one transaction call may take unless `max.block.ms` says otherwise (the
@@ -318,7 +318,7 @@ fn produce_run(handle: &TopicHandle, run: Vec<(&ProduceRecord, RecordSlot)>, pla
         .map(|(record, slot)| {
             let placed = match (record.partition, &record.key, partitions) {
                 (Some(p), _, _) => p,
-                (None, Some(key), Some(n)) => partition_of_key(key, n),
+                (None, Some(key), Some(n)) => partition_for_key(key, n),
                 _ => PARTITION_UNASSIGNED,
             };
             RunRecord {
