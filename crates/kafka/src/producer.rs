@@ -332,10 +332,12 @@ fn produce_run(handle: &TopicHandle, run: Vec<(&ProduceRecord, RecordSlot)>, pla
     run.sort_by_key(|r| r.partition);
     while !run.is_empty() {
         let mut again = Vec::new();
+        let mut full = false;
         for (mut refused, code) in handle.produce_run(run) {
             let placed_here =
                 refused.record.partition.is_none() && refused.partition != PARTITION_UNASSIGNED;
             if code == RDKafkaErrorCode::QueueFull {
+                full = true;
                 again.push(refused);
             } else if code == RDKafkaErrorCode::UnknownPartition && placed_here {
                 handle.expire_partition_count();
@@ -350,7 +352,7 @@ fn produce_run(handle: &TopicHandle, run: Vec<(&ProduceRecord, RecordSlot)>, pla
             }
         }
         run = again;
-        if !run.is_empty() {
+        if full {
             wait_for_room();
         }
     }
