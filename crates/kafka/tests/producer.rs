@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use bytes::Bytes;
-use sluice_kafka::testing;
+use sluice_kafka::{testing, KafkaLog};
 use sluice_log::{
     ConsumedRecord, ConsumerConfig, Log, LogHeader, NewTopic, NoopRebalanceListener, ProduceRecord,
     ProducerConfig, TopicPartition,
@@ -34,15 +34,22 @@ fn properties(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// A connection to the test broker and a new topic of `partitions` partitions, named
+/// from `prefix`.
+async fn log_with_topic(prefix: &str, partitions: i32) -> (std::sync::Arc<KafkaLog>, String) {
+    let log = testing::connect().await;
+    let topic = testing::unique_topic(prefix);
+    log.admin()
+        .create_topic(NewTopic::new(&topic, partitions))
+        .await
+        .unwrap();
+    (log, topic)
+}
+
 /// Sends `n` records in one batch through a queue of `queue` messages and checks they were
 /// all written, in order.
 async fn queue_full_run(n: usize, queue: &str) {
-    let log = testing::connect().await;
-    let topic = testing::unique_topic("queue-full");
-    log.admin()
-        .create_topic(NewTopic::new(&topic, 1))
-        .await
-        .unwrap();
+    let (log, topic) = log_with_topic("queue-full", 1).await;
     let producer = log
         .producer(ProducerConfig {
             properties: properties(&[("queue.buffering.max.messages", queue)]),
@@ -73,12 +80,7 @@ async fn a_full_queue_makes_send_wait_on_a_single_threaded_runtime_too() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compression_settings_pass_through() {
-    let log = testing::connect().await;
-    let topic = testing::unique_topic("zstd");
-    log.admin()
-        .create_topic(NewTopic::new(&topic, 1))
-        .await
-        .unwrap();
+    let (log, topic) = log_with_topic("zstd", 1).await;
     let producer = log
         .producer(ProducerConfig {
             properties: properties(&[("compression.type", "zstd"), ("linger.ms", "20")]),
@@ -192,12 +194,7 @@ async fn refused_records_fail_their_batch_and_the_others_are_written() {
 /// through a full queue like `send`, and fails on a refused record like `send`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sends_without_metadata_are_written_in_order_and_fail_like_sends() {
-    let log = testing::connect().await;
-    let topic = testing::unique_topic("no-metadata");
-    log.admin()
-        .create_topic(NewTopic::new(&topic, 1))
-        .await
-        .unwrap();
+    let (log, topic) = log_with_topic("no-metadata", 1).await;
     let producer = log
         .producer(ProducerConfig {
             properties: properties(&[
@@ -233,12 +230,7 @@ async fn sends_without_metadata_are_written_in_order_and_fail_like_sends() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_with_and_without_timestamps_or_headers_keep_their_order() {
-    let log = testing::connect().await;
-    let topic = testing::unique_topic("mixed-runs");
-    log.admin()
-        .create_topic(NewTopic::new(&topic, 1))
-        .await
-        .unwrap();
+    let (log, topic) = log_with_topic("mixed-runs", 1).await;
     let producer = log.producer(ProducerConfig::default()).unwrap();
     let before = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -294,12 +286,7 @@ const KEY_HASHES: [(&str, u32); 6] = [
 /// the count), and each partition keeps the send order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keyed_records_go_to_kafkas_partition_in_order() {
-    let log = testing::connect().await;
-    let topic = testing::unique_topic("keyed");
-    log.admin()
-        .create_topic(NewTopic::new(&topic, 3))
-        .await
-        .unwrap();
+    let (log, topic) = log_with_topic("keyed", 3).await;
     let producer = log.producer(ProducerConfig::default()).unwrap();
     let batch = |round: usize, timestamp: Option<i64>| -> Vec<ProduceRecord> {
         (0..20)
